@@ -1,0 +1,79 @@
+//! The event-log port: an append-only, durable, totally ordered log of streams.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::envelope::{PendingEvent, RecordedEvent};
+
+/// One atomic append to one stream.
+#[derive(Debug, Clone)]
+pub struct AppendBatch {
+    pub stream: String,
+    /// The stream version the caller decided on; 0 means "the stream must not exist yet".
+    pub expected_version: u64,
+    /// Idempotency key: a batch whose command id was already appended appends nothing and
+    /// answers with the first outcome.
+    pub command_id: Uuid,
+    pub events: Vec<PendingEvent>,
+}
+
+/// Where an append landed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    pub stream: String,
+    pub first_position: u64,
+    pub last_position: u64,
+    /// The stream's version after this append.
+    pub version: u64,
+    /// True when the command id had been appended before and nothing new was written.
+    pub duplicate: bool,
+}
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum LogError {
+    /// The stream moved on since the caller read it: reload, decide again, retry; after a few
+    /// tries answer 409.
+    #[error("stream {stream} is at version {actual}, not {expected}")]
+    Conflict {
+        stream: String,
+        expected: u64,
+        actual: u64,
+    },
+    /// The batch itself is unusable (empty, bad stream name): a bug in the caller.
+    #[error("invalid append: {0}")]
+    Invalid(String),
+    /// Storage failed or is closed: nothing of the batch was acknowledged; retry later.
+    #[error("event log unavailable: {0}")]
+    Unavailable(String),
+    /// Stored bytes could not be read back: operator attention needed.
+    #[error("event log corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// The log. Appends are durable (fsynced, or replicated) before they return.
+#[async_trait]
+pub trait EventLog: Send + Sync + 'static {
+    async fn append(&self, batch: AppendBatch) -> Result<Appended, LogError>;
+
+    /// Every event of one stream, in version order (empty when the stream does not exist).
+    async fn read_stream(&self, stream: &str) -> Result<Vec<RecordedEvent>, LogError>;
+
+    /// Up to `limit` events with position > `after`, in position order.
+    async fn read_after(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, LogError>;
+
+    /// The outcome of an earlier append with this command id, if any.
+    async fn find_command(&self, command_id: Uuid) -> Result<Option<Appended>, LogError>;
+
+    /// Position of the last durable event (0 when empty).
+    async fn head(&self) -> Result<u64, LogError>;
+
+    /// Every event with position > `after`: history first, then live appends, in order,
+    /// with no gap and no duplicate.
+    async fn subscribe(&self, after: u64) -> Result<Box<dyn EventSubscription>, LogError>;
+}
+
+#[async_trait]
+pub trait EventSubscription: Send {
+    /// The next event; waits for a live append when history is exhausted.
+    async fn next(&mut self) -> Result<RecordedEvent, LogError>;
+}
