@@ -1,1 +1,65 @@
-fn main() {}
+//! `ferroflux`: one binary for the server and its operator tools.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+use ferroflux::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "ferroflux",
+    version,
+    about = "IoT messaging and device management server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (embedded defaults: no other server needed).
+    Serve(Config),
+    /// Print the effective configuration, secrets masked.
+    Config(Config),
+    /// Print the event history as NDJSON.
+    Events(cmd::events::EventsArgs),
+    /// Rebuild projections from the event log.
+    Replay(cmd::replay::ReplayArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,fjall=warn,lsm_tree=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(config) => cmd::serve::run(config).await,
+            Command::Config(config) => {
+                println!("{}", config.render());
+                Ok(())
+            }
+            Command::Events(args) => cmd::events::run(args).await,
+            Command::Replay(args) => cmd::replay::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,13 @@
-//! commands
+//! The write side: command handlers, the REST API, and the event-log backends.
+//!
+//! Layout:
+//! - `auth`: secrets, the thing-key vault (keyed hash + AEAD seal), argon2id, JWTs.
+//! - `service`: one handler per command; every one runs load → decide → append → wait
+//!   until the local projections show it (read-your-writes).
+//! - `http`: the axum REST API (Mainflux 0.12 users and things contract) and its OpenAPI.
+//! - `event_log`: the fjall backend of the `EventLog` port and its contract suite.
+
+pub mod auth;
+pub mod event_log;
+pub mod http;
+pub mod service;

@@ -1,1 +1,21 @@
-//! projections
+//! Read side: projections folded from the event log.
+//!
+//! Layout:
+//! - `projection`: the `Projection` trait (name, checkpoint, apply, digest).
+//! - `runner`: follows the log (catch-up, then live) and applies every event to every
+//!   projection; `Applied` lets the command layer wait until its own events are visible
+//!   (read-your-writes).
+//! - `authz`: the cache the data plane checks on every message (key hash → thing, thing →
+//!   channels, channel → owner).
+//! - `views`: query views for the REST API (users, things, channels, connections), with
+//!   paging and filters.
+
+pub mod authz;
+pub mod projection;
+pub mod runner;
+pub mod views;
+
+pub use authz::AuthzCache;
+pub use projection::Projection;
+pub use runner::{Applied, ProjectionError, Projections};
+pub use views::Views;

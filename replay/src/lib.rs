@@ -1,1 +1,25 @@
-//! replay
+//! Rebuilding projections from history, verifying them, exporting history.
+//!
+//! Layout:
+//! - `rebuild`: feed every event from position 0 into fresh projections, in batches, with
+//!   progress reporting.
+//! - `verify`: compare each live projection's digest with a rebuilt one.
+//! - `export`: history as NDJSON, one envelope a line, optionally following live appends.
+
+mod export;
+mod rebuild;
+mod verify;
+
+pub use export::export_ndjson;
+pub use rebuild::{Progress, RebuildStats, rebuild};
+pub use verify::{Mismatch, verify};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error(transparent)]
+    Log(#[from] domain::ports::event_log::LogError),
+    #[error(transparent)]
+    Projection(#[from] projections::ProjectionError),
+    #[error("cannot write output: {0}")]
+    Output(#[from] std::io::Error),
+}

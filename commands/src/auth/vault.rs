@@ -1,0 +1,90 @@
+//! Thing keys at rest: a keyed hash for authentication and an AEAD seal for display.
+//!
+//! The hash is HMAC-SHA256 under a key derived from the master key, so a copy of the event
+//! log alone does not let anyone test guesses of low-entropy client-chosen keys.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use domain::ids::{KeyHash, KeyMaterial, SealedKey};
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+#[derive(Clone)]
+pub struct KeyVault {
+    hash_key: [u8; 32],
+    cipher: ChaCha20Poly1305,
+}
+
+impl KeyVault {
+    pub fn new(master_key: &[u8; 32]) -> Self {
+        let hash_key = derive(master_key, b"ferroflux/thing-key-hash/v1");
+        let seal_key = derive(master_key, b"ferroflux/thing-key-seal/v1");
+        Self {
+            hash_key,
+            cipher: ChaCha20Poly1305::new(Key::from_slice(&seal_key)),
+        }
+    }
+
+    pub fn hash(&self, key: &str) -> KeyHash {
+        KeyHash(hex::encode(derive(&self.hash_key, key.as_bytes())))
+    }
+
+    pub fn seal(&self, key: &str) -> SealedKey {
+        let mut nonce = [0u8; 12];
+        rand::rng().fill_bytes(&mut nonce);
+        // Encryption with a fresh nonce and a valid key cannot fail.
+        let sealed = self
+            .cipher
+            .encrypt(Nonce::from_slice(&nonce), key.as_bytes())
+            .unwrap_or_default();
+        SealedKey(STANDARD_NO_PAD.encode([nonce.as_slice(), &sealed].concat()))
+    }
+
+    /// The plaintext key, or `None` when the seal was made under another master key.
+    pub fn open(&self, sealed: &SealedKey) -> Option<String> {
+        let bytes = STANDARD_NO_PAD.decode(&sealed.0).ok()?;
+        let (nonce, body) = bytes.split_at_checked(12)?;
+        let plain = self.cipher.decrypt(Nonce::from_slice(nonce), body).ok()?;
+        String::from_utf8(plain).ok()
+    }
+
+    pub fn material(&self, key: &str) -> KeyMaterial {
+        KeyMaterial {
+            key_hash: self.hash(key),
+            sealed_key: self.seal(key),
+        }
+    }
+}
+
+fn derive(key: &[u8], input: &[u8]) -> [u8; 32] {
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(input);
+    mac.finalize().into_bytes().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_opens_only_under_the_same_master_key() {
+        let vault = KeyVault::new(&[1; 32]);
+        let sealed = vault.seal("secret-key");
+        assert!(!sealed.0.contains("secret-key"));
+        assert_eq!(vault.open(&sealed).as_deref(), Some("secret-key"));
+        assert_eq!(KeyVault::new(&[2; 32]).open(&sealed), None);
+    }
+
+    #[test]
+    fn hash_is_stable_and_keyed() {
+        let vault = KeyVault::new(&[1; 32]);
+        assert_eq!(vault.hash("k"), vault.hash("k"));
+        assert_ne!(vault.hash("k"), vault.hash("k2"));
+        assert_ne!(vault.hash("k"), KeyVault::new(&[2; 32]).hash("k"));
+    }
+}

@@ -1,0 +1,237 @@
+//! The single writer: group commit, with the fsync before anyone hears "appended".
+//!
+//! Every append goes over a channel to one OS thread. It blocks for the first request,
+//! drains what queued up meanwhile (up to `max_group`), validates the requests in arrival
+//! order against its own picture of the log, writes every accepted one into ONE fjall write
+//! batch (log, stream index and command index together, so a crash keeps all or none of
+//! them), commits it with `PersistMode::SyncData` (one fsync for the whole group; fjall
+//! publishes the batch to readers only after that fsync) and only then answers each caller.
+//! One writer means validation needs no locks and positions cannot interleave.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::Receiver;
+
+use domain::envelope::RecordedEvent;
+use domain::ports::event_log::{AppendBatch, Appended, LogError};
+use fjall::{OwnedWriteBatch, PersistMode};
+use tokio::sync::{oneshot, watch};
+use uuid::Uuid;
+
+use super::codec::{self, storage_error};
+use super::store::Store;
+
+/// One caller waiting for its append.
+pub(super) struct Request {
+    pub(super) batch: AppendBatch,
+    pub(super) reply: oneshot::Sender<Result<Appended, LogError>>,
+}
+
+/// Counters the writer keeps; see `FjallEventLog::commit_stats`.
+#[derive(Default)]
+pub(super) struct Counters {
+    pub(super) groups: AtomicU64,
+    pub(super) appends: AtomicU64,
+}
+
+pub(super) struct Writer {
+    store: Arc<Store>,
+    head: watch::Sender<u64>,
+    counters: Arc<Counters>,
+    max_group: usize,
+    /// Position the next accepted event gets: durable head + 1.
+    next_position: u64,
+    /// Durable versions of the streams seen so far; a miss is read from the stream index.
+    versions: HashMap<String, u64>,
+}
+
+/// What a group has accepted but not yet made durable: later requests of the same group
+/// validate against it, and it becomes the writer's state only if the commit succeeds.
+struct Staged {
+    next_position: u64,
+    versions: HashMap<String, u64>,
+    commands: HashMap<Uuid, Appended>,
+    batch: OwnedWriteBatch,
+}
+
+impl Writer {
+    pub(super) fn new(
+        store: Arc<Store>,
+        head: watch::Sender<u64>,
+        counters: Arc<Counters>,
+        max_group: usize,
+    ) -> Self {
+        let next_position = *head.borrow() + 1;
+        Self {
+            store,
+            head,
+            counters,
+            max_group: max_group.max(1),
+            next_position,
+            versions: HashMap::new(),
+        }
+    }
+
+    /// Serves requests until every sender is gone, finishing what was queued before that.
+    pub(super) fn run(mut self, requests: Receiver<Request>) {
+        while let Ok(first) = requests.recv() {
+            let mut group = Vec::with_capacity(self.max_group.min(64));
+            group.push(first);
+            while group.len() < self.max_group {
+                match requests.try_recv() {
+                    Ok(request) => group.push(request),
+                    Err(_) => break,
+                }
+            }
+            self.commit_group(group);
+        }
+    }
+
+    /// Validates, writes and fsyncs one group, then answers its callers.
+    pub(super) fn commit_group(&mut self, group: Vec<Request>) {
+        let mut staged = Staged {
+            next_position: self.next_position,
+            versions: HashMap::new(),
+            commands: HashMap::new(),
+            batch: self
+                .store
+                .db
+                .batch()
+                .durability(Some(PersistMode::SyncData)),
+        };
+        let (batches, replies): (Vec<_>, Vec<_>) = group
+            .into_iter()
+            .map(|request| (request.batch, request.reply))
+            .unzip();
+        let mut outcomes: Vec<_> = batches
+            .into_iter()
+            .map(|batch| self.stage(batch, &mut staged))
+            .collect();
+
+        let appended_events = staged.next_position - self.next_position;
+        let Staged {
+            next_position,
+            versions,
+            batch,
+            ..
+        } = staged;
+        let committed = if batch.is_empty() {
+            Ok(())
+        } else {
+            batch.commit().map_err(storage_error)
+        };
+        match committed {
+            Ok(()) => {
+                self.next_position = next_position;
+                self.versions.extend(versions);
+                self.counters.groups.fetch_add(1, Ordering::Relaxed);
+                self.counters
+                    .appends
+                    .fetch_add(appended_events, Ordering::Relaxed);
+                // Readers only wait on this; none left just means nobody is subscribed.
+                self.head.send_replace(next_position - 1);
+            }
+            Err(error) => {
+                // Nothing of the group counts: its validations may rest on each other.
+                tracing::error!(%error, "event log group commit failed");
+                outcomes.iter_mut().for_each(|o| *o = Err(error.clone()));
+            }
+        }
+        for (reply, outcome) in replies.into_iter().zip(outcomes) {
+            // A caller that gave up waiting is no reason to stop serving the others.
+            let _ = reply.send(outcome);
+        }
+    }
+
+    /// Decides one request against the durable state plus what the group staged before it.
+    fn stage(&mut self, batch: AppendBatch, staged: &mut Staged) -> Result<Appended, LogError> {
+        check_batch(&batch)?;
+        // Dedupe comes before the version check: a retry finds its stream moved on by itself.
+        if let Some(first) = staged.commands.get(&batch.command_id) {
+            return Ok(duplicate(first.clone()));
+        }
+        if let Some(first) = self.store.find_command(batch.command_id)? {
+            return Ok(duplicate(first));
+        }
+        let current = match staged.versions.get(&batch.stream) {
+            Some(version) => *version,
+            None => self.durable_version(&batch.stream)?,
+        };
+        if batch.expected_version != current {
+            return Err(LogError::Conflict {
+                stream: batch.stream,
+                expected: batch.expected_version,
+                actual: current,
+            });
+        }
+
+        // Encode everything first, so a failure leaves nothing of this request in the batch.
+        let first_position = staged.next_position;
+        let mut rows = Vec::with_capacity(batch.events.len());
+        let mut version = current;
+        let mut position = first_position;
+        for pending in batch.events {
+            version += 1;
+            let event = RecordedEvent::record(pending, &batch.stream, version, position);
+            rows.push((version, position, codec::encode_event(&event)?));
+            position += 1;
+        }
+        let appended = Appended {
+            stream: batch.stream,
+            first_position,
+            last_position: position - 1,
+            version,
+            duplicate: false,
+        };
+        let store = &self.store;
+        for (version, position, json) in rows {
+            let position_key = codec::position_key(position);
+            staged.batch.insert(&store.log, position_key, json);
+            let stream_key = codec::stream_key(&appended.stream, version);
+            staged
+                .batch
+                .insert(&store.streams, stream_key, position_key);
+        }
+        let command_key = *batch.command_id.as_bytes();
+        let outcome = codec::encode_appended(&appended);
+        staged.batch.insert(&store.commands, command_key, outcome);
+
+        staged.next_position = position;
+        staged.versions.insert(appended.stream.clone(), version);
+        staged.commands.insert(batch.command_id, appended.clone());
+        Ok(appended)
+    }
+
+    fn durable_version(&mut self, stream: &str) -> Result<u64, LogError> {
+        if let Some(version) = self.versions.get(stream) {
+            return Ok(*version);
+        }
+        let version = self.store.stream_version(stream)?;
+        self.versions.insert(stream.to_owned(), version);
+        Ok(version)
+    }
+}
+
+/// A batch no storage could hold is the caller's bug, whatever the log contains.
+fn check_batch(batch: &AppendBatch) -> Result<(), LogError> {
+    codec::check_stream(&batch.stream)?;
+    if batch.events.is_empty() {
+        return Err(LogError::Invalid(format!(
+            "append of no events to {}",
+            batch.stream
+        )));
+    }
+    Ok(())
+}
+
+fn duplicate(first: Appended) -> Appended {
+    Appended {
+        duplicate: true,
+        ..first
+    }
+}
+
+#[cfg(test)]
+#[path = "writer_tests.rs"]
+mod tests;

@@ -1,0 +1,89 @@
+//! Request parsing at the edge: bodies, tokens, ids, idempotency keys.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use domain::ids::UserId;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::service::CommandMeta;
+
+/// A JSON body: 415 unless the content type names JSON, 400 when empty or malformed.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().contains("application/json"));
+        if !is_json {
+            return Err(ApiError(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "content type must be application/json".into(),
+            ));
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError(e.status(), e.body_text()))?;
+        if bytes.is_empty() {
+            return Err(ApiError::bad_request("request body is empty"));
+        }
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::bad_request(format!("malformed request body: {e}")))
+    }
+}
+
+/// The token in `Authorization`: `Bearer <jwt>`, or the raw JWT as Mainflux 0.10–0.12 sent.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+    let token = match value.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        Some(_) => return None,
+        None => value,
+    };
+    (!token.is_empty()).then_some(token)
+}
+
+/// The caller, authenticated by a user token (401 otherwise).
+pub struct Caller(pub UserId);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(&parts.headers).ok_or_else(ApiError::unauthenticated)?;
+        Ok(Caller(state.identify(token)?))
+    }
+}
+
+/// The command's identity: the client's `Idempotency-Key` (a UUID) or a fresh one.
+pub fn meta(headers: &HeaderMap, actor: Option<UserId>) -> Result<CommandMeta, ApiError> {
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .and_then(|v| Uuid::parse_str(v.trim()).ok())
+                .ok_or_else(|| ApiError::bad_request("Idempotency-Key must be a UUID"))?,
+        ),
+    };
+    Ok(CommandMeta::new(actor, key))
+}
+
+/// An id from the path; anything that is not a UUID names nothing (404, as Mainflux).
+pub fn path_id<T: From<Uuid>>(raw: &str) -> Result<T, ApiError> {
+    Uuid::parse_str(raw)
+        .map(T::from)
+        .map_err(|_| ApiError::not_found())
+}

@@ -1,0 +1,87 @@
+//! The REST API: Mainflux 0.12's users and things contract on one axum router, with its
+//! OpenAPI document generated from the same handler annotations that route requests, so the
+//! two cannot drift.
+
+mod channels;
+mod connections;
+mod error;
+mod extract;
+mod health;
+mod paging;
+mod things;
+mod users;
+
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::OpenApi;
+use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use error::{ApiError, ErrorBody};
+pub use extract::bearer;
+
+use crate::service::Service;
+
+pub type AppState = Arc<Service>;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Ferroflux", description = "Users, things, channels and connections (Mainflux 0.12 compatible)"),
+    tags((name = "users"), (name = "things"), (name = "channels"), (name = "connections"), (name = "operations"))
+)]
+struct ApiDoc;
+
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(
+            users::register,
+            users::own_user,
+            users::update_user
+        ))
+        .routes(routes!(users::profile))
+        .routes(routes!(users::user_by_id))
+        .routes(routes!(users::login))
+        .routes(routes!(users::change_password))
+        .routes(routes!(things::create_thing, things::list_things))
+        .routes(routes!(things::create_things))
+        .routes(routes!(
+            things::get_thing,
+            things::update_thing,
+            things::remove_thing
+        ))
+        .routes(routes!(things::update_key))
+        .routes(routes!(things::things_of_channel))
+        .routes(routes!(channels::create_channel, channels::list_channels))
+        .routes(routes!(channels::create_channels))
+        .routes(routes!(
+            channels::get_channel,
+            channels::update_channel,
+            channels::remove_channel
+        ))
+        .routes(routes!(channels::channels_of_thing))
+        .routes(routes!(connections::connect_many))
+        .routes(routes!(connections::connect_one, connections::disconnect))
+        .routes(routes!(health::health))
+        .routes(routes!(health::ready))
+        .routes(routes!(health::version))
+}
+
+/// The OpenAPI document of every route `router` serves.
+pub fn openapi() -> OpenApiDoc {
+    api().into_openapi()
+}
+
+/// Every REST route, plus `GET /openapi.json`.
+pub fn router(service: AppState) -> Router {
+    let (router, doc) = api().split_for_parts();
+    let doc = Arc::new(doc);
+    router
+        .route(
+            "/openapi.json",
+            get(move || async move { Json(doc.as_ref().clone()) }),
+        )
+        .with_state(service)
+}

@@ -1,0 +1,231 @@
+//! `/things` and the things of a channel.
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header::LOCATION};
+use axum::response::{IntoResponse, Response};
+use domain::ids::ChannelId;
+use domain::values::Metadata;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::AppState;
+use super::error::{ApiError, ErrorBody};
+use super::extract::{Caller, JsonBody, meta, path_id};
+use super::paging::page_query;
+use crate::service::{NewThing, ThingWithKey};
+
+/// Most things one bulk request may create.
+pub const MAX_BULK: usize = 1000;
+
+#[derive(Deserialize, ToSchema)]
+pub struct ThingRequest {
+    name: Option<String>,
+    /// Secret the thing authenticates with; generated when absent.
+    key: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    metadata: Option<Metadata>,
+}
+
+impl From<ThingRequest> for NewThing {
+    fn from(req: ThingRequest) -> Self {
+        Self {
+            name: req.name,
+            key: req.key,
+            metadata: req.metadata,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct UpdateRequest {
+    pub name: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Metadata>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct KeyRequest {
+    key: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ThingResponse {
+    id: Uuid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    metadata: Option<Metadata>,
+}
+
+impl From<ThingWithKey> for ThingResponse {
+    fn from(t: ThingWithKey) -> Self {
+        Self {
+            id: t.row.id.0,
+            name: t.row.name,
+            key: t.key,
+            metadata: t.row.metadata,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ThingsBulkResponse {
+    things: Vec<ThingResponse>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ThingsPage {
+    total: u64,
+    offset: u64,
+    limit: u64,
+    things: Vec<ThingResponse>,
+}
+
+fn things_page(page: projections::views::Page<ThingWithKey>) -> ThingsPage {
+    ThingsPage {
+        total: page.total,
+        offset: page.offset,
+        limit: page.limit,
+        things: page.items.into_iter().map(Into::into).collect(),
+    }
+}
+
+/// Creates a thing; `Location` names it.
+#[utoipa::path(post, path = "/things", tag = "things", request_body = ThingRequest,
+    responses((status = 201, description = "created; Location names the thing"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "key in use"), (status = 415, body = ErrorBody)))]
+pub async fn create_thing(
+    State(service): State<AppState>,
+    Caller(me): Caller,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<ThingRequest>,
+) -> Result<Response, ApiError> {
+    let created = service
+        .create_things(&meta(&headers, Some(me))?, me, vec![req.into()])
+        .await?;
+    let location = created
+        .first()
+        .map(|t| format!("/things/{}", t.row.id))
+        .unwrap_or_default();
+    Ok((StatusCode::CREATED, [(LOCATION, location)]).into_response())
+}
+
+/// Creates many things at once, all or none.
+#[utoipa::path(post, path = "/things/bulk", tag = "things", request_body = Vec<ThingRequest>,
+    responses((status = 201, body = ThingsBulkResponse), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody), (status = 415, body = ErrorBody)))]
+pub async fn create_things(
+    State(service): State<AppState>,
+    Caller(me): Caller,
+    headers: HeaderMap,
+    JsonBody(reqs): JsonBody<Vec<ThingRequest>>,
+) -> Result<(StatusCode, Json<ThingsBulkResponse>), ApiError> {
+    if reqs.is_empty() || reqs.len() > MAX_BULK {
+        return Err(ApiError::bad_request(format!(
+            "send between 1 and {MAX_BULK} things"
+        )));
+    }
+    let things = reqs.into_iter().map(Into::into).collect();
+    let created = service
+        .create_things(&meta(&headers, Some(me))?, me, things)
+        .await?;
+    let things = created.into_iter().map(Into::into).collect();
+    Ok((StatusCode::CREATED, Json(ThingsBulkResponse { things })))
+}
+
+/// One of the caller's things, key included.
+#[utoipa::path(get, path = "/things/{id}", tag = "things", params(("id" = String, Path)),
+    responses((status = 200, body = ThingResponse), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_thing(
+    State(service): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ThingResponse>, ApiError> {
+    Ok(Json(service.thing(me, path_id(&id)?)?.into()))
+}
+
+/// Replaces a thing's name and metadata (an omitted field becomes empty).
+#[utoipa::path(put, path = "/things/{id}", tag = "things", params(("id" = String, Path)), request_body = UpdateRequest,
+    responses((status = 200), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 415, body = ErrorBody)))]
+pub async fn update_thing(
+    State(service): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<UpdateRequest>,
+) -> Result<StatusCode, ApiError> {
+    let meta = meta(&headers, Some(me))?;
+    service
+        .update_thing(&meta, me, path_id(&id)?, req.name, req.metadata)
+        .await?;
+    Ok(StatusCode::OK)
+}
+
+/// Rotates a thing's key; the old key stops working at once.
+#[utoipa::path(patch, path = "/things/{id}/key", tag = "things", params(("id" = String, Path)), request_body = KeyRequest,
+    responses((status = 200), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 415, body = ErrorBody)))]
+pub async fn update_key(
+    State(service): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<KeyRequest>,
+) -> Result<StatusCode, ApiError> {
+    let meta = meta(&headers, Some(me))?;
+    service
+        .update_thing_key(&meta, me, path_id(&id)?, req.key)
+        .await?;
+    Ok(StatusCode::OK)
+}
+
+/// Removes a thing and all its connections. Repeating it is harmless (204).
+#[utoipa::path(delete, path = "/things/{id}", tag = "things", params(("id" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn remove_thing(
+    State(service): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    service
+        .remove_thing(&meta(&headers, Some(me))?, me, path_id(&id)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's things, by id, with `offset`, `limit`, `name` and `metadata` filters.
+#[utoipa::path(get, path = "/things", tag = "things",
+    params(("offset" = Option<u64>, Query), ("limit" = Option<u64>, Query), ("name" = Option<String>, Query), ("metadata" = Option<String>, Query)),
+    responses((status = 200, body = ThingsPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list_things(
+    State(service): State<AppState>,
+    Caller(me): Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<ThingsPage>, ApiError> {
+    let query = page_query(query.as_deref())?;
+    Ok(Json(things_page(service.things(me, &query))))
+}
+
+/// Things connected to one of the caller's channels.
+#[utoipa::path(get, path = "/channels/{id}/things", tag = "things",
+    params(("id" = String, Path), ("offset" = Option<u64>, Query), ("limit" = Option<u64>, Query)),
+    responses((status = 200, body = ThingsPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn things_of_channel(
+    State(service): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<ThingsPage>, ApiError> {
+    let channel: ChannelId = path_id(&id)?;
+    let query = page_query(query.as_deref())?;
+    Ok(Json(things_page(
+        service.things_of_channel(me, channel, &query)?,
+    )))
+}

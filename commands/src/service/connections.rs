@@ -1,0 +1,131 @@
+//! Connecting things to channels, and the lists that follow the connections.
+
+use std::collections::BTreeSet;
+
+use domain::DomainError;
+use domain::channel;
+use domain::connection::{decide_connect, decide_disconnect};
+use domain::ids::{ChannelId, ThingId, UserId};
+use domain::thing::{self, ThingState};
+use futures::future::try_join_all;
+use projections::views::{ChannelRow, Page, PageQuery};
+
+use super::{CommandMeta, Service, ServiceError, ThingWithKey};
+
+impl Service {
+    /// Connects every listed thing to every listed channel. Everything is checked first (all
+    /// ids owned, no pair connected yet) so a refused request appends nothing.
+    pub async fn connect(
+        &self,
+        meta: &CommandMeta,
+        actor: UserId,
+        channels: Vec<ChannelId>,
+        things: Vec<ThingId>,
+    ) -> Result<(), ServiceError> {
+        let channels: BTreeSet<ChannelId> = channels.into_iter().collect();
+        let things: BTreeSet<ThingId> = things.into_iter().collect();
+        if channels.is_empty() || things.is_empty() {
+            return Err(ServiceError::invalid(
+                "channel_ids and thing_ids must not be empty",
+            ));
+        }
+        let views = &self.views;
+        let all_owned = channels.iter().all(|c| views.channel(actor, *c).is_some())
+            && things.iter().all(|t| views.thing(actor, *t).is_some());
+        if !all_owned {
+            return Err(DomainError::NotFound.into());
+        }
+        if !meta.client_chosen_id && self.any_connected(&channels, &things) {
+            return Err(ServiceError::conflict(
+                "thing is already connected to channel",
+            ));
+        }
+        let per_channel = channels.iter().map(|channel| {
+            let things = &things;
+            async move {
+                for thing in things {
+                    let meta =
+                        meta.part([channel.0.as_bytes().as_slice(), thing.0.as_bytes()].concat());
+                    self.connect_pair(&meta, actor, *channel, *thing).await?;
+                }
+                Ok::<_, ServiceError>(())
+            }
+        });
+        try_join_all(per_channel).await?;
+        Ok(())
+    }
+
+    fn any_connected(&self, channels: &BTreeSet<ChannelId>, things: &BTreeSet<ThingId>) -> bool {
+        channels
+            .iter()
+            .any(|c| things.iter().any(|t| self.authz.can_access(*t, *c)))
+    }
+
+    async fn connect_pair(
+        &self,
+        meta: &CommandMeta,
+        actor: UserId,
+        channel: ChannelId,
+        thing: ThingId,
+    ) -> Result<(), ServiceError> {
+        let (thing_state, _) = self
+            .load::<ThingState>(&thing.stream(), thing::apply)
+            .await?;
+        self.execute(meta, channel.stream(), channel::apply, |channel_state| {
+            decide_connect(&thing_state, channel_state, actor)
+        })
+        .await?;
+        Ok(())
+    }
+
+    pub async fn disconnect(
+        &self,
+        meta: &CommandMeta,
+        actor: UserId,
+        channel: ChannelId,
+        thing: ThingId,
+    ) -> Result<(), ServiceError> {
+        let (thing_state, _) = self
+            .load::<ThingState>(&thing.stream(), thing::apply)
+            .await?;
+        self.execute(meta, channel.stream(), channel::apply, |channel_state| {
+            decide_disconnect(&thing_state, channel_state, actor)
+        })
+        .await?;
+        Ok(())
+    }
+
+    pub fn things_of_channel(
+        &self,
+        owner: UserId,
+        channel: ChannelId,
+        query: &PageQuery,
+    ) -> Result<Page<ThingWithKey>, ServiceError> {
+        let page = self
+            .views
+            .things_of_channel(owner, channel, query)
+            .ok_or(DomainError::NotFound)?;
+        Ok(Page {
+            total: page.total,
+            offset: page.offset,
+            limit: page.limit,
+            items: page
+                .items
+                .into_iter()
+                .map(|row| self.with_key(row))
+                .collect(),
+        })
+    }
+
+    pub fn channels_of_thing(
+        &self,
+        owner: UserId,
+        thing: ThingId,
+        query: &PageQuery,
+    ) -> Result<Page<ChannelRow>, ServiceError> {
+        Ok(self
+            .views
+            .channels_of_thing(owner, thing, query)
+            .ok_or(DomainError::NotFound)?)
+    }
+}

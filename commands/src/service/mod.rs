@@ -1,0 +1,134 @@
+//! Command handlers: load the aggregate, decide, append durably, wait until the local
+//! projections show the result, answer.
+
+mod channels;
+mod connections;
+mod error;
+mod execute;
+mod reservations;
+mod things;
+mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use domain::ids::UserId;
+use domain::ports::event_log::EventLog;
+use projections::{Applied, AuthzCache, Views};
+use uuid::Uuid;
+
+pub use channels::NewChannel;
+pub use error::ServiceError;
+pub use things::{NewThing, ThingWithKey};
+
+use crate::auth::{KeyVault, Tokens};
+use reservations::Reservations;
+
+/// Operator choices that change command behaviour.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// When false, only a logged-in user may create users.
+    pub open_registration: bool,
+    /// How long a command waits for its events to be projected before answering 503.
+    pub projection_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            open_registration: true,
+            projection_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Who asks, and how to recognize a retry of the same request.
+#[derive(Debug, Clone)]
+pub struct CommandMeta {
+    pub command_id: Uuid,
+    /// True when the client chose the command id (`Idempotency-Key`), so a retry may come.
+    pub client_chosen_id: bool,
+    pub actor: Option<UserId>,
+    pub correlation_id: Uuid,
+}
+
+impl CommandMeta {
+    pub fn new(actor: Option<UserId>, idempotency_key: Option<Uuid>) -> Self {
+        let command_id = idempotency_key.unwrap_or_else(Uuid::new_v4);
+        Self {
+            command_id,
+            client_chosen_id: idempotency_key.is_some(),
+            actor,
+            correlation_id: command_id,
+        }
+    }
+
+    /// The meta of the `n`th part of a command that appends to several streams.
+    pub fn part(&self, n: impl AsRef<[u8]>) -> Self {
+        Self {
+            command_id: Uuid::new_v5(&self.command_id, n.as_ref()),
+            ..self.clone()
+        }
+    }
+}
+
+pub struct Service {
+    log: Arc<dyn EventLog>,
+    views: Arc<Views>,
+    authz: Arc<AuthzCache>,
+    applied: Applied,
+    vault: KeyVault,
+    tokens: Tokens,
+    settings: Settings,
+    reservations: Reservations,
+}
+
+/// What a `Service` is built from.
+pub struct ServiceParts {
+    pub log: Arc<dyn EventLog>,
+    pub views: Arc<Views>,
+    pub authz: Arc<AuthzCache>,
+    pub applied: Applied,
+    pub vault: KeyVault,
+    pub tokens: Tokens,
+    pub settings: Settings,
+}
+
+impl Service {
+    pub fn new(parts: ServiceParts) -> Self {
+        Self {
+            log: parts.log,
+            views: parts.views,
+            authz: parts.authz,
+            applied: parts.applied,
+            vault: parts.vault,
+            tokens: parts.tokens,
+            settings: parts.settings,
+            reservations: Reservations::default(),
+        }
+    }
+
+    pub fn views(&self) -> &Views {
+        &self.views
+    }
+
+    pub fn authz(&self) -> &AuthzCache {
+        &self.authz
+    }
+
+    pub fn vault(&self) -> &KeyVault {
+        &self.vault
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// True once the projections have caught up with the log's head at the time of asking.
+    pub async fn ready(&self) -> bool {
+        match self.log.head().await {
+            Ok(head) => self.applied.position() >= head,
+            Err(_) => false,
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! Things: create (one or many), read, update, rotate key, remove.
+
+use domain::ids::{ThingId, UserId};
+use domain::thing::{self, ThingCommand};
+use domain::values::{Metadata, check_key, check_name};
+use futures::future::try_join_all;
+use projections::views::{Page, PageQuery, ThingRow};
+use uuid::Uuid;
+
+use super::execute::id_in_stream;
+use super::{CommandMeta, Service, ServiceError};
+
+#[derive(Debug, Clone, Default)]
+pub struct NewThing {
+    pub name: Option<String>,
+    /// Client-chosen key; a UUIDv4 when absent.
+    pub key: Option<String>,
+    pub metadata: Option<Metadata>,
+}
+
+/// A thing as its owner sees it, key included (Mainflux shows it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThingWithKey {
+    pub row: ThingRow,
+    pub key: String,
+}
+
+impl Service {
+    /// Creates all things or, on any invalid or taken key, none.
+    pub async fn create_things(
+        &self,
+        meta: &CommandMeta,
+        owner: UserId,
+        things: Vec<NewThing>,
+    ) -> Result<Vec<ThingWithKey>, ServiceError> {
+        let mut prepared = Vec::with_capacity(things.len());
+        for thing in things {
+            let key = thing
+                .key
+                .clone()
+                .unwrap_or_else(|| Uuid::new_v4().to_string());
+            check_key(&key)?;
+            check_name(thing.name.as_deref())?;
+            prepared.push((thing, self.vault.material(&key)));
+        }
+        let hashes = prepared
+            .iter()
+            .map(|(_, m)| format!("key:{}", m.key_hash.0));
+        let _claim = self
+            .reservations
+            .claim(hashes.collect())
+            .ok_or_else(|| ServiceError::conflict("thing key is already in use"))?;
+        let creates = prepared.into_iter().enumerate().map(|(n, (thing, key))| {
+            let meta = meta.part(n.to_le_bytes());
+            async move {
+                if let Some(done) = self.replayed(&meta).await? {
+                    return Ok(ThingId(id_in_stream(&done.stream)?));
+                }
+                if self.authz.identify(&key.key_hash).is_some() {
+                    return Err(ServiceError::conflict("thing key is already in use"));
+                }
+                let id = ThingId(Uuid::new_v4());
+                let command = ThingCommand::Create {
+                    id,
+                    owner,
+                    name: thing.name,
+                    metadata: thing.metadata,
+                    key,
+                };
+                self.execute(&meta, id.stream(), thing::apply, |s| {
+                    thing::decide(s, &command)
+                })
+                .await?;
+                Ok(id)
+            }
+        });
+        let ids = try_join_all(creates).await?;
+        ids.into_iter().map(|id| self.thing(owner, id)).collect()
+    }
+
+    pub fn thing(&self, owner: UserId, id: ThingId) -> Result<ThingWithKey, ServiceError> {
+        let row = self
+            .views
+            .thing(owner, id)
+            .ok_or(domain::DomainError::NotFound)?;
+        Ok(self.with_key(row))
+    }
+
+    pub fn things(&self, owner: UserId, query: &PageQuery) -> Page<ThingWithKey> {
+        let page = self.views.things(owner, query);
+        Page {
+            total: page.total,
+            offset: page.offset,
+            limit: page.limit,
+            items: page
+                .items
+                .into_iter()
+                .map(|row| self.with_key(row))
+                .collect(),
+        }
+    }
+
+    pub(super) fn with_key(&self, row: ThingRow) -> ThingWithKey {
+        // A seal that does not open means the master key changed: show no key rather than
+        // fail the whole listing; authentication still works through the hash.
+        let key = self.vault.open(&row.sealed_key).unwrap_or_default();
+        ThingWithKey { row, key }
+    }
+
+    pub async fn update_thing(
+        &self,
+        meta: &CommandMeta,
+        actor: UserId,
+        id: ThingId,
+        name: Option<String>,
+        metadata: Option<Metadata>,
+    ) -> Result<(), ServiceError> {
+        let command = ThingCommand::Update {
+            actor,
+            name,
+            metadata,
+        };
+        self.execute(meta, id.stream(), thing::apply, |s| {
+            thing::decide(s, &command)
+        })
+        .await?;
+        Ok(())
+    }
+
+    pub async fn update_thing_key(
+        &self,
+        meta: &CommandMeta,
+        actor: UserId,
+        id: ThingId,
+        key: String,
+    ) -> Result<(), ServiceError> {
+        check_key(&key)?;
+        let key = self.vault.material(&key);
+        let _claim = self
+            .reservations
+            .claim(vec![format!("key:{}", key.key_hash.0)])
+            .ok_or_else(|| ServiceError::conflict("thing key is already in use"))?;
+        if self
+            .authz
+            .identify(&key.key_hash)
+            .is_some_and(|holder| holder != id)
+        {
+            return Err(ServiceError::conflict("thing key is already in use"));
+        }
+        let command = ThingCommand::UpdateKey { actor, key };
+        self.execute(meta, id.stream(), thing::apply, |s| {
+            thing::decide(s, &command)
+        })
+        .await?;
+        Ok(())
+    }
+
+    pub async fn remove_thing(
+        &self,
+        meta: &CommandMeta,
+        actor: UserId,
+        id: ThingId,
+    ) -> Result<(), ServiceError> {
+        let command = ThingCommand::Remove { actor };
+        self.execute(meta, id.stream(), thing::apply, |s| {
+            thing::decide(s, &command)
+        })
+        .await?;
+        Ok(())
+    }
+}

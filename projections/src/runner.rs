@@ -1,0 +1,114 @@
+//! Follows the event log and feeds every projection, in position order.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use domain::Event;
+use domain::envelope::RecordedEvent;
+use domain::ports::event_log::{EventLog, LogError};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::Projection;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error(transparent)]
+    Log(#[from] LogError),
+    /// A stored event no known schema reads: the projections stop rather than skip it,
+    /// because a skipped event makes every later answer wrong.
+    #[error("event at position {position} cannot be read: {reason}")]
+    Undecodable { position: u64, reason: String },
+    /// The runner has stopped; the read side is stale until restart.
+    #[error("projections are not running")]
+    Stopped,
+    /// The projections did not reach a position in time (overload, or a stopped runner).
+    #[error("projections did not reach position {0} in time")]
+    Timeout(u64),
+}
+
+/// The set of local projections, applied together.
+pub struct Projections {
+    list: Vec<Arc<dyn Projection>>,
+    applied: watch::Sender<u64>,
+}
+
+/// How far the local projections have got; cheap to clone into every request handler.
+#[derive(Clone)]
+pub struct Applied(watch::Receiver<u64>);
+
+impl Applied {
+    pub fn position(&self) -> u64 {
+        *self.0.borrow()
+    }
+
+    /// Waits until every local projection has applied `position` (read-your-writes).
+    pub async fn wait_for(&self, position: u64, timeout: Duration) -> Result<(), ProjectionError> {
+        let mut rx = self.0.clone();
+        let reached = rx.wait_for(|applied| *applied >= position);
+        match tokio::time::timeout(timeout, reached).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(_)) => Err(ProjectionError::Stopped),
+            Err(_) => Err(ProjectionError::Timeout(position)),
+        }
+    }
+}
+
+impl Projections {
+    pub fn new(list: Vec<Arc<dyn Projection>>) -> Self {
+        let start = list.iter().map(|p| p.checkpoint()).min().unwrap_or(0);
+        Self {
+            list,
+            applied: watch::Sender::new(start),
+        }
+    }
+
+    pub fn applied(&self) -> Applied {
+        Applied(self.applied.subscribe())
+    }
+
+    /// Applies one recorded event to every projection.
+    pub fn apply(&self, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
+        let event = decode(recorded)?;
+        for projection in &self.list {
+            projection.apply(recorded, &event);
+        }
+        self.applied.send_replace(recorded.position);
+        Ok(())
+    }
+
+    /// Follows the log from the lowest checkpoint until the log fails or closes.
+    pub async fn follow(self, log: Arc<dyn EventLog>) -> Result<(), ProjectionError> {
+        let after = *self.applied.borrow();
+        let mut subscription = log.subscribe(after).await?;
+        loop {
+            let recorded = subscription.next().await?;
+            self.apply(&recorded)?;
+        }
+    }
+
+    /// Starts following in a task; the caller waits on `Applied` for catch-up.
+    pub fn spawn(
+        self,
+        log: Arc<dyn EventLog>,
+    ) -> (Applied, JoinHandle<Result<(), ProjectionError>>) {
+        let applied = self.applied();
+        let handle = tokio::spawn(async move {
+            let result = self.follow(log).await;
+            if let Err(error) = &result {
+                tracing::error!(%error, "projections stopped");
+            }
+            result
+        });
+        (applied, handle)
+    }
+}
+
+pub fn decode(recorded: &RecordedEvent) -> Result<Event, ProjectionError> {
+    Event::from_parts(&recorded.kind, recorded.schema, &recorded.data).map_err(|e| {
+        ProjectionError::Undecodable {
+            position: recorded.position,
+            reason: e.to_string(),
+        }
+    })
+}

@@ -1,0 +1,138 @@
+//! In-memory query views for the REST API. Every query takes the caller's user id and
+//! answers only from that user's rows: owner isolation is enforced here, once.
+
+mod filter;
+mod state;
+
+use std::sync::RwLock;
+
+use domain::Event;
+use domain::envelope::RecordedEvent;
+use domain::ids::{ChannelId, ThingId, UserId};
+
+pub use filter::{Page, PageQuery, contains};
+use state::ViewState;
+pub use state::{ChannelRow, ThingRow, UserRow};
+
+use crate::Projection;
+use crate::projection::digest_of;
+
+#[derive(Default)]
+pub struct Views {
+    state: RwLock<ViewState>,
+}
+
+impl Views {
+    fn read<T>(&self, f: impl FnOnce(&ViewState) -> T) -> T {
+        let state = self
+            .state
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&state)
+    }
+
+    pub fn user(&self, id: UserId) -> Option<UserRow> {
+        self.read(|s| s.users.get(&id).cloned())
+    }
+
+    pub fn user_by_email(&self, email: &str) -> Option<UserRow> {
+        self.read(|s| s.emails.get(email).and_then(|id| s.users.get(id)).cloned())
+    }
+
+    pub fn user_count(&self) -> usize {
+        self.read(|s| s.users.len())
+    }
+
+    pub fn thing(&self, owner: UserId, id: ThingId) -> Option<ThingRow> {
+        self.read(|s| s.things.rows.get(&id).filter(|t| t.owner == owner).cloned())
+    }
+
+    pub fn channel(&self, owner: UserId, id: ChannelId) -> Option<ChannelRow> {
+        self.read(|s| {
+            s.channels
+                .rows
+                .get(&id)
+                .filter(|c| c.owner == owner)
+                .cloned()
+        })
+    }
+
+    pub fn things(&self, owner: UserId, query: &PageQuery) -> Page<ThingRow> {
+        self.read(|s| {
+            query.page(s.things.owned(owner), |t| {
+                query.matches(t.name.as_deref(), t.metadata.as_ref())
+            })
+        })
+    }
+
+    pub fn channels(&self, owner: UserId, query: &PageQuery) -> Page<ChannelRow> {
+        self.read(|s| {
+            query.page(s.channels.owned(owner), |c| {
+                query.matches(c.name.as_deref(), c.metadata.as_ref())
+            })
+        })
+    }
+
+    /// Things connected to one of `owner`'s channels; `None` when the channel is not theirs.
+    pub fn things_of_channel(
+        &self,
+        owner: UserId,
+        channel: ChannelId,
+        query: &PageQuery,
+    ) -> Option<Page<ThingRow>> {
+        self.read(|s| {
+            s.channels.rows.get(&channel).filter(|c| c.owner == owner)?;
+            let rows = s
+                .graph
+                .things_of(channel)
+                .filter_map(|id| s.things.rows.get(&id));
+            Some(query.page(rows, |t| {
+                query.matches(t.name.as_deref(), t.metadata.as_ref())
+            }))
+        })
+    }
+
+    /// Channels one of `owner`'s things is connected to; `None` when the thing is not theirs.
+    pub fn channels_of_thing(
+        &self,
+        owner: UserId,
+        thing: ThingId,
+        query: &PageQuery,
+    ) -> Option<Page<ChannelRow>> {
+        self.read(|s| {
+            s.things.rows.get(&thing).filter(|t| t.owner == owner)?;
+            let rows = s
+                .graph
+                .channels_of(thing)
+                .filter_map(|id| s.channels.rows.get(&id));
+            Some(query.page(rows, |c| {
+                query.matches(c.name.as_deref(), c.metadata.as_ref())
+            }))
+        })
+    }
+}
+
+impl Projection for Views {
+    fn name(&self) -> &'static str {
+        "views"
+    }
+
+    fn checkpoint(&self) -> u64 {
+        self.read(|s| s.checkpoint)
+    }
+
+    fn apply(&self, recorded: &RecordedEvent, event: &Event) {
+        let mut s = self
+            .state
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if recorded.position > s.checkpoint {
+            s.checkpoint = recorded.position;
+            s.apply(event);
+        }
+    }
+
+    fn digest(&self) -> String {
+        self.read(digest_of)
+    }
+}

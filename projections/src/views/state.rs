@@ -1,0 +1,175 @@
+//! The rows of the query views and how events change them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use domain::Event;
+use domain::graph::Connections;
+use domain::ids::{ChannelId, KeyHash, PasswordHash, SealedKey, ThingId, UserId};
+use domain::values::Metadata;
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UserRow {
+    pub id: UserId,
+    pub email: String,
+    pub password_hash: PasswordHash,
+    pub metadata: Option<Metadata>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ThingRow {
+    pub id: ThingId,
+    pub owner: UserId,
+    pub name: Option<String>,
+    pub metadata: Option<Metadata>,
+    pub key_hash: KeyHash,
+    pub sealed_key: SealedKey,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChannelRow {
+    pub id: ChannelId,
+    pub owner: UserId,
+    pub name: Option<String>,
+    pub metadata: Option<Metadata>,
+}
+
+/// Rows by id plus an owner index, both ordered so lists page in id order (as Mainflux's
+/// `ORDER BY id`) and digests are deterministic.
+#[derive(Debug, Serialize)]
+pub struct Owned<Id: Ord, Row> {
+    pub rows: BTreeMap<Id, Row>,
+    pub by_owner: BTreeMap<UserId, BTreeSet<Id>>,
+}
+
+impl<Id: Ord, Row> Default for Owned<Id, Row> {
+    fn default() -> Self {
+        Self {
+            rows: BTreeMap::new(),
+            by_owner: BTreeMap::new(),
+        }
+    }
+}
+
+impl<Id: Ord + Copy, Row> Owned<Id, Row> {
+    fn insert(&mut self, id: Id, owner: UserId, row: Row) {
+        self.by_owner.entry(owner).or_default().insert(id);
+        self.rows.insert(id, row);
+    }
+
+    fn remove(&mut self, id: &Id, owner_of: impl Fn(&Row) -> UserId) {
+        if let Some(row) = self.rows.remove(id)
+            && let Some(ids) = self.by_owner.get_mut(&owner_of(&row))
+        {
+            ids.remove(id);
+        }
+    }
+
+    pub fn owned(&self, owner: UserId) -> impl Iterator<Item = &Row> {
+        self.by_owner
+            .get(&owner)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.rows.get(id))
+    }
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct ViewState {
+    pub checkpoint: u64,
+    pub users: BTreeMap<UserId, UserRow>,
+    pub emails: BTreeMap<String, UserId>,
+    pub things: Owned<ThingId, ThingRow>,
+    pub channels: Owned<ChannelId, ChannelRow>,
+    #[serde(serialize_with = "serialize_edges")]
+    pub graph: Connections,
+}
+
+fn serialize_edges<S: serde::Serializer>(graph: &Connections, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(graph.edges())
+}
+
+impl ViewState {
+    pub fn apply(&mut self, event: &Event) {
+        self.graph.apply(event);
+        match event {
+            Event::UserRegistered {
+                id,
+                email,
+                password_hash,
+                metadata,
+            } => {
+                self.emails.insert(email.clone(), *id);
+                let row = UserRow {
+                    id: *id,
+                    email: email.clone(),
+                    password_hash: password_hash.clone(),
+                    metadata: metadata.clone(),
+                };
+                self.users.insert(*id, row);
+            }
+            Event::UserUpdated { id, metadata } => {
+                if let Some(user) = self.users.get_mut(id) {
+                    user.metadata = metadata.clone();
+                }
+            }
+            Event::UserPasswordChanged { id, password_hash } => {
+                if let Some(user) = self.users.get_mut(id) {
+                    user.password_hash = password_hash.clone();
+                }
+            }
+            Event::ThingCreated {
+                id,
+                owner,
+                name,
+                metadata,
+                key,
+            } => {
+                let row = ThingRow {
+                    id: *id,
+                    owner: *owner,
+                    name: name.clone(),
+                    metadata: metadata.clone(),
+                    key_hash: key.key_hash.clone(),
+                    sealed_key: key.sealed_key.clone(),
+                };
+                self.things.insert(*id, *owner, row);
+            }
+            Event::ThingUpdated { id, name, metadata } => {
+                if let Some(thing) = self.things.rows.get_mut(id) {
+                    thing.name = name.clone();
+                    thing.metadata = metadata.clone();
+                }
+            }
+            Event::ThingKeyUpdated { id, key } => {
+                if let Some(thing) = self.things.rows.get_mut(id) {
+                    thing.key_hash = key.key_hash.clone();
+                    thing.sealed_key = key.sealed_key.clone();
+                }
+            }
+            Event::ThingRemoved { id } => self.things.remove(id, |t| t.owner),
+            Event::ChannelCreated {
+                id,
+                owner,
+                name,
+                metadata,
+            } => {
+                let row = ChannelRow {
+                    id: *id,
+                    owner: *owner,
+                    name: name.clone(),
+                    metadata: metadata.clone(),
+                };
+                self.channels.insert(*id, *owner, row);
+            }
+            Event::ChannelUpdated { id, name, metadata } => {
+                if let Some(channel) = self.channels.rows.get_mut(id) {
+                    channel.name = name.clone();
+                    channel.metadata = metadata.clone();
+                }
+            }
+            Event::ChannelRemoved { id } => self.channels.remove(id, |c| c.owner),
+            Event::ThingConnected { .. } | Event::ThingDisconnected { .. } => {}
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Wiring: event log → projections → service → HTTP.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use axum::Router;
+use commands::auth::{KeyVault, Secrets, Tokens};
+use commands::event_log::FjallEventLog;
+use commands::service::{Service, ServiceParts, Settings};
+use domain::ports::event_log::EventLog;
+use projections::{AuthzCache, Projection, Projections, Views};
+use tokio::net::TcpListener;
+
+use crate::Config;
+
+/// Login tokens live as long as Mainflux's (10 hours).
+const TOKEN_TTL: Duration = Duration::from_secs(10 * 3600);
+
+pub struct App {
+    pub service: Arc<Service>,
+    pub log: Arc<FjallEventLog>,
+    /// The projections this process keeps live, for `replay --verify`.
+    pub live: Vec<Arc<dyn Projection>>,
+}
+
+impl App {
+    /// Opens the data dir, catches the projections up with the log, builds the service.
+    pub async fn open(config: &Config) -> anyhow::Result<App> {
+        ensure_writable(config)?;
+        let secrets = Secrets::load(
+            &config.secrets_dir(),
+            config.jwt_secret.as_deref(),
+            config.master_key.as_deref(),
+        )?;
+        let log = Arc::new(open_log(config)?);
+        let views = Arc::new(Views::default());
+        let authz = Arc::new(AuthzCache::default());
+        let live: Vec<Arc<dyn Projection>> = vec![views.clone(), authz.clone()];
+        let started = Instant::now();
+        let head = log.head().await?;
+        let (applied, _task) = Projections::new(live.clone()).spawn(log.clone());
+        applied
+            .wait_for(head, Duration::from_secs(3600))
+            .await
+            .context("projections could not catch up with the event log")?;
+        tracing::info!(
+            events = head,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "projections caught up"
+        );
+        let service = Service::new(ServiceParts {
+            log: log.clone(),
+            views,
+            authz,
+            applied,
+            vault: KeyVault::new(&secrets.master_key),
+            tokens: Tokens::new(&secrets.jwt_secret, TOKEN_TTL),
+            settings: Settings {
+                open_registration: !config.closed_registration,
+                ..Settings::default()
+            },
+        });
+        Ok(App {
+            service: Arc::new(service),
+            log,
+            live,
+        })
+    }
+
+    pub fn router(&self) -> Router {
+        commands::http::router(self.service.clone())
+    }
+
+    /// Serves HTTP until `shutdown` resolves, then drains in-flight requests.
+    pub async fn serve(
+        &self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("HTTP server failed")
+    }
+}
+
+/// Opens the event log; another `ferroflux` holding the same data dir is named plainly.
+pub fn open_log(config: &Config) -> anyhow::Result<FjallEventLog> {
+    let dir = config.events_dir();
+    FjallEventLog::open(&dir).with_context(|| {
+        format!(
+            "cannot open the event log in {} (is another ferroflux using this data dir?)",
+            dir.display()
+        )
+    })
+}
+
+pub async fn bind(
+    addr: std::net::SocketAddr,
+    what: &str,
+    variable: &str,
+) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.with_context(|| {
+        format!("cannot listen for {what} on {addr}; free the port or set {variable}")
+    })
+}
+
+fn ensure_writable(config: &Config) -> anyhow::Result<()> {
+    let dir = &config.data_dir;
+    let probe = dir.join(".write-test");
+    let result = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&probe, b"ok"));
+    if let Err(e) = result {
+        bail!(
+            "data dir {} is not writable ({e}); set FF_DATA_DIR",
+            dir.display()
+        );
+    }
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}

@@ -1,0 +1,3 @@
+pub mod events;
+pub mod replay;
+pub mod serve;

@@ -1,0 +1,39 @@
+//! `ferroflux serve`: open, catch up, listen, drain on SIGTERM or Ctrl-C.
+
+use ferroflux::{App, Config, app};
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    tracing::info!(data_dir = %config.data_dir.display(), "starting ferroflux {}", env!("CARGO_PKG_VERSION"));
+    let app = App::open(&config).await?;
+    let http = app::bind(config.http_addr, "HTTP", "FF_HTTP_ADDR").await?;
+    tracing::info!(
+        "HTTP API listening on http://{} (REST, /health, /ready, /openapi.json)",
+        http.local_addr()?
+    );
+    tracing::info!(mqtt = %config.mqtt_addr, coap = %config.coap_addr, "MQTT and CoAP adapters are not in this build yet");
+    app.serve(http, shutdown_signal()).await?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutdown requested: draining requests");
+}

@@ -1,0 +1,74 @@
+//! One typed configuration tree. Its `Default` is the embedded mode: everything in
+//! `./data`, every listener on its standard port.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Where the event log and generated secrets live.
+    #[arg(long, env = "FF_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// The HTTP listener: REST API, health, OpenAPI.
+    #[arg(long, env = "FF_HTTP_ADDR", default_value = "0.0.0.0:8080")]
+    pub http_addr: SocketAddr,
+    /// The MQTT listener (served once the MQTT adapter lands).
+    #[arg(long, env = "FF_MQTT_ADDR", default_value = "0.0.0.0:1883")]
+    pub mqtt_addr: SocketAddr,
+    /// The CoAP listener, UDP (served once the CoAP adapter lands).
+    #[arg(long, env = "FF_COAP_ADDR", default_value = "0.0.0.0:5683")]
+    pub coap_addr: SocketAddr,
+    /// Secret that signs user tokens; generated once into the data dir when absent.
+    #[arg(long, env = "FF_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// 64 hex characters sealing thing keys at rest; generated once when absent.
+    #[arg(long, env = "FF_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
+    /// Only logged-in users may create users.
+    #[arg(long, env = "FF_CLOSED_REGISTRATION")]
+    pub closed_registration: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./data"),
+            http_addr: ([0, 0, 0, 0], 8080).into(),
+            mqtt_addr: ([0, 0, 0, 0], 1883).into(),
+            coap_addr: ([0, 0, 0, 0], 5683).into(),
+            jwt_secret: None,
+            master_key: None,
+            closed_registration: false,
+        }
+    }
+}
+
+impl Config {
+    pub fn events_dir(&self) -> PathBuf {
+        self.data_dir.join("events")
+    }
+
+    pub fn secrets_dir(&self) -> PathBuf {
+        self.data_dir.join("secrets")
+    }
+
+    /// The effective configuration as `KEY=value` lines, secrets masked.
+    pub fn render(&self) -> String {
+        let secret = |s: &Option<String>| match s {
+            Some(_) => "******** (set)".to_owned(),
+            None => format!("(generated in {})", self.secrets_dir().display()),
+        };
+        [
+            format!("FF_DATA_DIR={}", self.data_dir.display()),
+            format!("FF_HTTP_ADDR={}", self.http_addr),
+            format!("FF_MQTT_ADDR={}", self.mqtt_addr),
+            format!("FF_COAP_ADDR={}", self.coap_addr),
+            format!("FF_JWT_SECRET={}", secret(&self.jwt_secret)),
+            format!("FF_MASTER_KEY={}", secret(&self.master_key)),
+            format!("FF_CLOSED_REGISTRATION={}", self.closed_registration),
+        ]
+        .join("\n")
+    }
+}

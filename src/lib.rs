@@ -1,0 +1,10 @@
+//! The `ferroflux` binary's wiring, as a library so end-to-end tests start the same app.
+//!
+//! - `config`: flags and `FF_*` variables, one typed tree.
+//! - `app`: opens the event log, catches the projections up, builds the service, serves.
+
+pub mod app;
+pub mod config;
+
+pub use app::App;
+pub use config::Config;
