@@ -61,6 +61,7 @@ impl App {
                 open_registration: !config.closed_registration,
                 ..Settings::default()
             },
+            admin_token: secrets.admin_token.clone(),
         });
         Ok(App {
             service: Arc::new(service),

@@ -1,7 +1,14 @@
 //! `ferroflux events`: history as NDJSON on stdout.
+//!
+//! A stopped server's data dir is read directly. A running server locks it, so the history
+//! is then streamed from the server's `GET /events`, authorized by the admin token that
+//! the server keeps in the data dir: whoever can read the data dir may read the history.
 
+use std::io::Write;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use anyhow::{Context, bail};
 use clap::Args;
 use ferroflux::{Config, app};
 
@@ -9,6 +16,9 @@ use ferroflux::{Config, app};
 pub struct EventsArgs {
     #[arg(long, env = "FF_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
+    /// The running server's HTTP address, used when it holds the data dir.
+    #[arg(long, env = "FF_HTTP_ADDR", default_value = "0.0.0.0:8080")]
+    http_addr: SocketAddr,
     /// Print events with a position greater than this (0 = from the start).
     #[arg(long, default_value_t = 0)]
     from: u64,
@@ -19,14 +29,62 @@ pub struct EventsArgs {
 
 pub async fn run(args: EventsArgs) -> anyhow::Result<()> {
     let config = Config {
-        data_dir: args.data_dir,
+        data_dir: args.data_dir.clone(),
         ..Config::default()
     };
-    let log = app::open_log(&config)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    match replay::export_ndjson(&log, args.from, args.follow, &mut out).await {
-        Err(replay::ReplayError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.map(|_| ()).map_err(Into::into),
+    let result = match app::open_log(&config) {
+        Ok(log) => replay::export_ndjson(&log, args.from, args.follow, &mut out)
+            .await
+            .map(|_| ())
+            .map_err(anyhow::Error::from),
+        Err(local) => from_server(&args, &config, &mut out)
+            .await
+            .with_context(|| format!("{local:#}; reading from the running server failed too")),
+    };
+    match result {
+        Err(e) if is_broken_pipe(&e) => Ok(()),
+        other => other,
     }
+}
+
+async fn from_server(
+    args: &EventsArgs,
+    config: &Config,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let token_file = config.secrets_dir().join("admin.token");
+    let token = std::fs::read_to_string(&token_file)
+        .with_context(|| format!("cannot read {}", token_file.display()))?;
+    let mut addr = args.http_addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip([127, 0, 0, 1].into());
+    }
+    let url = format!(
+        "http://{addr}/events?after={}&follow={}",
+        args.from, args.follow
+    );
+    let mut response = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(token.trim())
+        .send()
+        .await
+        .with_context(|| format!("GET {url}"))?;
+    if !response.status().is_success() {
+        bail!("GET {url} answered {}", response.status());
+    }
+    while let Some(chunk) = response.chunk().await? {
+        out.write_all(&chunk)?;
+        out.flush()?;
+    }
+    Ok(())
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

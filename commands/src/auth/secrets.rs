@@ -26,6 +26,9 @@ pub enum SecretsError {
 pub struct Secrets {
     pub jwt_secret: Vec<u8>,
     pub master_key: [u8; 32],
+    /// Guards the operator endpoints (`GET /events`); readable only by whoever can read
+    /// the data dir, which is what `ferroflux events` on the same host uses.
+    pub admin_token: String,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -35,7 +38,8 @@ impl std::fmt::Debug for Secrets {
 }
 
 impl Secrets {
-    /// Uses the given secrets, else reads or creates `<dir>/jwt.secret` and `<dir>/master.key`.
+    /// Uses the given secrets, else reads or creates `<dir>/jwt.secret` and `<dir>/master.key`;
+    /// the admin token always lives in `<dir>/admin.token`.
     pub fn load(
         dir: &Path,
         jwt_secret: Option<&str>,
@@ -50,9 +54,11 @@ impl Secrets {
             Some(key) => hex_bytes(key, "FF_MASTER_KEY")?,
             None => hex_bytes(&read_or_create(&dir.join("master.key"))?, "master.key")?,
         };
+        let admin_token = read_or_create(&dir.join("admin.token"))?.trim().to_owned();
         Ok(Self {
             jwt_secret,
             master_key,
+            admin_token,
         })
     }
 
@@ -61,6 +67,7 @@ impl Secrets {
         Self {
             jwt_secret: b"test-secret-test-secret-test-sec".to_vec(),
             master_key: [7; 32],
+            admin_token: "test-admin-token".into(),
         }
     }
 }

@@ -5,6 +5,7 @@
 mod channels;
 mod connections;
 mod error;
+mod events;
 mod extract;
 mod health;
 mod paging;
@@ -67,6 +68,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(health::health))
         .routes(routes!(health::ready))
         .routes(routes!(health::version))
+        .routes(routes!(events::events))
 }
 
 /// The OpenAPI document of every route `router` serves.

@@ -80,6 +80,7 @@ pub struct Service {
     vault: KeyVault,
     tokens: Tokens,
     settings: Settings,
+    admin_token: String,
     reservations: Reservations,
 }
 
@@ -92,6 +93,8 @@ pub struct ServiceParts {
     pub vault: KeyVault,
     pub tokens: Tokens,
     pub settings: Settings,
+    /// Token for operator endpoints; empty disables them.
+    pub admin_token: String,
 }
 
 impl Service {
@@ -104,6 +107,7 @@ impl Service {
             vault: parts.vault,
             tokens: parts.tokens,
             settings: parts.settings,
+            admin_token: parts.admin_token,
             reservations: Reservations::default(),
         }
     }
@@ -118,6 +122,17 @@ impl Service {
 
     pub fn vault(&self) -> &KeyVault {
         &self.vault
+    }
+
+    pub fn log(&self) -> &Arc<dyn EventLog> {
+        &self.log
+    }
+
+    /// Constant-time check of an operator token.
+    pub fn is_admin(&self, token: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        !self.admin_token.is_empty()
+            && bool::from(token.as_bytes().ct_eq(self.admin_token.as_bytes()))
     }
 
     pub fn settings(&self) -> &Settings {
