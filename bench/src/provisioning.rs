@@ -1,0 +1,105 @@
+//! Ours: durable thing.create through the command layer and through HTTP.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::ensure;
+use commands::service::{CommandMeta, NewThing, Service};
+use domain::ids::UserId;
+use domain::ports::event_log::EventLog;
+use ferroflux::{App, Config};
+use projections::views::PageQuery;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    app: App,
+    owner: UserId,
+}
+
+async fn fixture() -> anyhow::Result<Fixture> {
+    let dir = tempfile::tempdir()?;
+    let config = Config { data_dir: dir.path().to_owned(), ..Config::default() };
+    let app = App::open(&config).await?;
+    let meta = CommandMeta::new(None, None);
+    let owner = app
+        .service
+        .register(&meta, "bench@example.com".into(), "bench-password".into(), None)
+        .await?;
+    Ok(Fixture { _dir: dir, app, owner })
+}
+
+/// Splits `events` over `concurrency` workers; returns events per second.
+async fn drive<F, Fut>(events: u64, concurrency: usize, one: F) -> anyhow::Result<f64>
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let started = Instant::now();
+    let workers = (0..concurrency as u64).map(|w| {
+        let share = events / concurrency as u64 + u64::from(w < events % concurrency as u64);
+        let one = one.clone();
+        tokio::spawn(async move {
+            for _ in 0..share {
+                one().await?;
+            }
+            anyhow::Ok(())
+        })
+    });
+    for worker in futures::future::join_all(workers).await {
+        worker??;
+    }
+    Ok(events as f64 / started.elapsed().as_secs_f64())
+}
+
+async fn check(f: &Fixture, events: u64) -> anyhow::Result<()> {
+    let head = f.app.log.head().await?;
+    ensure!(head == events + 1, "log head {head}, expected {}", events + 1);
+    let query = PageQuery { limit: 1, ..PageQuery::default() };
+    let total = f.app.service.views().things(f.owner, &query).total;
+    ensure!(total == events, "{total} things visible, expected {events}");
+    Ok(())
+}
+
+pub async fn through_commands(events: u64, concurrency: usize) -> anyhow::Result<f64> {
+    let f = fixture().await?;
+    let (service, owner): (Arc<Service>, _) = (f.app.service.clone(), f.owner);
+    let rate = drive(events, concurrency, move || {
+        let service = service.clone();
+        async move {
+            let meta = CommandMeta::new(Some(owner), None);
+            service.create_things(&meta, owner, vec![NewThing::default()]).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    check(&f, events).await?;
+    Ok(rate)
+}
+
+pub async fn through_http(events: u64, concurrency: usize) -> anyhow::Result<f64> {
+    let f = fixture().await?;
+    let token = f.app.service.login("bench@example.com", "bench-password".into()).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/things", listener.local_addr()?);
+    let router = f.app.router();
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let client = reqwest::Client::new();
+    let rate = drive(events, concurrency, move || {
+        let (client, url, token) = (client.clone(), url.clone(), token.clone());
+        async move {
+            let response = client
+                .post(&url)
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await?;
+            ensure!(response.status() == 201, "POST /things answered {}", response.status());
+            Ok(())
+        }
+    })
+    .await?;
+    server.abort();
+    check(&f, events).await?;
+    Ok(rate)
+}

@@ -1,0 +1,96 @@
+//! Replay into the in-memory projections: from the log (read + decode + apply) and from
+//! events already in memory (decode + apply), to separate storage from projection cost.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::ensure;
+use commands::event_log::FjallEventLog;
+use domain::Event;
+use domain::envelope::PendingEvent;
+use domain::event::SCHEMA_VERSION;
+use domain::ids::{ChannelId, KeyHash, KeyMaterial, SealedKey, ThingId, UserId};
+use domain::ports::event_log::{AppendBatch, EventLog};
+use projections::{AuthzCache, Projection, Projections, Views};
+use uuid::Uuid;
+
+pub struct ReplaySpeed {
+    events: u64,
+    from_log: f64,
+    in_memory: f64,
+}
+
+impl fmt::Display for ReplaySpeed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "replay of {} events into views + authz: {:.0}/s from the fjall log, {:.0}/s from memory (decode + apply)",
+            self.events, self.from_log, self.in_memory
+        )
+    }
+}
+
+fn fresh() -> Projections {
+    let list: Vec<Arc<dyn Projection>> = vec![Arc::new(Views::default()), Arc::new(AuthzCache::default())];
+    Projections::new(list)
+}
+
+/// A realistic mix in groups of 21 events: a channel, 10 things created and connected to it.
+/// Groups are independent, so setup can append them concurrently.
+fn group(owner: UserId) -> Vec<(String, Event)> {
+    let channel = ChannelId(Uuid::new_v4());
+    let mut out = vec![(channel.stream(), Event::ChannelCreated { id: channel, owner, name: Some("c".into()), metadata: None })];
+    for _ in 0..10 {
+        let id = ThingId(Uuid::new_v4());
+        let key = KeyMaterial { key_hash: KeyHash(format!("{:064x}", id.0.as_u128())), sealed_key: SealedKey("s".into()) };
+        out.push((id.stream(), Event::ThingCreated { id, owner, name: Some("t".into()), metadata: None, key }));
+        out.push((channel.stream(), Event::ThingConnected { channel_id: channel, thing_id: id }));
+    }
+    out
+}
+
+async fn append_group(log: &FjallEventLog, events: Vec<(String, Event)>) -> anyhow::Result<()> {
+    let mut versions = std::collections::HashMap::<String, u64>::new();
+    for (stream, event) in events {
+        let version = versions.entry(stream.clone()).or_default();
+        let pending = PendingEvent {
+            id: Uuid::now_v7(),
+            kind: event.kind().into(),
+            schema: SCHEMA_VERSION,
+            occurred_at: time::OffsetDateTime::now_utc(),
+            actor: None,
+            correlation_id: Uuid::new_v4(),
+            data: event.data(),
+        };
+        let batch = AppendBatch { stream, expected_version: *version, command_id: Uuid::new_v4(), events: vec![pending] };
+        log.append(batch).await?;
+        *version += 1;
+    }
+    Ok(())
+}
+
+pub async fn measure(events: u64) -> anyhow::Result<ReplaySpeed> {
+    let dir = tempfile::tempdir()?;
+    let log = FjallEventLog::open(dir.path())?;
+    let owner = UserId(Uuid::new_v4());
+    let groups = events.div_ceil(21);
+    for chunk in (0..groups).collect::<Vec<_>>().chunks(256) {
+        // Setup, not measured: concurrent groups share fsyncs.
+        let appends = chunk.iter().map(|_| append_group(&log, group(owner)));
+        futures::future::try_join_all(appends).await?;
+    }
+    let events = log.head().await?;
+    let projections = fresh();
+    let stats = replay::rebuild(&log, &projections, &mut ()).await?;
+    ensure!(stats.events == events, "rebuilt {} of {events} events", stats.events);
+
+    let recorded = log.read_after(0, events as usize).await?;
+    let projections = fresh();
+    let started = Instant::now();
+    for r in &recorded {
+        projections.apply(r)?;
+    }
+    let in_memory = events as f64 / started.elapsed().as_secs_f64();
+    Ok(ReplaySpeed { events, from_log: stats.events_per_second(), in_memory })
+}
