@@ -1,6 +1,6 @@
 //! The event envelope: what every backend stores and every projection reads.
 //!
-//! Field names are a wire contract (`schemas/envelope.json`); third-party consumers of
+//! Field names are a wire contract (`schemas/events/envelope.v1.json`); third-party consumers of
 //! `ferroflux events` read exactly this shape.
 
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,136 @@
+//! Builders shared by the test files: real `domain::Event`s inside real envelopes.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use domain::Event;
+use domain::envelope::{PendingEvent, RecordedEvent};
+use domain::ids::{ChannelId, KeyHash, KeyMaterial, PasswordHash, SealedKey, ThingId, UserId};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// The stream the command layer appends `event` to.
+pub fn stream_of(event: &Event) -> String {
+    match event {
+        Event::UserRegistered { id, .. }
+        | Event::UserUpdated { id, .. }
+        | Event::UserPasswordChanged { id, .. } => id.stream(),
+        Event::ThingCreated { id, .. }
+        | Event::ThingUpdated { id, .. }
+        | Event::ThingKeyUpdated { id, .. }
+        | Event::ThingRemoved { id } => id.stream(),
+        Event::ChannelCreated { id, .. }
+        | Event::ChannelUpdated { id, .. }
+        | Event::ChannelRemoved { id } => id.stream(),
+        Event::ThingConnected { channel_id, .. } | Event::ThingDisconnected { channel_id, .. } => {
+            channel_id.stream()
+        }
+    }
+}
+
+/// `event` as the log stores it, serialized through the real `RecordedEvent`.
+pub fn envelope(event: &Event, actor: Option<UserId>) -> Value {
+    let pending = PendingEvent {
+        id: Uuid::now_v7(),
+        kind: event.kind().into(),
+        schema: domain::event::SCHEMA_VERSION,
+        // Nanoseconds, as `now_utc()` gives: RFC 3339 with a 9-digit fraction.
+        occurred_at: OffsetDateTime::UNIX_EPOCH + time::Duration::new(1_700_000_000, 123_456_789),
+        actor: actor.map(|a| a.to_string()),
+        correlation_id: Uuid::new_v4(),
+        data: event.data(),
+    };
+    let recorded = RecordedEvent::record(pending, &stream_of(event), 3, 42);
+    serde_json::to_value(recorded).expect("an envelope serializes")
+}
+
+/// Key material shaped like `commands::auth::vault` makes it: 32-byte hex hash, and
+/// base64 (no padding) of a 12-byte nonce plus ciphertext plus 16-byte tag.
+pub fn key_material(key: &str) -> KeyMaterial {
+    let hash: String = (0..32u8)
+        .map(|i| format!("{:02x}", i.wrapping_mul(31) ^ key.len() as u8))
+        .collect();
+    let sealed = [&[7u8; 12][..], key.as_bytes(), &[9u8; 16]].concat();
+    KeyMaterial {
+        key_hash: KeyHash(hash),
+        sealed_key: SealedKey(STANDARD_NO_PAD.encode(sealed)),
+    }
+}
+
+pub fn password_hash() -> PasswordHash {
+    PasswordHash("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into())
+}
+
+/// One event of every kind, with every optional field set.
+pub fn samples() -> Vec<Event> {
+    let user = UserId(Uuid::new_v4());
+    let thing = ThingId(Uuid::new_v4());
+    let channel = ChannelId(Uuid::new_v4());
+    let metadata = || {
+        json!({ "site": "lab", "nested": { "floor": 3, "tags": ["a", null, 1.5, true] } })
+            .as_object()
+            .cloned()
+    };
+    vec![
+        Event::UserRegistered {
+            id: user,
+            email: "ada@example.com".into(),
+            password_hash: password_hash(),
+            metadata: metadata(),
+        },
+        Event::UserUpdated {
+            id: user,
+            metadata: metadata(),
+        },
+        Event::UserPasswordChanged {
+            id: user,
+            password_hash: password_hash(),
+        },
+        Event::ThingCreated {
+            id: thing,
+            owner: user,
+            name: Some("thermometer".into()),
+            metadata: metadata(),
+            key: key_material("secret-key"),
+        },
+        Event::ThingUpdated {
+            id: thing,
+            name: Some("thermometer 2".into()),
+            metadata: metadata(),
+        },
+        Event::ThingKeyUpdated {
+            id: thing,
+            key: key_material("another key"),
+        },
+        Event::ThingRemoved { id: thing },
+        Event::ChannelCreated {
+            id: channel,
+            owner: user,
+            name: Some("readings".into()),
+            metadata: metadata(),
+        },
+        Event::ChannelUpdated {
+            id: channel,
+            name: Some("readings 2".into()),
+            metadata: metadata(),
+        },
+        Event::ChannelRemoved { id: channel },
+        Event::ThingConnected {
+            channel_id: channel,
+            thing_id: thing,
+        },
+        Event::ThingDisconnected {
+            channel_id: channel,
+            thing_id: thing,
+        },
+    ]
+}
+
+/// The sample of `kind`, as an envelope.
+pub fn sample(kind: &str) -> Value {
+    let event = samples()
+        .into_iter()
+        .find(|e| e.kind() == kind)
+        .expect("a sample of every kind");
+    envelope(&event, Some(UserId(Uuid::new_v4())))
+}
