@@ -20,30 +20,57 @@ struct Args {
 }
 
 fn args() -> anyhow::Result<Args> {
-    let mut args = Args { smoke: false, events: 20_000, concurrency: 256, rounds: 5 };
+    let mut args = Args {
+        smoke: false,
+        events: 20_000,
+        concurrency: 256,
+        rounds: 5,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or_else(|| anyhow::anyhow!("{flag} needs a value"));
+        let mut value = || {
+            it.next()
+                .ok_or_else(|| anyhow::anyhow!("{flag} needs a value"))
+        };
         match flag.as_str() {
             "--smoke" => args.smoke = true,
             "--events" => args.events = value()?.parse()?,
             "--concurrency" => args.concurrency = value()?.parse()?,
             "--rounds" => args.rounds = value()?.parse()?,
-            other => anyhow::bail!("unknown flag {other} (--smoke, --events N, --concurrency C, --rounds R)"),
+            other => anyhow::bail!(
+                "unknown flag {other} (--smoke, --events N, --concurrency C, --rounds R)"
+            ),
         }
     }
     if args.smoke {
-        args = Args { smoke: true, events: 300, concurrency: 16, rounds: 1 };
+        args = Args {
+            smoke: true,
+            events: 300,
+            concurrency: 16,
+            rounds: 1,
+        };
     }
-    ensure!(args.events > 0 && args.concurrency > 0 && args.rounds > 0, "counts must be positive");
+    ensure!(
+        args.events > 0 && args.concurrency > 0 && args.rounds > 0,
+        "counts must be positive"
+    );
     Ok(args)
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = args()?;
-    println!("ferroflux provisioning bench: {} thing.create per run, {} in flight, {} rounds{}",
-        args.events, args.concurrency, args.rounds, if args.smoke { " (smoke: correctness only)" } else { "" });
+    println!(
+        "ferroflux provisioning bench: {} thing.create per run, {} in flight, {} rounds{}",
+        args.events,
+        args.concurrency,
+        args.rounds,
+        if args.smoke {
+            " (smoke: correctness only)"
+        } else {
+            ""
+        }
+    );
     println!("durability: every figure is fsync (fdatasync) before acknowledgement");
     let peer_events = (args.events / 10).max(100);
     let mut ratios_cmd = Vec::new();
@@ -52,13 +79,22 @@ async fn main() -> anyhow::Result<()> {
         let peer = peer::raw_fjall_durable_single(peer_events)?;
         let cmd = provisioning::through_commands(args.events, args.concurrency).await?;
         let http = provisioning::through_http(args.events, args.concurrency).await?;
-        println!("round {round}: raw fjall {peer:>9.0}/s | command layer {cmd:>9.0}/s | HTTP {http:>9.0}/s");
+        println!(
+            "round {round}: raw fjall {peer:>9.0}/s | command layer {cmd:>9.0}/s | HTTP {http:>9.0}/s"
+        );
         ratios_cmd.push(cmd / peer);
         ratios_http.push(http / peer);
     }
-    println!("command layer vs raw fjall single durable appends: {}", stats::ratio_summary(&ratios_cmd));
-    println!("HTTP          vs raw fjall single durable appends: {}", stats::ratio_summary(&ratios_http));
-    let replay = replay_speed::measure(args.events.max(10_000) * if args.smoke { 1 } else { 5 }).await?;
+    println!(
+        "command layer vs raw fjall single durable appends: {}",
+        stats::ratio_summary(&ratios_cmd)
+    );
+    println!(
+        "HTTP          vs raw fjall single durable appends: {}",
+        stats::ratio_summary(&ratios_http)
+    );
+    let replay =
+        replay_speed::measure(args.events.max(10_000) * if args.smoke { 1 } else { 5 }).await?;
     println!("{replay}");
     println!("smoke: 1 passed, 0 failed");
     Ok(())

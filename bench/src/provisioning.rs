@@ -18,14 +18,26 @@ struct Fixture {
 
 async fn fixture() -> anyhow::Result<Fixture> {
     let dir = tempfile::tempdir()?;
-    let config = Config { data_dir: dir.path().to_owned(), ..Config::default() };
+    let config = Config {
+        data_dir: dir.path().to_owned(),
+        ..Config::default()
+    };
     let app = App::open(&config).await?;
     let meta = CommandMeta::new(None, None);
     let owner = app
         .service
-        .register(&meta, "bench@example.com".into(), "bench-password".into(), None)
+        .register(
+            &meta,
+            "bench@example.com".into(),
+            "bench-password".into(),
+            None,
+        )
         .await?;
-    Ok(Fixture { _dir: dir, app, owner })
+    Ok(Fixture {
+        _dir: dir,
+        app,
+        owner,
+    })
 }
 
 /// Splits `events` over `concurrency` workers; returns events per second.
@@ -53,8 +65,15 @@ where
 
 async fn check(f: &Fixture, events: u64) -> anyhow::Result<()> {
     let head = f.app.log.head().await?;
-    ensure!(head == events + 1, "log head {head}, expected {}", events + 1);
-    let query = PageQuery { limit: 1, ..PageQuery::default() };
+    ensure!(
+        head == events + 1,
+        "log head {head}, expected {}",
+        events + 1
+    );
+    let query = PageQuery {
+        limit: 1,
+        ..PageQuery::default()
+    };
     let total = f.app.service.views().things(f.owner, &query).total;
     ensure!(total == events, "{total} things visible, expected {events}");
     Ok(())
@@ -67,7 +86,9 @@ pub async fn through_commands(events: u64, concurrency: usize) -> anyhow::Result
         let service = service.clone();
         async move {
             let meta = CommandMeta::new(Some(owner), None);
-            service.create_things(&meta, owner, vec![NewThing::default()]).await?;
+            service
+                .create_things(&meta, owner, vec![NewThing::default()])
+                .await?;
             Ok(())
         }
     })
@@ -78,7 +99,11 @@ pub async fn through_commands(events: u64, concurrency: usize) -> anyhow::Result
 
 pub async fn through_http(events: u64, concurrency: usize) -> anyhow::Result<f64> {
     let f = fixture().await?;
-    let token = f.app.service.login("bench@example.com", "bench-password".into()).await?;
+    let token = f
+        .app
+        .service
+        .login("bench@example.com", "bench-password".into())
+        .await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/things", listener.local_addr()?);
     let router = f.app.router();
@@ -94,7 +119,11 @@ pub async fn through_http(events: u64, concurrency: usize) -> anyhow::Result<f64
                 .body("{}")
                 .send()
                 .await?;
-            ensure!(response.status() == 201, "POST /things answered {}", response.status());
+            ensure!(
+                response.status() == 201,
+                "POST /things answered {}",
+                response.status()
+            );
             Ok(())
         }
     })

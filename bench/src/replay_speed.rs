@@ -19,20 +19,22 @@ pub struct ReplaySpeed {
     events: u64,
     from_log: f64,
     in_memory: f64,
+    decode_only: f64,
 }
 
 impl fmt::Display for ReplaySpeed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "replay of {} events into views + authz: {:.0}/s from the fjall log, {:.0}/s from memory (decode + apply)",
-            self.events, self.from_log, self.in_memory
+            "replay of {} events into views + authz: {:.0}/s from the fjall log, {:.0}/s from memory (decode + apply), decode alone {:.0}/s",
+            self.events, self.from_log, self.in_memory, self.decode_only
         )
     }
 }
 
 fn fresh() -> Projections {
-    let list: Vec<Arc<dyn Projection>> = vec![Arc::new(Views::default()), Arc::new(AuthzCache::default())];
+    let list: Vec<Arc<dyn Projection>> =
+        vec![Arc::new(Views::default()), Arc::new(AuthzCache::default())];
     Projections::new(list)
 }
 
@@ -40,12 +42,38 @@ fn fresh() -> Projections {
 /// Groups are independent, so setup can append them concurrently.
 fn group(owner: UserId) -> Vec<(String, Event)> {
     let channel = ChannelId(Uuid::new_v4());
-    let mut out = vec![(channel.stream(), Event::ChannelCreated { id: channel, owner, name: Some("c".into()), metadata: None })];
+    let mut out = vec![(
+        channel.stream(),
+        Event::ChannelCreated {
+            id: channel,
+            owner,
+            name: Some("c".into()),
+            metadata: None,
+        },
+    )];
     for _ in 0..10 {
         let id = ThingId(Uuid::new_v4());
-        let key = KeyMaterial { key_hash: KeyHash(format!("{:064x}", id.0.as_u128())), sealed_key: SealedKey("s".into()) };
-        out.push((id.stream(), Event::ThingCreated { id, owner, name: Some("t".into()), metadata: None, key }));
-        out.push((channel.stream(), Event::ThingConnected { channel_id: channel, thing_id: id }));
+        let key = KeyMaterial {
+            key_hash: KeyHash(format!("{:064x}", id.0.as_u128())),
+            sealed_key: SealedKey("s".into()),
+        };
+        out.push((
+            id.stream(),
+            Event::ThingCreated {
+                id,
+                owner,
+                name: Some("t".into()),
+                metadata: None,
+                key,
+            },
+        ));
+        out.push((
+            channel.stream(),
+            Event::ThingConnected {
+                channel_id: channel,
+                thing_id: id,
+            },
+        ));
     }
     out
 }
@@ -63,7 +91,12 @@ async fn append_group(log: &FjallEventLog, events: Vec<(String, Event)>) -> anyh
             correlation_id: Uuid::new_v4(),
             data: event.data(),
         };
-        let batch = AppendBatch { stream, expected_version: *version, command_id: Uuid::new_v4(), events: vec![pending] };
+        let batch = AppendBatch {
+            stream,
+            expected_version: *version,
+            command_id: Uuid::new_v4(),
+            events: vec![pending],
+        };
         log.append(batch).await?;
         *version += 1;
     }
@@ -83,14 +116,41 @@ pub async fn measure(events: u64) -> anyhow::Result<ReplaySpeed> {
     let events = log.head().await?;
     let projections = fresh();
     let stats = replay::rebuild(&log, &projections, &mut ()).await?;
-    ensure!(stats.events == events, "rebuilt {} of {events} events", stats.events);
+    ensure!(
+        stats.events == events,
+        "rebuilt {} of {events} events",
+        stats.events
+    );
 
+    let started = Instant::now();
     let recorded = log.read_after(0, events as usize).await?;
+    eprintln!(
+        "read alone: {:.0}/s",
+        events as f64 / started.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    for r in &recorded {
+        std::hint::black_box(serde_json::to_vec(r)?);
+    }
+    eprintln!(
+        "encode alone: {:.0}/s",
+        events as f64 / started.elapsed().as_secs_f64()
+    );
     let projections = fresh();
     let started = Instant::now();
     for r in &recorded {
         projections.apply(r)?;
     }
     let in_memory = events as f64 / started.elapsed().as_secs_f64();
-    Ok(ReplaySpeed { events, from_log: stats.events_per_second(), in_memory })
+    let started = Instant::now();
+    for r in &recorded {
+        std::hint::black_box(projections::runner::decode(r)?);
+    }
+    let decode_only = events as f64 / started.elapsed().as_secs_f64();
+    Ok(ReplaySpeed {
+        events,
+        from_log: stats.events_per_second(),
+        in_memory,
+        decode_only,
+    })
 }

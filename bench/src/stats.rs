@@ -5,5 +5,8 @@ pub fn ratio_summary(ratios: &[f64]) -> String {
     sorted.sort_by(f64::total_cmp);
     let median = sorted[sorted.len() / 2];
     let (min, max) = (sorted[0], sorted[sorted.len() - 1]);
-    format!("median {median:.1}x (min {min:.1}x, max {max:.1}x, {} rounds)", sorted.len())
+    format!(
+        "median {median:.1}x (min {min:.1}x, max {max:.1}x, {} rounds)",
+        sorted.len()
+    )
 }

@@ -4,9 +4,10 @@
 //! `ferroflux events` read exactly this shape.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+use crate::event_data::EventData;
 
 /// An event the command layer wants appended; the log assigns stream, version and position.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,7 +24,7 @@ pub struct PendingEvent {
     pub actor: Option<String>,
     /// Ties together the events of one request (one command may touch several streams).
     pub correlation_id: Uuid,
-    pub data: Value,
+    pub data: EventData,
 }
 
 /// An event as stored: a pending event plus where the log put it.
@@ -42,7 +43,7 @@ pub struct RecordedEvent {
     pub occurred_at: OffsetDateTime,
     pub actor: Option<String>,
     pub correlation_id: Uuid,
-    pub data: Value,
+    pub data: EventData,
 }
 
 impl RecordedEvent {

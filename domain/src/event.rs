@@ -2,7 +2,8 @@
 //! with a JSON Schema in `schemas/`.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+
+use crate::event_data::EventData;
 
 use crate::ids::{ChannelId, KeyMaterial, PasswordHash, ThingId, UserId};
 use crate::values::Metadata;
@@ -125,15 +126,17 @@ impl Event {
     }
 
     /// The event's `data` object, as stored in the envelope.
-    pub fn data(&self) -> Value {
-        match serde_json::to_value(self) {
-            Ok(Value::Object(mut tagged)) => tagged.remove("data").unwrap_or(Value::Null),
-            _ => Value::Null,
-        }
+    pub fn data(&self) -> EventData {
+        // The tagged form is exactly `{"type":"<kind>","data":<data>}`: cut the data out of
+        // it rather than going through a `Value` tree.
+        let tagged = serde_json::to_string(self).expect("events serialize");
+        let start = format!(r#"{{"type":"{}","data":"#, self.kind()).len();
+        let data = tagged.get(start..tagged.len() - 1).unwrap_or("null");
+        EventData::from_json(data.to_owned()).expect("a slice of valid JSON at a value boundary")
     }
 
     /// Reads stored data back, upcasting older schema versions (none exist yet).
-    pub fn from_parts(kind: &str, schema: u16, data: &Value) -> Result<Event, UnknownEvent> {
+    pub fn from_parts(kind: &str, schema: u16, data: &EventData) -> Result<Event, UnknownEvent> {
         let unknown = |reason: String| UnknownEvent {
             kind: kind.to_owned(),
             schema,
@@ -142,7 +145,17 @@ impl Event {
         if schema != SCHEMA_VERSION {
             return Err(unknown("unsupported schema version".into()));
         }
-        let tagged = serde_json::json!({ "type": kind, "data": data });
-        serde_json::from_value(tagged).map_err(|e| unknown(e.to_string()))
+        // Known kinds need no JSON escaping, so the tagged text can be assembled directly.
+        if !Self::KINDS.contains(&kind) {
+            return Err(unknown("unknown event type".into()));
+        }
+        let json = data.json();
+        let mut tagged = String::with_capacity(json.len() + kind.len() + 20);
+        tagged.push_str(r#"{"type":""#);
+        tagged.push_str(kind);
+        tagged.push_str(r#"","data":"#);
+        tagged.push_str(json);
+        tagged.push('}');
+        serde_json::from_str(&tagged).map_err(|e| unknown(e.to_string()))
     }
 }

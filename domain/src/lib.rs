@@ -16,6 +16,7 @@ pub mod connection;
 pub mod envelope;
 pub mod error;
 pub mod event;
+pub mod event_data;
 pub mod graph;
 pub mod ids;
 pub mod ports;

@@ -1,6 +1,6 @@
 //! Connecting things to channels, and the lists that follow the connections.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use domain::DomainError;
 use domain::channel;
@@ -35,30 +35,32 @@ impl Service {
         if !all_owned {
             return Err(DomainError::NotFound.into());
         }
-        if !meta.client_chosen_id && self.any_connected(&channels, &things) {
-            return Err(ServiceError::conflict(
-                "thing is already connected to channel",
-            ));
-        }
-        let per_channel = channels.iter().map(|channel| {
-            let things = &things;
-            async move {
-                for thing in things {
-                    let meta =
-                        meta.part([channel.0.as_bytes().as_slice(), thing.0.as_bytes()].concat());
-                    self.connect_pair(&meta, actor, *channel, *thing).await?;
+        // Every pair is checked before the first append, so a refused request connects
+        // nothing. A pair already appended under this command id is a retry, not a conflict.
+        let mut pending: BTreeMap<ChannelId, Vec<(CommandMeta, ThingId)>> = BTreeMap::new();
+        for channel in &channels {
+            for thing in &things {
+                let part = [channel.0.as_bytes().as_slice(), thing.0.as_bytes()].concat();
+                let meta = meta.part(part);
+                if self.replayed(&meta).await?.is_some() {
+                    continue;
                 }
-                Ok::<_, ServiceError>(())
+                if self.authz.can_access(*thing, *channel) {
+                    return Err(ServiceError::conflict(
+                        "thing is already connected to channel",
+                    ));
+                }
+                pending.entry(*channel).or_default().push((meta, *thing));
             }
+        }
+        let per_channel = pending.into_iter().map(|(channel, pairs)| async move {
+            for (meta, thing) in pairs {
+                self.connect_pair(&meta, actor, channel, thing).await?;
+            }
+            Ok::<_, ServiceError>(())
         });
         try_join_all(per_channel).await?;
         Ok(())
-    }
-
-    fn any_connected(&self, channels: &BTreeSet<ChannelId>, things: &BTreeSet<ThingId>) -> bool {
-        channels
-            .iter()
-            .any(|c| things.iter().any(|t| self.authz.can_access(*t, *c)))
     }
 
     async fn connect_pair(

@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use super::{CommandMeta, Service, ServiceError};
 
-/// How often a command is re-decided after losing an optimistic-concurrency race.
+/// How often a command is re-decided after losing an optimistic-concurrency race (only
+/// another node can cause one: this node serializes commands per stream).
 const MAX_ATTEMPTS: usize = 5;
 
 impl Service {
@@ -41,6 +42,7 @@ impl Service {
         if let Some(done) = self.replayed(meta).await? {
             return Ok(Some(done));
         }
+        let stream_guard = self.stream_locks.lock(&stream).await;
         for _ in 0..MAX_ATTEMPTS {
             let (state, version) = self.load(&stream, apply).await?;
             let events = decide(&state)?;
@@ -55,6 +57,7 @@ impl Service {
             };
             match self.log.append(batch).await {
                 Ok(appended) => {
+                    drop(stream_guard);
                     self.wait_projected(appended.last_position).await?;
                     return Ok(Some(appended));
                 }

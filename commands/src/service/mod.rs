@@ -6,6 +6,7 @@ mod connections;
 mod error;
 mod execute;
 mod reservations;
+mod stream_locks;
 mod things;
 mod users;
 
@@ -23,6 +24,7 @@ pub use things::{NewThing, ThingWithKey};
 
 use crate::auth::{KeyVault, Tokens};
 use reservations::Reservations;
+use stream_locks::StreamLocks;
 
 /// Operator choices that change command behaviour.
 #[derive(Debug, Clone)]
@@ -82,6 +84,7 @@ pub struct Service {
     settings: Settings,
     admin_token: String,
     reservations: Reservations,
+    stream_locks: StreamLocks,
 }
 
 /// What a `Service` is built from.
@@ -109,6 +112,7 @@ impl Service {
             settings: parts.settings,
             admin_token: parts.admin_token,
             reservations: Reservations::default(),
+            stream_locks: StreamLocks::default(),
         }
     }
 

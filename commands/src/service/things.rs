@@ -50,14 +50,21 @@ impl Service {
             .reservations
             .claim(hashes.collect())
             .ok_or_else(|| ServiceError::conflict("thing key is already in use"))?;
-        let creates = prepared.into_iter().enumerate().map(|(n, (thing, key))| {
+        // Every check happens before the first append, so a refused bulk creates nothing.
+        let mut parts = Vec::with_capacity(prepared.len());
+        for (n, (thing, key)) in prepared.into_iter().enumerate() {
             let meta = meta.part(n.to_le_bytes());
-            async move {
-                if let Some(done) = self.replayed(&meta).await? {
+            let earlier = self.replayed(&meta).await?;
+            if earlier.is_none() && self.authz.identify(&key.key_hash).is_some() {
+                return Err(ServiceError::conflict("thing key is already in use"));
+            }
+            parts.push((meta, earlier, thing, key));
+        }
+        let creates = parts
+            .into_iter()
+            .map(|(meta, earlier, thing, key)| async move {
+                if let Some(done) = earlier {
                     return Ok(ThingId(id_in_stream(&done.stream)?));
-                }
-                if self.authz.identify(&key.key_hash).is_some() {
-                    return Err(ServiceError::conflict("thing key is already in use"));
                 }
                 let id = ThingId(Uuid::new_v4());
                 let command = ThingCommand::Create {
@@ -71,9 +78,8 @@ impl Service {
                     thing::decide(s, &command)
                 })
                 .await?;
-                Ok(id)
-            }
-        });
+                Ok::<_, ServiceError>(id)
+            });
         let ids = try_join_all(creates).await?;
         ids.into_iter().map(|id| self.thing(owner, id)).collect()
     }
@@ -135,6 +141,10 @@ impl Service {
         key: String,
     ) -> Result<(), ServiceError> {
         check_key(&key)?;
+        // Ownership first: a foreign or unknown thing is 404 whatever key is asked for.
+        self.views
+            .thing(actor, id)
+            .ok_or(domain::DomainError::NotFound)?;
         let key = self.vault.material(&key);
         let _claim = self
             .reservations

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use domain::envelope::PendingEvent;
+use domain::event_data::EventData;
 use domain::ports::event_log::{AppendBatch, Appended, EventLog, LogError};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -83,7 +84,9 @@ pub fn pending(n: u64) -> PendingEvent {
         occurred_at: OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(1_700_000_000 + n as i64),
         actor: Some("user-contract".into()),
         correlation_id: Uuid::new_v4(),
-        data: serde_json::json!({ "n": n, "nested": { "list": [1, 2, 3] } }),
+        data: EventData::from_value(
+            &serde_json::json!({ "n": n, "nested": { "list": [1, 2, 3] } }),
+        ),
     }
 }
 
