@@ -62,7 +62,7 @@ mod tests {
             name: None,
             metadata: None,
             key: KeyMaterial {
-                key_hash: KeyHash("h".into()),
+                key_hash: KeyHash([1; 32]),
                 sealed_key: SealedKey("s".into()),
             },
         };

@@ -5,18 +5,20 @@
 //! event for a removed (or not yet seen) end is ignored, so the order in which concurrent
 //! `thing.remove` and `thing.connect` arrive does not matter.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+use crate::{FastMap, FastSet};
 
 use crate::event::Event;
 use crate::ids::{ChannelId, ThingId};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Connections {
-    things: HashMap<ThingId, BTreeSet<ChannelId>>,
-    channels: HashMap<ChannelId, BTreeSet<ThingId>>,
+    things: FastMap<ThingId, BTreeSet<ChannelId>>,
+    channels: FastMap<ChannelId, BTreeSet<ThingId>>,
     /// Tombstones: a removal is final even if a stray create for the same id comes later.
-    removed_things: HashSet<ThingId>,
-    removed_channels: HashSet<ChannelId>,
+    removed_things: FastSet<ThingId>,
+    removed_channels: FastSet<ChannelId>,
 }
 
 impl Connections {

@@ -28,7 +28,7 @@ fn event() -> impl Strategy<Value = Event> {
             name: None,
             metadata: None,
             key: KeyMaterial {
-                key_hash: KeyHash(id.to_string()),
+                key_hash: KeyHash([0; 32]),
                 sealed_key: SealedKey(String::new())
             },
         }),
@@ -82,7 +82,7 @@ proptest! {
             let decided = match op {
                 0 => thing::decide(&fold_thing(&log, i), &thing::ThingCommand::Create {
                     id: thing_id(i), owner: OWNER, name: None, metadata: None,
-                    key: KeyMaterial { key_hash: KeyHash(i.to_string()), sealed_key: SealedKey(String::new()) },
+                    key: KeyMaterial { key_hash: KeyHash([i; 32]), sealed_key: SealedKey(String::new()) },
                 }),
                 1 => channel::decide(&fold_channel(&log, j), &channel::ChannelCommand::Create {
                     id: channel_id(j), owner: OWNER, name: None, metadata: None,

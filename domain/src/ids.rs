@@ -45,11 +45,41 @@ id_type!(UserId, "user");
 id_type!(ThingId, "thing");
 id_type!(ChannelId, "channel");
 
-/// Keyed hash of a thing key (hex). Authentication compares hashes, so the log never holds
-/// a usable key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct KeyHash(pub String);
+/// Keyed hash (HMAC-SHA256) of a thing key, written as 64 hex characters. Authentication
+/// compares hashes, so the log never holds a usable key. Fixed-size so the authz cache
+/// hashes and copies it without allocating.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyHash(pub [u8; 32]);
+
+impl fmt::Display for KeyHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for KeyHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyHash({self})")
+    }
+}
+
+impl Serialize for KeyHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut text = [0u8; 64];
+        // Encoding 32 bytes into 64 always fits.
+        hex::encode_to_slice(self.0, &mut text).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(std::str::from_utf8(&text).map_err(serde::ser::Error::custom)?)
+    }
+}
+
+impl<'de> Deserialize<'de> for KeyHash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(text.as_bytes(), &mut bytes).map_err(serde::de::Error::custom)?;
+        Ok(Self(bytes))
+    }
+}
 
 /// A thing key sealed with the master key (AEAD), kept only because `GET /things/{id}`
 /// shows the key as Mainflux does.

@@ -26,3 +26,9 @@ pub mod values;
 
 pub use error::DomainError;
 pub use event::Event;
+
+/// Hash maps for in-memory state keyed by server-made values (UUIDs, HMAC outputs), which
+/// no client can choose to collide: a fast hasher is safe there and halves lookup cost.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+/// The set counterpart of `FastMap`.
+pub type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;

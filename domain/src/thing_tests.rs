@@ -10,7 +10,7 @@ const ID: ThingId = ThingId(Uuid::from_u128(10));
 
 fn key(n: u8) -> KeyMaterial {
     KeyMaterial {
-        key_hash: KeyHash(format!("hash{n}")),
+        key_hash: KeyHash([n; 32]),
         sealed_key: SealedKey(format!("sealed{n}")),
     }
 }

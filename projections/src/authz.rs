@@ -4,13 +4,13 @@
 //! a cache flush). Reads take an uncontended read lock; the data-plane issue replaces it
 //! with a lock-free map once the hot path is measured.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::RwLock;
 
-use domain::Event;
 use domain::envelope::RecordedEvent;
 use domain::graph::Connections;
 use domain::ids::{ChannelId, KeyHash, ThingId, UserId};
+use domain::{Event, FastMap};
 use serde::Serialize;
 
 use crate::Projection;
@@ -19,13 +19,41 @@ use crate::projection::digest_of;
 #[derive(Default)]
 struct State {
     checkpoint: u64,
-    by_key: HashMap<KeyHash, ThingId>,
-    keys: HashMap<ThingId, KeyHash>,
-    channel_owners: HashMap<ChannelId, UserId>,
+    by_key: FastMap<KeyHash, ThingId>,
+    keys: FastMap<ThingId, KeyHash>,
+    channel_owners: FastMap<ChannelId, UserId>,
     graph: Connections,
 }
 
 impl State {
+    fn apply(&mut self, position: u64, event: &Event) {
+        if position <= self.checkpoint {
+            return;
+        }
+        self.checkpoint = position;
+        self.graph.apply(event);
+        match event {
+            Event::ThingCreated { id, key, .. } | Event::ThingKeyUpdated { id, key } => {
+                if let Some(old) = self.keys.insert(*id, key.key_hash) {
+                    self.evict(&old, *id);
+                }
+                self.by_key.insert(key.key_hash, *id);
+            }
+            Event::ThingRemoved { id } => {
+                if let Some(old) = self.keys.remove(id) {
+                    self.evict(&old, *id);
+                }
+            }
+            Event::ChannelCreated { id, owner, .. } => {
+                self.channel_owners.insert(*id, *owner);
+            }
+            Event::ChannelRemoved { id } => {
+                self.channel_owners.remove(id);
+            }
+            _ => {}
+        }
+    }
+
     /// Drops a key only if it still names this thing, so a duplicate key in history (two
     /// nodes racing) cannot evict another thing's entry.
     fn evict(&mut self, key: &KeyHash, thing: ThingId) {
@@ -62,6 +90,12 @@ impl AuthzCache {
         self.read(|s| s.channel_owners.get(&channel).copied())
     }
 
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {
         let state = self
             .state
@@ -81,34 +115,13 @@ impl Projection for AuthzCache {
     }
 
     fn apply(&self, recorded: &RecordedEvent, event: &Event) {
-        let mut s = self
-            .state
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if recorded.position <= s.checkpoint {
-            return;
-        }
-        s.checkpoint = recorded.position;
-        s.graph.apply(event);
-        match event {
-            Event::ThingCreated { id, key, .. } | Event::ThingKeyUpdated { id, key } => {
-                if let Some(old) = s.keys.insert(*id, key.key_hash.clone()) {
-                    s.evict(&old, *id);
-                }
-                s.by_key.insert(key.key_hash.clone(), *id);
-            }
-            Event::ThingRemoved { id } => {
-                if let Some(old) = s.keys.remove(id) {
-                    s.evict(&old, *id);
-                }
-            }
-            Event::ChannelCreated { id, owner, .. } => {
-                s.channel_owners.insert(*id, *owner);
-            }
-            Event::ChannelRemoved { id } => {
-                s.channel_owners.remove(id);
-            }
-            _ => {}
+        self.write().apply(recorded.position, event);
+    }
+
+    fn apply_batch(&self, batch: &[(RecordedEvent, Event)]) {
+        let mut state = self.write();
+        for (recorded, event) in batch {
+            state.apply(recorded.position, event);
         }
     }
 

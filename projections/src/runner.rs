@@ -77,6 +77,17 @@ impl Projections {
         Ok(())
     }
 
+    /// Applies decoded events, in position order, to every projection.
+    pub fn apply_batch(&self, batch: &[(RecordedEvent, Event)]) {
+        let Some((last, _)) = batch.last() else {
+            return;
+        };
+        for projection in &self.list {
+            projection.apply_batch(batch);
+        }
+        self.applied.send_replace(last.position);
+    }
+
     /// Follows the log from the lowest checkpoint until the log fails or closes.
     pub async fn follow(self, log: Arc<dyn EventLog>) -> Result<(), ProjectionError> {
         let after = *self.applied.borrow();

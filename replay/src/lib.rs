@@ -20,6 +20,8 @@ pub enum ReplayError {
     Log(#[from] domain::ports::event_log::LogError),
     #[error(transparent)]
     Projection(#[from] projections::ProjectionError),
+    #[error("the log reader stopped: {0}")]
+    Reader(String),
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
 }

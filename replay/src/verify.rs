@@ -18,7 +18,7 @@ pub struct Mismatch {
 /// Rebuilds `fresh` (empty projections, paired by position with `live`) and compares
 /// digests. `live` must have applied the log up to its head.
 pub async fn verify(
-    log: &dyn EventLog,
+    log: Arc<dyn EventLog>,
     live: &[Arc<dyn Projection>],
     fresh: Vec<Arc<dyn Projection>>,
     progress: &mut dyn Progress,

@@ -43,7 +43,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
         vec![Arc::new(Views::default()), Arc::new(AuthzCache::default())];
     let style = ProgressStyle::with_template("{bar:40} {pos}/{len} events  {per_sec}  eta {eta}")?;
     let mut bar = Bar(ProgressBar::new(0).with_style(style));
-    let mismatches = replay::verify(app.log.as_ref(), &app.live, fresh, &mut bar).await?;
+    let mismatches = replay::verify(app.log.clone(), &app.live, fresh, &mut bar).await?;
     for m in &mismatches {
         eprintln!(
             "projection {} differs: live {} rebuilt {}",

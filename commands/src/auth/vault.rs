@@ -31,7 +31,7 @@ impl KeyVault {
     }
 
     pub fn hash(&self, key: &str) -> KeyHash {
-        KeyHash(hex::encode(derive(&self.hash_key, key.as_bytes())))
+        KeyHash(derive(&self.hash_key, key.as_bytes()))
     }
 
     pub fn seal(&self, key: &str) -> SealedKey {

@@ -43,9 +43,7 @@ impl Service {
             check_name(thing.name.as_deref())?;
             prepared.push((thing, self.vault.material(&key)));
         }
-        let hashes = prepared
-            .iter()
-            .map(|(_, m)| format!("key:{}", m.key_hash.0));
+        let hashes = prepared.iter().map(|(_, m)| format!("key:{}", m.key_hash));
         let _claim = self
             .reservations
             .claim(hashes.collect())
@@ -148,7 +146,7 @@ impl Service {
         let key = self.vault.material(&key);
         let _claim = self
             .reservations
-            .claim(vec![format!("key:{}", key.key_hash.0)])
+            .claim(vec![format!("key:{}", key.key_hash)])
             .ok_or_else(|| ServiceError::conflict("thing key is already in use"))?;
         if self
             .authz

@@ -132,6 +132,19 @@ impl Projection for Views {
         }
     }
 
+    fn apply_batch(&self, batch: &[(RecordedEvent, Event)]) {
+        let mut s = self
+            .state
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for (recorded, event) in batch {
+            if recorded.position > s.checkpoint {
+                s.checkpoint = recorded.position;
+                s.apply(event);
+            }
+        }
+    }
+
     fn digest(&self) -> String {
         self.read(digest_of)
     }

@@ -1,11 +1,12 @@
 //! The rows of the query views and how events change them.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::hash::Hash;
 
-use domain::Event;
 use domain::graph::Connections;
 use domain::ids::{ChannelId, KeyHash, PasswordHash, SealedKey, ThingId, UserId};
 use domain::values::Metadata;
+use domain::{Event, FastMap};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -34,24 +35,35 @@ pub struct ChannelRow {
     pub metadata: Option<Metadata>,
 }
 
-/// Rows by id plus an owner index, both ordered so lists page in id order (as Mainflux's
-/// `ORDER BY id`) and digests are deterministic.
+/// Rows by id plus an owner index whose sets are ordered, so lists page in id order (as
+/// Mainflux's `ORDER BY id`). Serialized sorted, so digests are deterministic.
 #[derive(Debug, Serialize)]
-pub struct Owned<Id: Ord, Row> {
-    pub rows: BTreeMap<Id, Row>,
-    pub by_owner: BTreeMap<UserId, BTreeSet<Id>>,
+#[serde(bound(serialize = "Id: Serialize + Ord + Hash, Row: Serialize"))]
+pub struct Owned<Id, Row> {
+    #[serde(serialize_with = "sorted")]
+    pub rows: FastMap<Id, Row>,
+    #[serde(serialize_with = "sorted")]
+    pub by_owner: FastMap<UserId, BTreeSet<Id>>,
 }
 
-impl<Id: Ord, Row> Default for Owned<Id, Row> {
+impl<Id, Row> Default for Owned<Id, Row> {
     fn default() -> Self {
         Self {
-            rows: BTreeMap::new(),
-            by_owner: BTreeMap::new(),
+            rows: FastMap::default(),
+            by_owner: FastMap::default(),
         }
     }
 }
 
-impl<Id: Ord + Copy, Row> Owned<Id, Row> {
+/// A hash map serialized in key order.
+pub fn sorted<K: Ord + Serialize, V: Serialize, S: serde::Serializer>(
+    map: &FastMap<K, V>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(map.iter().collect::<BTreeMap<_, _>>())
+}
+
+impl<Id: Ord + Hash + Copy, Row> Owned<Id, Row> {
     fn insert(&mut self, id: Id, owner: UserId, row: Row) {
         self.by_owner.entry(owner).or_default().insert(id);
         self.rows.insert(id, row);
@@ -77,7 +89,8 @@ impl<Id: Ord + Copy, Row> Owned<Id, Row> {
 #[derive(Debug, Default, Serialize)]
 pub struct ViewState {
     pub checkpoint: u64,
-    pub users: BTreeMap<UserId, UserRow>,
+    #[serde(serialize_with = "sorted")]
+    pub users: FastMap<UserId, UserRow>,
     pub emails: BTreeMap<String, UserId>,
     pub things: Owned<ThingId, ThingRow>,
     pub channels: Owned<ChannelId, ChannelRow>,
@@ -130,7 +143,7 @@ impl ViewState {
                     owner: *owner,
                     name: name.clone(),
                     metadata: metadata.clone(),
-                    key_hash: key.key_hash.clone(),
+                    key_hash: key.key_hash,
                     sealed_key: key.sealed_key.clone(),
                 };
                 self.things.insert(*id, *owner, row);
@@ -143,7 +156,7 @@ impl ViewState {
             }
             Event::ThingKeyUpdated { id, key } => {
                 if let Some(thing) = self.things.rows.get_mut(id) {
-                    thing.key_hash = key.key_hash.clone();
+                    thing.key_hash = key.key_hash;
                     thing.sealed_key = key.sealed_key.clone();
                 }
             }

@@ -47,9 +47,7 @@ pub fn envelope(event: &Event, actor: Option<UserId>) -> Value {
 /// Key material shaped like `commands::auth::vault` makes it: 32-byte hex hash, and
 /// base64 (no padding) of a 12-byte nonce plus ciphertext plus 16-byte tag.
 pub fn key_material(key: &str) -> KeyMaterial {
-    let hash: String = (0..32u8)
-        .map(|i| format!("{:02x}", i.wrapping_mul(31) ^ key.len() as u8))
-        .collect();
+    let hash: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(31) ^ key.len() as u8);
     let sealed = [&[7u8; 12][..], key.as_bytes(), &[9u8; 16]].concat();
     KeyMaterial {
         key_hash: KeyHash(hash),
