@@ -31,6 +31,7 @@ async fn fixture() -> anyhow::Result<Fixture> {
             "bench@example.com".into(),
             "bench-password".into(),
             None,
+            true,
         )
         .await?;
     Ok(Fixture {

@@ -179,13 +179,19 @@ impl Failures {
 
 impl TestApp {
     pub async fn start() -> TestApp {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts with a configuration tweak (e.g. closed registration).
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
-        let config = Config {
+        let mut config = Config {
             data_dir: dir.path().to_path_buf(),
             jwt_secret: None,
             master_key: None,
             ..Config::default()
         };
+        tweak(&mut config);
         let app = App::open(&config).await.expect("app opens");
         let router = app.router();
         TestApp {

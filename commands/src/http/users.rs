@@ -64,7 +64,8 @@ pub struct PasswordRequest {
     old_password: String,
 }
 
-/// Registers a user. Open by default; with registration closed only a logged-in user may.
+/// Registers a user. Open by default; with registration closed only a logged-in user or
+/// the operator (admin token from the data dir) may.
 #[utoipa::path(post, path = "/users", tag = "users", request_body = RegisterRequest,
     responses((status = 201, description = "registered; Location names the user"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -74,10 +75,12 @@ pub async fn register(
     headers: HeaderMap,
     JsonBody(req): JsonBody<RegisterRequest>,
 ) -> Result<Response, ApiError> {
-    let actor = bearer(&headers).and_then(|t| service.identify(t).ok());
+    let token = bearer(&headers);
+    let actor = token.and_then(|t| service.identify(t).ok());
+    let invited = actor.is_some() || token.is_some_and(|t| service.is_admin(t));
     let meta = meta(&headers, actor)?;
     let id = service
-        .register(&meta, req.email, req.password, req.metadata)
+        .register(&meta, req.email, req.password, req.metadata, invited)
         .await?;
     Ok((StatusCode::CREATED, [(LOCATION, format!("/users/{id}"))]).into_response())
 }

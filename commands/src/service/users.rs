@@ -11,15 +11,17 @@ use super::{CommandMeta, Service, ServiceError};
 use crate::auth::{hash_password, verify_password};
 
 impl Service {
-    /// Registers a user. With registration closed, `meta.actor` must be a logged-in user.
+    /// Registers a user. With registration closed, only an `invited` request (from a
+    /// logged-in user or the operator's admin token) may.
     pub async fn register(
         &self,
         meta: &CommandMeta,
         email: String,
         password: String,
         metadata: Option<Metadata>,
+        invited: bool,
     ) -> Result<UserId, ServiceError> {
-        if !self.settings.open_registration && meta.actor.is_none() {
+        if !self.settings.open_registration && !invited {
             return Err(ServiceError::Unauthenticated);
         }
         if let Some(done) = self.replayed(meta).await? {
