@@ -2,11 +2,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use domain::DomainError;
 use domain::channel;
+use domain::channel::ChannelState;
 use domain::connection::{decide_connect, decide_disconnect};
 use domain::ids::{ChannelId, ThingId, UserId};
 use domain::thing::{self, ThingState};
+use domain::{DomainError, Event};
 use futures::future::try_join_all;
 use projections::views::{ChannelRow, Page, PageQuery};
 
@@ -70,14 +71,8 @@ impl Service {
         channel: ChannelId,
         thing: ThingId,
     ) -> Result<(), ServiceError> {
-        let (thing_state, _) = self
-            .load::<ThingState>(&thing.stream(), thing::apply)
-            .await?;
-        self.execute(meta, channel.stream(), channel::apply, |channel_state| {
-            decide_connect(&thing_state, channel_state, actor)
-        })
-        .await?;
-        Ok(())
+        self.decide_pair(meta, actor, channel, thing, decide_connect)
+            .await
     }
 
     pub async fn disconnect(
@@ -87,11 +82,25 @@ impl Service {
         channel: ChannelId,
         thing: ThingId,
     ) -> Result<(), ServiceError> {
+        self.decide_pair(meta, actor, channel, thing, decide_disconnect)
+            .await
+    }
+
+    /// One decision over the thing's and the channel's state, appended to the channel's
+    /// stream (whose version guards the pair).
+    async fn decide_pair(
+        &self,
+        meta: &CommandMeta,
+        actor: UserId,
+        channel: ChannelId,
+        thing: ThingId,
+        decide: fn(&ThingState, &ChannelState, UserId) -> Result<Vec<Event>, DomainError>,
+    ) -> Result<(), ServiceError> {
         let (thing_state, _) = self
             .load::<ThingState>(&thing.stream(), thing::apply)
             .await?;
         self.execute(meta, channel.stream(), channel::apply, |channel_state| {
-            decide_disconnect(&thing_state, channel_state, actor)
+            decide(&thing_state, channel_state, actor)
         })
         .await?;
         Ok(())
@@ -107,16 +116,7 @@ impl Service {
             .views
             .things_of_channel(owner, channel, query)
             .ok_or(DomainError::NotFound)?;
-        Ok(Page {
-            total: page.total,
-            offset: page.offset,
-            limit: page.limit,
-            items: page
-                .items
-                .into_iter()
-                .map(|row| self.with_key(row))
-                .collect(),
-        })
+        Ok(page.map(|row| self.with_key(row)))
     }
 
     pub fn channels_of_thing(

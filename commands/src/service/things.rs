@@ -91,17 +91,9 @@ impl Service {
     }
 
     pub fn things(&self, owner: UserId, query: &PageQuery) -> Page<ThingWithKey> {
-        let page = self.views.things(owner, query);
-        Page {
-            total: page.total,
-            offset: page.offset,
-            limit: page.limit,
-            items: page
-                .items
-                .into_iter()
-                .map(|row| self.with_key(row))
-                .collect(),
-        }
+        self.views
+            .things(owner, query)
+            .map(|row| self.with_key(row))
     }
 
     pub(super) fn with_key(&self, row: ThingRow) -> ThingWithKey {

@@ -24,6 +24,18 @@ pub struct Page<T> {
     pub items: Vec<T>,
 }
 
+impl<T> Page<T> {
+    /// The same page with every item transformed.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            total: self.total,
+            offset: self.offset,
+            limit: self.limit,
+            items: self.items.into_iter().map(f).collect(),
+        }
+    }
+}
+
 impl PageQuery {
     pub fn matches(&self, name: Option<&str>, metadata: Option<&Metadata>) -> bool {
         let name_ok = match &self.name {
