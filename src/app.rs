@@ -4,22 +4,38 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use adapters::bus::{MemoryBus, MessageBus};
+use adapters::http::HttpAdapter;
+use adapters::pipeline::{KeyHasher, Pipeline};
 use anyhow::{Context, bail};
 use axum::Router;
 use commands::auth::{KeyVault, Secrets, Tokens};
 use commands::event_log::FjallEventLog;
 use commands::service::{Service, ServiceParts, Settings};
+use domain::ids::KeyHash;
 use domain::ports::event_log::EventLog;
 use projections::{AuthzCache, Projection, Projections, Views};
 use tokio::net::TcpListener;
 
 use crate::Config;
 
+/// Thing keys are looked up by their keyed hash; the vault makes it.
+struct VaultHasher(KeyVault);
+
+impl KeyHasher for VaultHasher {
+    fn hash(&self, key: &str) -> KeyHash {
+        self.0.hash(key)
+    }
+}
+
 /// Login tokens live as long as Mainflux's (10 hours).
 const TOKEN_TTL: Duration = Duration::from_secs(10 * 3600);
 
 pub struct App {
     pub service: Arc<Service>,
+    /// Every adapter publishes through it; the data plane's one path.
+    pub pipeline: Pipeline,
+    pub max_payload: usize,
     pub log: Arc<FjallEventLog>,
     /// The projections this process keeps live, for `replay --verify`.
     pub live: Vec<Arc<dyn Projection>>,
@@ -38,6 +54,7 @@ impl App {
         let views = Arc::new(Views::default());
         let authz = Arc::new(AuthzCache::default());
         let live: Vec<Arc<dyn Projection>> = vec![views.clone(), authz.clone()];
+        let authz_for_pipeline = authz.clone();
         let started = Instant::now();
         let head = log.head().await?;
         let (applied, _task) = Projections::new(live.clone()).spawn(log.clone());
@@ -63,15 +80,25 @@ impl App {
             },
             admin_token: secrets.admin_token.clone(),
         });
+        let hasher = Arc::new(VaultHasher(service.vault().clone()));
+        let bus: Arc<dyn MessageBus> = Arc::new(MemoryBus::new());
+        let pipeline = Pipeline::new(authz_for_pipeline, hasher, bus);
         Ok(App {
             service: Arc::new(service),
+            pipeline,
+            max_payload: config.max_payload,
             log,
             live,
         })
     }
 
+    /// The REST API and the HTTP adapter on one listener.
     pub fn router(&self) -> Router {
-        commands::http::router(self.service.clone())
+        let adapter = HttpAdapter {
+            pipeline: self.pipeline.clone(),
+            max_payload: self.max_payload,
+        };
+        commands::http::router(self.service.clone()).merge(adapters::http::router(adapter))
     }
 
     /// Serves HTTP until `shutdown` resolves, then drains in-flight requests.

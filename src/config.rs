@@ -26,9 +26,12 @@ pub struct Config {
     /// 64 hex characters sealing thing keys at rest; generated once when absent.
     #[arg(long, env = "FF_MASTER_KEY", hide_env_values = true)]
     pub master_key: Option<String>,
-    /// Only logged-in users may create users.
+    /// Only logged-in users (or the operator's admin token) may create users.
     #[arg(long, env = "FF_CLOSED_REGISTRATION")]
     pub closed_registration: bool,
+    /// Largest message payload a device may publish, in bytes.
+    #[arg(long, env = "FF_MAX_PAYLOAD", default_value_t = adapters::http::DEFAULT_MAX_PAYLOAD)]
+    pub max_payload: usize,
 }
 
 impl Default for Config {
@@ -41,6 +44,7 @@ impl Default for Config {
             jwt_secret: None,
             master_key: None,
             closed_registration: false,
+            max_payload: adapters::http::DEFAULT_MAX_PAYLOAD,
         }
     }
 }
@@ -68,6 +72,7 @@ impl Config {
             format!("FF_JWT_SECRET={}", secret(&self.jwt_secret)),
             format!("FF_MASTER_KEY={}", secret(&self.master_key)),
             format!("FF_CLOSED_REGISTRATION={}", self.closed_registration),
+            format!("FF_MAX_PAYLOAD={}", self.max_payload),
         ]
         .join("\n")
     }

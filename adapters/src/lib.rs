@@ -1,1 +1,19 @@
-//! adapters
+//! The data plane: protocol adapters, the message bus, SenML, telemetry.
+//!
+//! Layout:
+//! - `http`: the HTTP adapter (publishing); the reader API joins it.
+//! - `message`: the message envelope every adapter produces.
+//! - `subtopic`: Mainflux's subtopic normalization, shared by every protocol.
+//! - `bus`: the `MessageBus` port, its in-process backend and its contract suite.
+//! - `pipeline`: authenticate (thing key) → authorize (connected) → publish, for every
+//!   adapter.
+//! - `senml`: RFC 8428 SenML (JSON and CBOR) normalized into one record per measurement.
+//! - `telemetry`: the telemetry store port, its fjall backend, and the reader's query.
+
+pub mod bus;
+pub mod http;
+pub mod message;
+pub mod pipeline;
+pub mod senml;
+pub mod subtopic;
+pub mod telemetry;

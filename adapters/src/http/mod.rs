@@ -1,0 +1,43 @@
+//! The HTTP adapter: `POST /channels/{id}/messages[/{subtopic…}]`, also under `/http`
+//! where Mainflux's standard deployment exposed it. Parses, then calls the one pipeline.
+
+mod error;
+mod publish;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::post;
+
+pub use error::AdapterError;
+
+use crate::pipeline::Pipeline;
+
+/// Default `FF_MAX_PAYLOAD`: 256 KiB.
+pub const DEFAULT_MAX_PAYLOAD: usize = 256 * 1024;
+
+#[derive(Clone)]
+pub struct HttpAdapter {
+    pub pipeline: Pipeline,
+    pub max_payload: usize,
+}
+
+/// The publishing routes; merge them into the server's router.
+pub fn router(adapter: HttpAdapter) -> Router {
+    let limit = adapter.max_payload;
+    let state = Arc::new(adapter);
+    Router::new()
+        .route("/channels/{id}/messages", post(publish::publish))
+        .route(
+            "/channels/{id}/messages/{*subtopic}",
+            post(publish::publish),
+        )
+        .route("/http/channels/{id}/messages", post(publish::publish))
+        .route(
+            "/http/channels/{id}/messages/{*subtopic}",
+            post(publish::publish),
+        )
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}

@@ -1,0 +1,63 @@
+//! One handler for every publishing route: parse the raw path, then the pipeline.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode, Uri};
+
+use super::{AdapterError, HttpAdapter};
+use crate::message::{ContentType, Protocol};
+use crate::pipeline::{Inbound, PublishError};
+use crate::subtopic::{TopicError, parse_publish_topic};
+
+/// 202 on success; 400 malformed channel or subtopic, 401 missing or unknown key, 403 not
+/// connected, 413 payload over `FF_MAX_PAYLOAD`.
+pub async fn publish(
+    State(adapter): State<Arc<HttpAdapter>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, AdapterError> {
+    let payload = body.map_err(|e| AdapterError(e.status(), e.body_text()))?;
+    // The raw path: Mainflux unescapes subtopics itself, so axum's decoded params won't do.
+    let path = uri.path();
+    let topic = path.strip_prefix("/http").unwrap_or(path);
+    let parsed = match parse_publish_topic(topic) {
+        Ok(parsed) => Some(parsed),
+        Err(TopicError::UnknownChannel) => None,
+        Err(malformed) => return Err(malformed.into()),
+    };
+    let key = thing_key(&headers).ok_or(PublishError::Unauthenticated)?;
+    let Some((channel, subtopic)) = parsed else {
+        // A well-formed id that no channel can have: a valid key is still only "forbidden".
+        adapter.pipeline.authenticate(key)?;
+        return Err(PublishError::Forbidden.into());
+    };
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(ContentType::parse);
+    let inbound = Inbound {
+        channel,
+        subtopic,
+        protocol: Protocol::Http,
+        content_type,
+        payload,
+    };
+    adapter.pipeline.publish(key, inbound)?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// `Authorization: Thing <key>`, or the raw key as Mainflux 0.10–0.12 devices send it.
+fn thing_key(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+    let key = match value.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("thing") => rest.trim(),
+        Some(_) => return None,
+        None => value,
+    };
+    (!key.is_empty()).then_some(key)
+}

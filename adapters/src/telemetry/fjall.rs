@@ -1,0 +1,231 @@
+//! `FjallTelemetryStore`: the embedded `TelemetryStore` backend.
+//!
+//! One database directory with two keyspaces: `records` (layout in `codec`) and `meta`,
+//! which holds the next sequence number. A save is one write batch (its records plus the
+//! new sequence, so a crash keeps both or neither) under a mutex that hands out sequence
+//! numbers, so arrival order is commit order. A read is one reverse range scan of the
+//! channel's keys between the query's time bounds, on a blocking thread.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
+use domain::ids::ChannelId;
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+
+use super::codec::{self, storage_error};
+use super::{ReadPage, ReadQuery, TelemetryError, TelemetryRecord, TelemetryStore};
+
+/// Keyspace of the records: channel ++ time ns ++ sequence → record.
+const RECORDS: &str = "records";
+/// Keyspace of the store's own state.
+const META: &str = "meta";
+/// `meta` key of the next sequence number (u64 BE).
+const NEXT_SEQ: &[u8] = b"next_seq";
+
+/// When `save` returns, how safe are its records?
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// Written to the OS (fjall's `PersistMode::Buffer`): they survive a crash or a kill of
+    /// this process, not an OS crash or a power cut, which may lose the last moments of
+    /// telemetry. The default: telemetry is high-volume and an fsync per batch would cap
+    /// ingestion at the disk's fsync rate, while provisioning (the event log) stays fsynced.
+    #[default]
+    Buffered,
+    /// `fdatasync`ed before `save` returns: nothing acknowledged is ever lost.
+    SyncData,
+}
+
+impl Durability {
+    fn persist_mode(self) -> PersistMode {
+        match self {
+            Self::Buffered => PersistMode::Buffer,
+            Self::SyncData => PersistMode::SyncData,
+        }
+    }
+}
+
+/// Tuning of `FjallTelemetryStore::open_with`; `Default` suits a single server.
+#[derive(Debug, Clone)]
+pub struct FjallTelemetryOptions {
+    pub durability: Durability,
+    /// fjall's block cache, in bytes.
+    pub cache_bytes: u64,
+}
+
+impl Default for FjallTelemetryOptions {
+    fn default() -> Self {
+        Self {
+            durability: Durability::default(),
+            cache_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
+/// The telemetry of one fjall database directory, owned by this process (fjall locks it).
+pub struct FjallTelemetryStore {
+    dir: PathBuf,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Database,
+    records: Keyspace,
+    meta: Keyspace,
+    persist: PersistMode,
+    /// The sequence number the next record gets. Held across the commit, so saves are
+    /// serialized; the writer above batches, so there are few of them.
+    next_seq: Mutex<u64>,
+}
+
+impl FjallTelemetryStore {
+    /// Opens (creating if needed) the store in `dir` with default options.
+    ///
+    /// Fails with `Unavailable` when another process (or another handle in this one) holds
+    /// the directory.
+    pub fn open(dir: &Path) -> Result<Self, TelemetryError> {
+        Self::open_with(dir, FjallTelemetryOptions::default())
+    }
+
+    pub fn open_with(dir: &Path, options: FjallTelemetryOptions) -> Result<Self, TelemetryError> {
+        let db = Database::builder(dir)
+            .cache_size(options.cache_bytes)
+            .open()
+            .map_err(storage_error)?;
+        let keyspace = |name| {
+            db.keyspace(name, KeyspaceCreateOptions::default)
+                .map_err(storage_error)
+        };
+        let (records, meta) = (keyspace(RECORDS)?, keyspace(META)?);
+        let next_seq = match meta.get(NEXT_SEQ).map_err(storage_error)? {
+            None => 0,
+            Some(bytes) => u64::from_be_bytes((*bytes).try_into().map_err(|_| {
+                TelemetryError::Corrupt(format!("next sequence of {} bytes", bytes.len()))
+            })?),
+        };
+        Ok(Self {
+            dir: dir.to_owned(),
+            inner: Arc::new(Inner {
+                db,
+                records,
+                meta,
+                persist: options.durability.persist_mode(),
+                next_seq: Mutex::new(next_seq),
+            }),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Inner {
+    fn save(&self, records: &[TelemetryRecord]) -> Result<(), TelemetryError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut entries = Vec::with_capacity(records.len());
+        for (index, record) in records.iter().enumerate() {
+            record.check().map_err(|error| match error {
+                TelemetryError::Invalid(reason) => {
+                    TelemetryError::Invalid(format!("record {index} of the batch: {reason}"))
+                }
+                other => other,
+            })?;
+            let ns = codec::time_ns(record.time);
+            entries.push((record.channel, ns, codec::encode_record(record)?));
+        }
+        // The counter is only written after a successful commit, so a panic elsewhere
+        // cannot leave it half-updated: a poisoned lock is still usable.
+        let mut next_seq = self.next_seq.lock().unwrap_or_else(PoisonError::into_inner);
+        let first = *next_seq;
+        let after = u64::try_from(entries.len())
+            .ok()
+            .and_then(|count| first.checked_add(count))
+            .ok_or_else(|| TelemetryError::Unavailable("sequence numbers exhausted".into()))?;
+        let mut batch = self.db.batch().durability(Some(self.persist));
+        for (seq, (channel, ns, value)) in (first..).zip(entries) {
+            batch.insert(
+                &self.records,
+                &codec::record_key(channel, ns, seq)[..],
+                value,
+            );
+        }
+        batch.insert(&self.meta, NEXT_SEQ, &after.to_be_bytes()[..]);
+        batch.commit().map_err(storage_error)?;
+        *next_seq = after;
+        Ok(())
+    }
+
+    /// Newest first over the keys of `channel` between the query's time bounds. Without
+    /// filters beyond time, only the page's records and those in the boundary nanoseconds
+    /// (where the key's rounded time cannot decide `from`/`to`) are decoded; `total` still
+    /// needs the whole range, like Mainflux's `COUNT(*)`.
+    fn read(&self, channel: ChannelId, query: &ReadQuery) -> Result<ReadPage, TelemetryError> {
+        query.check()?;
+        let mut page = ReadPage::empty(query);
+        let from_ns = query.from.map(codec::time_ns);
+        let to_ns = query.to.map(codec::time_ns);
+        let (low, high) = (from_ns.unwrap_or(0), to_ns.unwrap_or(u64::MAX));
+        if low > high {
+            return Ok(page);
+        }
+        let by_key = !query.filters_beyond_time();
+        let on_boundary = |key: &fjall::UserKey| {
+            let ns = codec::key_ns(key).ok();
+            ns.is_none() || ns == from_ns || ns == to_ns
+        };
+        let end = query.offset.saturating_add(query.limit);
+        let (first, last) = codec::scan_bounds(channel, low, high);
+        for guard in self.records.range(first..=last).rev() {
+            // Were this record to match, it would be match number `total`.
+            let wanted = page.total >= query.offset && page.total < end;
+            let (_, value) = guard
+                .into_inner_if(|key| wanted || !by_key || on_boundary(key))
+                .map_err(storage_error)?;
+            let record = value
+                .map(|value| codec::decode_record(channel, &value))
+                .transpose()?;
+            if record.as_ref().is_some_and(|record| !query.matches(record)) {
+                continue;
+            }
+            if wanted {
+                // Loaded, since `wanted` was part of the predicate.
+                page.messages.extend(record);
+            }
+            page.total += 1;
+        }
+        Ok(page)
+    }
+}
+
+/// Runs fjall work off the async worker threads: a scan may read a lot from disk, a save
+/// may wait for an fsync.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, TelemetryError> + Send + 'static,
+) -> Result<T, TelemetryError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| TelemetryError::Unavailable(format!("telemetry task failed: {e}")))?
+}
+
+#[async_trait]
+impl TelemetryStore for FjallTelemetryStore {
+    async fn save(&self, records: Vec<TelemetryRecord>) -> Result<(), TelemetryError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let inner = Arc::clone(&self.inner);
+        blocking(move || inner.save(&records)).await
+    }
+
+    async fn read(
+        &self,
+        channel: ChannelId,
+        query: &ReadQuery,
+    ) -> Result<ReadPage, TelemetryError> {
+        let (inner, query) = (Arc::clone(&self.inner), query.clone());
+        blocking(move || inner.read(channel, &query)).await
+    }
+}

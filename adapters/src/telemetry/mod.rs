@@ -1,0 +1,93 @@
+//! The telemetry store: where normalized measurements land and where the reader API reads.
+//!
+//! Layout:
+//! - `record`: `TelemetryRecord`, one stored measurement (or one opaque message), with the
+//!   field names Mainflux's readers answer with.
+//! - `query`: `ReadQuery`, the reader's filters and paging, parsed from a raw query string.
+//! - `fjall`, `codec`: `FjallTelemetryStore`, the embedded backend, and its byte layouts.
+//! - `memory`: `MemoryTelemetryStore`, the in-memory double for tests of code above the port.
+//! - `contract`: the backend-agnostic suite (`telemetry_contract_tests!`) every backend passes.
+//!
+//! The port is deliberately dumb (STYLE.md §6): it stores records and answers one filtered,
+//! paged, newest-first read. Turning bus messages into records and batching them is the
+//! writer's job; authorizing the reader is the HTTP layer's.
+
+mod codec;
+pub mod contract;
+mod fjall;
+mod memory;
+mod query;
+#[cfg(test)]
+mod query_tests;
+mod record;
+
+use async_trait::async_trait;
+use domain::ids::ChannelId;
+use serde::{Deserialize, Serialize};
+
+pub use self::fjall::{Durability, FjallTelemetryOptions, FjallTelemetryStore};
+pub use self::memory::MemoryTelemetryStore;
+pub use self::query::{Comparator, DEFAULT_LIMIT, MAX_LIMIT, QueryError, ReadQuery};
+pub use self::record::{MAX_TIME, TelemetryRecord};
+
+/// One page of a read, serialized exactly as Mainflux's readers answer:
+/// `{"total","offset","limit","messages":[…]}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReadPage {
+    /// Every record of the channel that matches the query's filters, not only this page.
+    pub total: u64,
+    /// The query's offset, echoed.
+    pub offset: u64,
+    /// The query's limit, echoed.
+    pub limit: u64,
+    /// At most `limit` records, newest first.
+    pub messages: Vec<TelemetryRecord>,
+}
+
+impl ReadPage {
+    /// The page of a query that matched nothing.
+    pub fn empty(query: &ReadQuery) -> Self {
+        Self {
+            total: 0,
+            offset: query.offset,
+            limit: query.limit,
+            messages: Vec::new(),
+        }
+    }
+}
+
+/// What can go wrong behind the port; each variant says how the caller should react.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TelemetryError {
+    /// A record cannot be stored (its time is negative, not finite or past year 2554, or a
+    /// value is not finite). Nothing of the batch was written. Retrying it unchanged fails
+    /// again: drop the records `TelemetryRecord::check` refuses, log them, save the rest.
+    #[error("invalid telemetry record: {0}")]
+    Invalid(String),
+    /// The query is out of range. `ReadQuery::parse` never yields such a query, so this is
+    /// a bug in a caller that built one by hand; the HTTP layer answers 400 anyway.
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    /// Storage failed or is closed: nothing of a save was acknowledged, a read has no
+    /// answer. Retry later; the reader answers 500.
+    #[error("telemetry store unavailable: {0}")]
+    Unavailable(String),
+    /// Stored bytes do not read back: operator attention needed.
+    #[error("telemetry store corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// The port. Backends: fjall (embedded) here; PostgreSQL and InfluxDB later, each running
+/// the same contract suite.
+#[async_trait]
+pub trait TelemetryStore: Send + Sync + 'static {
+    /// Stores every record of `records`, or none of them (one batch, one transaction).
+    /// Records of the same channel and time are all kept; a later save sorts after an
+    /// earlier one of the same time.
+    async fn save(&self, records: Vec<TelemetryRecord>) -> Result<(), TelemetryError>;
+
+    /// The records of `channel` matching `query`, newest first (by `time`, ties by arrival,
+    /// the latest first), skipping `offset` matches and keeping at most `limit`.
+    async fn read(&self, channel: ChannelId, query: &ReadQuery)
+    -> Result<ReadPage, TelemetryError>;
+}

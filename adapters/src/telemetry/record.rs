@@ -1,0 +1,187 @@
+//! `TelemetryRecord`: one stored measurement, named as Mainflux's readers name it.
+
+use domain::ids::{ChannelId, ThingId};
+use serde::{Deserialize, Serialize};
+
+use super::TelemetryError;
+
+/// One normalized SenML measurement, or one opaque (non-SenML) message.
+///
+/// The JSON is Mainflux's reader output: snake_case names, absent fields omitted (Mainflux
+/// uses pointers and `omitempty`). A SenML record carries at most one of `value`,
+/// `string_value`, `bool_value`, `data_value`, plus an optional `sum`; an opaque message
+/// carries `payload` (standard base64 of the raw bytes) and `content_type` instead. The
+/// store does not enforce that split: the writer that builds records does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TelemetryRecord {
+    pub channel: ChannelId,
+    /// Normalized, dot-separated (`a.b`), as the adapters store it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subtopic: Option<String>,
+    /// The thing that published the message.
+    pub publisher: ThingId,
+    /// `http`, `mqtt`, …
+    pub protocol: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// Seconds since the Unix epoch, fractional, as Mainflux stores it. From 0 up to (not
+    /// including) `MAX_TIME`: see `check`.
+    pub time: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub string_value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bool_value: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sum: Option<f64>,
+    /// Standard base64 of the raw payload of a non-SenML message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+    /// The content type the opaque payload was published with, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+}
+
+/// The first time that cannot be stored, in seconds (year 2554): whole seconds just below
+/// 2^64 ns. Backends order by nanoseconds in a `u64`, so later times would not sort.
+pub const MAX_TIME: f64 = 18_446_744_073.0;
+
+impl TelemetryRecord {
+    /// A record with only the fields every record has; set the rest with struct update.
+    pub fn new(channel: ChannelId, publisher: ThingId, protocol: &str, time: f64) -> Self {
+        Self {
+            channel,
+            subtopic: None,
+            publisher,
+            protocol: protocol.to_owned(),
+            name: None,
+            unit: None,
+            time,
+            update_time: None,
+            value: None,
+            string_value: None,
+            bool_value: None,
+            data_value: None,
+            sum: None,
+            payload: None,
+            content_type: None,
+        }
+    }
+
+    /// Why this record cannot be stored, if it cannot. Every backend refuses the same
+    /// records, so a writer can filter with this before `save` and keep the good ones.
+    ///
+    /// Negative times are refused rather than clamped: SenML relative times are resolved
+    /// against reception time before they get here, so a negative time is a bug upstream,
+    /// and clamping would silently move data. Non-finite numbers are refused because JSON
+    /// (Mainflux's wire format and our stored one) cannot carry them.
+    pub fn check(&self) -> Result<(), TelemetryError> {
+        if !(self.time.is_finite() && self.time >= 0.0 && self.time < MAX_TIME) {
+            return Err(TelemetryError::Invalid(format!(
+                "time {} is not between 0 and {MAX_TIME} seconds",
+                self.time
+            )));
+        }
+        let numbers = [
+            ("update_time", self.update_time),
+            ("value", self.value),
+            ("sum", self.sum),
+        ];
+        for (field, number) in numbers {
+            if let Some(number) = number
+                && !number.is_finite()
+            {
+                return Err(TelemetryError::Invalid(format!(
+                    "{field} {number} is not a finite number"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn record() -> TelemetryRecord {
+        TelemetryRecord::new(
+            ChannelId(Uuid::from_u128(1)),
+            ThingId(Uuid::from_u128(2)),
+            "mqtt",
+            1_700_000_000.5,
+        )
+    }
+
+    #[test]
+    fn json_uses_mainflux_names_and_omits_absent_fields() {
+        let r = TelemetryRecord {
+            name: Some("temp".into()),
+            unit: Some("Cel".into()),
+            value: Some(21.5),
+            ..record()
+        };
+        assert_eq!(
+            serde_json::to_value(&r).expect("serializable"),
+            json!({
+                "channel": "00000000-0000-0000-0000-000000000001",
+                "publisher": "00000000-0000-0000-0000-000000000002",
+                "protocol": "mqtt",
+                "name": "temp",
+                "unit": "Cel",
+                "time": 1_700_000_000.5,
+                "value": 21.5,
+            })
+        );
+        let back: TelemetryRecord =
+            serde_json::from_value(serde_json::to_value(&r).expect("ser")).expect("de");
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn a_page_serializes_in_mainflux_order() {
+        let page = crate::telemetry::ReadPage {
+            total: 7,
+            offset: 5,
+            limit: 2,
+            messages: vec![record()],
+        };
+        let text = serde_json::to_string(&page).expect("serializable");
+        assert!(
+            text.starts_with(r#"{"total":7,"offset":5,"limit":2,"messages":[{"channel":"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn check_refuses_unstorable_numbers() {
+        assert_eq!(record().check(), Ok(()));
+        for time in [-0.5, f64::NAN, f64::INFINITY, MAX_TIME, 1e300] {
+            let bad = TelemetryRecord { time, ..record() };
+            assert!(
+                matches!(bad.check(), Err(TelemetryError::Invalid(_))),
+                "{time}"
+            );
+        }
+        let bad = TelemetryRecord {
+            sum: Some(f64::NEG_INFINITY),
+            ..record()
+        };
+        assert!(matches!(bad.check(), Err(TelemetryError::Invalid(_))));
+        let edge = TelemetryRecord {
+            time: 0.0,
+            ..record()
+        };
+        assert_eq!(edge.check(), Ok(()));
+    }
+}
