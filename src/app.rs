@@ -5,14 +5,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use adapters::bus::{MemoryBus, MessageBus};
-use adapters::http::HttpAdapter;
+use adapters::http::{Credential, HttpAdapter, ReadDenied, ReaderAuth};
+use adapters::telemetry::{FjallTelemetryStore, TelemetryStore};
+use adapters::writer::{self, WriterStats};
 use adapters::pipeline::{KeyHasher, Pipeline};
 use anyhow::{Context, bail};
 use axum::Router;
 use commands::auth::{KeyVault, Secrets, Tokens};
 use commands::event_log::FjallEventLog;
 use commands::service::{Service, ServiceParts, Settings};
-use domain::ids::KeyHash;
+use domain::ids::{ChannelId, KeyHash};
 use domain::ports::event_log::EventLog;
 use projections::{AuthzCache, Projection, Projections, Views};
 use tokio::net::TcpListener;
@@ -36,6 +38,9 @@ pub struct App {
     /// Every adapter publishes through it; the data plane's one path.
     pub pipeline: Pipeline,
     pub max_payload: usize,
+    pub telemetry: Arc<dyn TelemetryStore>,
+    pub writer_stats: Arc<WriterStats>,
+    authz: Arc<AuthzCache>,
     pub log: Arc<FjallEventLog>,
     /// The projections this process keeps live, for `replay --verify`.
     pub live: Vec<Arc<dyn Projection>>,
@@ -82,11 +87,20 @@ impl App {
         });
         let hasher = Arc::new(VaultHasher(service.vault().clone()));
         let bus: Arc<dyn MessageBus> = Arc::new(MemoryBus::new());
-        let pipeline = Pipeline::new(authz_for_pipeline, hasher, bus);
+        let pipeline = Pipeline::new(authz_for_pipeline.clone(), hasher, bus.clone());
+        let telemetry: Arc<dyn TelemetryStore> = Arc::new(
+            FjallTelemetryStore::open(&config.data_dir.join("telemetry"))
+                .context("cannot open the telemetry store")?,
+        );
+        let writer_stats = Arc::new(WriterStats::default());
+        tokio::spawn(writer::run(bus, telemetry.clone(), writer_stats.clone()));
         Ok(App {
             service: Arc::new(service),
             pipeline,
             max_payload: config.max_payload,
+            telemetry,
+            writer_stats,
+            authz: authz_for_pipeline,
             log,
             live,
         })
@@ -94,9 +108,16 @@ impl App {
 
     /// The REST API and the HTTP adapter on one listener.
     pub fn router(&self) -> Router {
+        let reader = Readers {
+            service: self.service.clone(),
+            pipeline: self.pipeline.clone(),
+            authz: self.authz.clone(),
+        };
         let adapter = HttpAdapter {
             pipeline: self.pipeline.clone(),
             max_payload: self.max_payload,
+            store: self.telemetry.clone(),
+            reader: Arc::new(reader),
         };
         commands::http::router(self.service.clone()).merge(adapters::http::router(adapter))
     }
@@ -111,6 +132,44 @@ impl App {
             .with_graceful_shutdown(shutdown)
             .await
             .context("HTTP server failed")
+    }
+}
+
+/// Who may read a channel's messages: a thing connected to it, or its owner.
+struct Readers {
+    service: Arc<Service>,
+    pipeline: Pipeline,
+    authz: Arc<AuthzCache>,
+}
+
+impl Readers {
+    fn thing(&self, key: &str, channel: ChannelId) -> Result<(), ReadDenied> {
+        let thing = self.pipeline.authenticate(key).map_err(|_| ReadDenied::Unauthenticated)?;
+        match self.authz.can_access(thing, channel) {
+            true => Ok(()),
+            false => Err(ReadDenied::Forbidden),
+        }
+    }
+
+    fn user(&self, token: &str, channel: ChannelId) -> Result<(), ReadDenied> {
+        let user = self.service.identify(token).map_err(|_| ReadDenied::Unauthenticated)?;
+        match self.authz.channel_owner(channel) == Some(user) {
+            true => Ok(()),
+            false => Err(ReadDenied::Forbidden),
+        }
+    }
+}
+
+impl ReaderAuth for Readers {
+    fn may_read(&self, credential: Credential<'_>, channel: ChannelId) -> Result<(), ReadDenied> {
+        match credential {
+            Credential::Thing(key) => self.thing(key, channel),
+            Credential::User(token) => self.user(token, channel),
+            Credential::Raw(raw) => self.user(raw, channel).or_else(|denied| match denied {
+                ReadDenied::Unauthenticated => self.thing(raw, channel),
+                forbidden => Err(forbidden),
+            }),
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 //!   adapter.
 //! - `senml`: RFC 8428 SenML (JSON and CBOR) normalized into one record per measurement.
 //! - `telemetry`: the telemetry store port, its fjall backend, and the reader's query.
+//! - `writer`: bus → SenML normalizer → telemetry store, in batches.
 
 pub mod bus;
 pub mod http;
@@ -17,3 +18,4 @@ pub mod pipeline;
 pub mod senml;
 pub mod subtopic;
 pub mod telemetry;
+pub mod writer;

@@ -1,8 +1,10 @@
 //! The HTTP adapter: `POST /channels/{id}/messages[/{subtopic…}]`, also under `/http`
-//! where Mainflux's standard deployment exposed it. Parses, then calls the one pipeline.
+//! where Mainflux's standard deployment exposed it (parses, then calls the one pipeline),
+//! and the reader API `GET /channels/{id}/messages`.
 
 mod error;
 mod publish;
+mod reader;
 
 use std::sync::Arc;
 
@@ -11,8 +13,10 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::post;
 
 pub use error::AdapterError;
+pub use reader::{Credential, ReadDenied, ReaderAuth};
 
 use crate::pipeline::Pipeline;
+use crate::telemetry::TelemetryStore;
 
 /// Default `FF_MAX_PAYLOAD`: 256 KiB.
 pub const DEFAULT_MAX_PAYLOAD: usize = 256 * 1024;
@@ -21,14 +25,16 @@ pub const DEFAULT_MAX_PAYLOAD: usize = 256 * 1024;
 pub struct HttpAdapter {
     pub pipeline: Pipeline,
     pub max_payload: usize,
+    pub store: Arc<dyn TelemetryStore>,
+    pub reader: Arc<dyn ReaderAuth>,
 }
 
-/// The publishing routes; merge them into the server's router.
+/// The publishing and reading routes; merge them into the server's router.
 pub fn router(adapter: HttpAdapter) -> Router {
     let limit = adapter.max_payload;
     let state = Arc::new(adapter);
     Router::new()
-        .route("/channels/{id}/messages", post(publish::publish))
+        .route("/channels/{id}/messages", post(publish::publish).get(reader::read))
         .route(
             "/channels/{id}/messages/{*subtopic}",
             post(publish::publish),

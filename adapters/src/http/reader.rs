@@ -1,0 +1,94 @@
+//! The reader API: `GET /channels/{id}/messages`, Mainflux 0.12's readers contract.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, StatusCode};
+use domain::ids::ChannelId;
+
+use super::{AdapterError, HttpAdapter};
+use crate::subtopic::{Subtopic, parse_channel};
+use crate::telemetry::{ReadPage, ReadQuery, TelemetryError};
+
+/// A credential as presented, before anyone knows whose it is.
+#[derive(Debug, Clone, Copy)]
+pub enum Credential<'a> {
+    /// `Thing <key>`
+    Thing(&'a str),
+    /// `Bearer <jwt>`
+    User(&'a str),
+    /// No scheme (Mainflux 0.10–0.12 clients): a user token or a thing key.
+    Raw(&'a str),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadDenied {
+    /// Nobody has this credential (401).
+    Unauthenticated,
+    /// A real thing or user that may not read this channel (403).
+    Forbidden,
+}
+
+/// Who may read a channel: a thing connected to it, or the user who owns it. Implemented
+/// where both the authz cache and user tokens are known (the binary's wiring).
+pub trait ReaderAuth: Send + Sync + 'static {
+    fn may_read(&self, credential: Credential<'_>, channel: ChannelId) -> Result<(), ReadDenied>;
+}
+
+/// 200 `{"total","offset","limit","messages"}`, newest first; 400 bad query, 401 no or
+/// unknown credential, 403 not this channel's thing or owner.
+pub async fn read(
+    State(adapter): State<Arc<HttpAdapter>>,
+    Path(channel): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Json<ReadPage>, AdapterError> {
+    let channel = parse_channel(&channel).map_err(|_| not_found())?;
+    let mut query = ReadQuery::parse(raw.as_deref()).map_err(|e| bad_request(e.to_string()))?;
+    query.subtopic = match query.subtopic.take() {
+        Some(raw) => Subtopic::parse(&raw)?.map(|s| s.as_str().to_owned()),
+        None => None,
+    };
+    let credential = credential(&headers).ok_or_else(unauthenticated)?;
+    adapter.reader.may_read(credential, channel).map_err(|denied| match denied {
+        ReadDenied::Unauthenticated => unauthenticated(),
+        ReadDenied::Forbidden => AdapterError(StatusCode::FORBIDDEN, "not allowed to read this channel".into()),
+    })?;
+    match adapter.store.read(channel, &query).await {
+        Ok(page) => Ok(Json(page)),
+        Err(TelemetryError::Query(e)) => Err(bad_request(e.to_string())),
+        Err(error) => {
+            tracing::error!(%error, "reading telemetry failed");
+            Err(AdapterError(StatusCode::INTERNAL_SERVER_ERROR, "reading messages failed".into()))
+        }
+    }
+}
+
+fn credential(headers: &HeaderMap) -> Option<Credential<'_>> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+    let credential = match value.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("thing") => Credential::Thing(rest.trim()),
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => Credential::User(rest.trim()),
+        Some(_) => return None,
+        None => Credential::Raw(value),
+    };
+    match credential {
+        Credential::Thing(s) | Credential::User(s) | Credential::Raw(s) if s.is_empty() => None,
+        credential => Some(credential),
+    }
+}
+
+fn unauthenticated() -> AdapterError {
+    AdapterError(StatusCode::UNAUTHORIZED, "missing or invalid credentials".into())
+}
+
+fn bad_request(message: String) -> AdapterError {
+    AdapterError(StatusCode::BAD_REQUEST, message)
+}
+
+/// A path id that is no channel id: like the REST API, it names nothing.
+fn not_found() -> AdapterError {
+    AdapterError(StatusCode::NOT_FOUND, "entity not found".into())
+}

@@ -1,0 +1,66 @@
+//! Message → telemetry records.
+
+use std::sync::atomic::Ordering;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use super::WriterStats;
+use crate::message::{ContentType, Message};
+use crate::senml::{self, Measurement, SenmlFormat, Value};
+use crate::telemetry::TelemetryRecord;
+
+/// One record per SenML measurement, or one opaque record holding the payload.
+pub fn records_of(message: &Message, stats: &WriterStats) -> Vec<TelemetryRecord> {
+    let received_at = message.created as f64 / 1e9;
+    let format = match message.content_type {
+        Some(ContentType::SenmlJson) => Some(SenmlFormat::Json),
+        Some(ContentType::SenmlCbor) => Some(SenmlFormat::Cbor),
+        _ => None,
+    };
+    if let Some(format) = format {
+        match senml::normalize(&message.payload, format, received_at) {
+            Ok(measurements) => {
+                return measurements.into_iter().map(|m| measured(message, m)).collect();
+            }
+            Err(error) => {
+                stats.invalid_senml.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(%error, channel = %message.channel, "invalid SenML stored opaque");
+            }
+        }
+    }
+    vec![opaque(message, received_at)]
+}
+
+fn base(message: &Message, time: f64) -> TelemetryRecord {
+    TelemetryRecord {
+        subtopic: message.subtopic.as_ref().map(|s| s.as_str().to_owned()),
+        ..TelemetryRecord::new(message.channel, message.publisher, message.protocol.as_str(), time)
+    }
+}
+
+fn measured(message: &Message, m: Measurement) -> TelemetryRecord {
+    let mut record = TelemetryRecord {
+        name: Some(m.name),
+        unit: m.unit,
+        update_time: m.update_time,
+        sum: m.sum,
+        ..base(message, m.time)
+    };
+    match m.value {
+        Some(Value::Float(v)) => record.value = Some(v),
+        Some(Value::String(v)) => record.string_value = Some(v),
+        Some(Value::Bool(v)) => record.bool_value = Some(v),
+        Some(Value::Data(v)) => record.data_value = Some(v),
+        None => {}
+    }
+    record
+}
+
+fn opaque(message: &Message, received_at: f64) -> TelemetryRecord {
+    TelemetryRecord {
+        payload: Some(STANDARD.encode(&message.payload)),
+        content_type: message.content_type.as_ref().map(|c| c.as_str().to_owned()),
+        ..base(message, received_at)
+    }
+}
