@@ -93,7 +93,12 @@ impl App {
                 .context("cannot open the telemetry store")?,
         );
         let writer_stats = Arc::new(WriterStats::default());
-        tokio::spawn(writer::run(bus, telemetry.clone(), writer_stats.clone()));
+        let (store, stats) = (telemetry.clone(), writer_stats.clone());
+        tokio::spawn(async move {
+            if let Err(error) = writer::run(bus, store, stats).await {
+                tracing::error!(%error, "telemetry writer stopped: messages are no longer stored");
+            }
+        });
         Ok(App {
             service: Arc::new(service),
             pipeline,
