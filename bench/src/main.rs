@@ -5,6 +5,7 @@
 //! per-round ratios with min–max. Then replay speed into the in-memory projections.
 //! `--smoke` runs tiny counts and checks correctness only (CI), never speed.
 
+mod http_publish;
 mod peer;
 mod provisioning;
 mod replay_speed;
@@ -59,6 +60,9 @@ fn args() -> anyhow::Result<Args> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("--serve-bare") {
+        return http_publish::serve_bare().await;
+    }
     let args = args()?;
     println!(
         "ferroflux provisioning bench: {} thing.create per run, {} in flight, {} rounds{}",
@@ -96,6 +100,23 @@ async fn main() -> anyhow::Result<()> {
     let replay =
         replay_speed::measure(args.events.max(10_000) * if args.smoke { 1 } else { 5 }).await?;
     println!("{replay}");
+    let mut ratios_publish = Vec::new();
+    for round in 1..=args.rounds {
+        let bare = http_publish::bare(args.events, args.concurrency.min(64)).await?;
+        let ours = http_publish::ferroflux(args.events, args.concurrency.min(64)).await?;
+        println!(
+            "round {round}: HTTP publish, bare axum {:>7.0}/s ({:>7.0}/server-CPU-s) | ferroflux {:>7.0}/s ({:>7.0}/server-CPU-s, all stored)",
+            bare.requests_per_second,
+            bare.per_cpu_second,
+            ours.requests_per_second,
+            ours.per_cpu_second
+        );
+        ratios_publish.push(ours.per_cpu_second / bare.per_cpu_second);
+    }
+    println!(
+        "HTTP publish per server-CPU-second vs bare axum: {}",
+        stats::ratio_summary(&ratios_publish)
+    );
     println!("smoke: 1 passed, 0 failed");
     Ok(())
 }

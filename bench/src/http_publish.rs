@@ -1,0 +1,249 @@
+//! HTTP publish: ferroflux's adapter (key check, authz, bus, writer) against a bare axum
+//! handler that only answers 202, each a separate process so its CPU time is its own
+//! (utime + stime from /proc). Loss is checked by reading the stored messages back.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use serde_json::{Value, json};
+
+pub struct Run {
+    pub requests_per_second: f64,
+    pub per_cpu_second: f64,
+}
+
+/// A server process, pinned to core 0 when `taskset` exists.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn spawn(program: PathBuf, args: &[&str], env: &[(&str, String)]) -> anyhow::Result<Server> {
+        let pinned = Command::new("taskset").arg("-V").output().is_ok();
+        let mut command = if pinned {
+            Command::new("taskset")
+        } else {
+            Command::new(&program)
+        };
+        if pinned {
+            command.arg("-c").arg("0").arg(&program);
+        }
+        command
+            .args(args)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("starting {}", program.display()))?;
+        let mut lines = BufReader::new(child.stderr.take().context("stderr")?).lines();
+        for line in lines.by_ref() {
+            let line = line?;
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let addr = rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                // Keep reading, so a server that logs never blocks on a full pipe.
+                std::thread::spawn(move || lines.for_each(drop));
+                return Ok(Server {
+                    child,
+                    base: format!("http://{addr}"),
+                });
+            }
+        }
+        bail!("{} exited before listening", program.display())
+    }
+
+    /// utime + stime in seconds (Linux clock ticks are 100 per second).
+    fn cpu_seconds(&self) -> anyhow::Result<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .context("stat")?
+            .1
+            .split_whitespace()
+            .collect();
+        let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
+        Ok(ticks as f64 / 100.0)
+    }
+}
+
+fn sibling(name: &str) -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let path = exe.parent().context("bench binary dir")?.join(name);
+    ensure!(
+        path.exists(),
+        "{} not built: cargo build --release --bin {name}",
+        path.display()
+    );
+    Ok(path)
+}
+
+/// Serves the bare peer: POST /channels/{id}/messages → 202, nothing else.
+pub async fn serve_bare() -> anyhow::Result<()> {
+    let app = axum::Router::new().route(
+        "/channels/{id}/messages",
+        axum::routing::post(|_body: axum::body::Bytes| async { axum::http::StatusCode::ACCEPTED }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    eprintln!("bare axum listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+async fn load(url: &str, key: &str, requests: u64, concurrency: usize) -> anyhow::Result<f64> {
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let workers = (0..concurrency as u64).map(|w| {
+        let share = requests / concurrency as u64 + u64::from(w < requests % concurrency as u64);
+        let (client, url, key) = (client.clone(), url.to_owned(), key.to_owned());
+        tokio::spawn(async move {
+            for n in 0..share {
+                let body = format!(
+                    "{{\"worker\":{w},\"n\":{n},\"pad\":\"{}\"}}",
+                    "x".repeat(60)
+                );
+                let response = client
+                    .post(&url)
+                    .header("authorization", format!("Thing {key}"))
+                    .body(body)
+                    .send()
+                    .await?;
+                ensure!(
+                    response.status() == 202,
+                    "publish answered {}",
+                    response.status()
+                );
+            }
+            anyhow::Ok(())
+        })
+    });
+    for worker in futures::future::join_all(workers).await {
+        worker??;
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+pub async fn bare(requests: u64, concurrency: usize) -> anyhow::Result<Run> {
+    let server = Server::spawn(std::env::current_exe()?, &["--serve-bare"], &[])?;
+    let url = format!(
+        "{}/channels/00000000-0000-0000-0000-000000000000/messages",
+        server.base
+    );
+    measure(&server, &url, "k", requests, concurrency).await
+}
+
+pub async fn ferroflux(requests: u64, concurrency: usize) -> anyhow::Result<Run> {
+    let dir = tempfile::tempdir()?;
+    let env = [
+        ("FF_DATA_DIR", dir.path().display().to_string()),
+        ("FF_HTTP_ADDR", "127.0.0.1:0".into()),
+    ];
+    let server = Server::spawn(sibling("ferroflux")?, &["serve"], &env)?;
+    let (channel, key, token) = provision(&server.base).await?;
+    let url = format!("{}/channels/{channel}/messages", server.base);
+    let run = measure(&server, &url, &key, requests, concurrency).await?;
+    stored(&server.base, &channel, &token, requests).await?;
+    Ok(run)
+}
+
+async fn measure(
+    server: &Server,
+    url: &str,
+    key: &str,
+    requests: u64,
+    concurrency: usize,
+) -> anyhow::Result<Run> {
+    load(url, key, requests / 10, concurrency).await?; // warm-up, not counted
+    let cpu = server.cpu_seconds()?;
+    let seconds = load(url, key, requests, concurrency).await?;
+    let cpu = (server.cpu_seconds()? - cpu).max(0.01);
+    Ok(Run {
+        requests_per_second: requests as f64 / seconds,
+        per_cpu_second: requests as f64 / cpu,
+    })
+}
+
+async fn provision(base: &str) -> anyhow::Result<(String, String, String)> {
+    let http = reqwest::Client::new();
+    let credentials = json!({"email": "bench@example.com", "password": "bench-password"});
+    http.post(format!("{base}/users"))
+        .json(&credentials)
+        .send()
+        .await?
+        .error_for_status()?;
+    let token: Value = http
+        .post(format!("{base}/tokens"))
+        .json(&credentials)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = token["token"].as_str().context("token")?.to_owned();
+    let created = |path: &'static str, body: Value| {
+        let (http, token) = (http.clone(), token.clone());
+        async move {
+            let response = http
+                .post(format!("{base}{path}"))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await?
+                .error_for_status()?;
+            let location = response
+                .headers()
+                .get("location")
+                .context("location")?
+                .to_str()?;
+            anyhow::Ok(location.rsplit('/').next().unwrap_or_default().to_owned())
+        }
+    };
+    let thing = created("/things", json!({"key": "bench-device-key"})).await?;
+    let channel = created("/channels", json!({})).await?;
+    http.put(format!("{base}/channels/{channel}/things/{thing}"))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok((channel, "bench-device-key".into(), token))
+}
+
+/// Every accepted message must reach the store (warm-up included): no loss.
+async fn stored(base: &str, channel: &str, token: &str, requests: u64) -> anyhow::Result<()> {
+    let expected = requests + requests / 10;
+    let url = format!("{base}/channels/{channel}/messages?limit=1");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let page: Value = reqwest::Client::new()
+            .get(&url)
+            .bearer_auth(token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let total = page["total"].as_u64().unwrap_or(0);
+        if total == expected {
+            return Ok(());
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "stored {total} of {expected} accepted messages"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
