@@ -124,7 +124,9 @@ impl App {
             store: self.telemetry.clone(),
             reader: Arc::new(reader),
         };
-        commands::http::router(self.service.clone()).merge(adapters::http::router(adapter))
+        commands::http::router(self.service.clone())
+            .merge(adapters::http::router(adapter))
+            .fallback(not_found)
     }
 
     /// Serves HTTP until `shutdown` resolves, then drains in-flight requests.
@@ -176,6 +178,12 @@ impl ReaderAuth for Readers {
             }),
         }
     }
+}
+
+/// Unknown routes answer like every other error: `{"error": …}`.
+async fn not_found() -> (axum::http::StatusCode, axum::Json<serde_json::Value>) {
+    let body = serde_json::json!({ "error": "no such route" });
+    (axum::http::StatusCode::NOT_FOUND, axum::Json(body))
 }
 
 /// Opens the event log; another `ferroflux` holding the same data dir is named plainly.

@@ -6,6 +6,8 @@
 //! (passwords, thing keys) appears in any event.
 #![allow(dead_code)]
 
+pub mod data;
+pub mod reading;
 pub mod tokens;
 
 use std::sync::Mutex;

@@ -33,17 +33,19 @@ pub struct HttpAdapter {
 pub fn router(adapter: HttpAdapter) -> Router {
     let limit = adapter.max_payload;
     let state = Arc::new(adapter);
-    Router::new()
-        .route("/channels/{id}/messages", post(publish::publish).get(reader::read))
-        .route(
-            "/channels/{id}/messages/{*subtopic}",
-            post(publish::publish),
-        )
-        .route("/http/channels/{id}/messages", post(publish::publish))
-        .route(
-            "/http/channels/{id}/messages/{*subtopic}",
-            post(publish::publish),
-        )
-        .layer(DefaultBodyLimit::max(limit))
-        .with_state(state)
+    let mut router = Router::new().route(
+        "/channels/{id}/messages",
+        post(publish::publish).get(reader::read),
+    );
+    // A catch-all does not match an empty tail, so `/messages/` needs its own route.
+    for path in [
+        "/channels/{id}/messages/",
+        "/channels/{id}/messages/{*subtopic}",
+        "/http/channels/{id}/messages",
+        "/http/channels/{id}/messages/",
+        "/http/channels/{id}/messages/{*subtopic}",
+    ] {
+        router = router.route(path, post(publish::publish));
+    }
+    router.layer(DefaultBodyLimit::max(limit)).with_state(state)
 }

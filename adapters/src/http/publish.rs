@@ -51,13 +51,14 @@ pub async fn publish(
     Ok(StatusCode::ACCEPTED)
 }
 
-/// `Authorization: Thing <key>`, or the raw key as Mainflux 0.10–0.12 devices send it.
+/// `Authorization: Thing <key>`, or the whole header as the key, as Mainflux 0.10–0.12
+/// devices send it (so a key may hold spaces). Bytes, not ASCII: any UTF-8 key the REST API
+/// accepted must work here too.
 fn thing_key(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
-    let key = match value.split_once(' ') {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("thing") => rest.trim(),
-        Some(_) => return None,
-        None => value,
+    let value = std::str::from_utf8(headers.get(AUTHORIZATION)?.as_bytes()).ok()?.trim();
+    let key = match value.get(..6) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("thing ") => value[6..].trim_start(),
+        _ => value,
     };
     (!key.is_empty()).then_some(key)
 }

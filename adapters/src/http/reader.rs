@@ -66,13 +66,19 @@ pub async fn read(
     }
 }
 
+/// `Thing <key>`, `Bearer <jwt>`, or the whole header (a key may hold spaces and any UTF-8).
 fn credential(headers: &HeaderMap) -> Option<Credential<'_>> {
-    let value = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
-    let credential = match value.split_once(' ') {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("thing") => Credential::Thing(rest.trim()),
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => Credential::User(rest.trim()),
-        Some(_) => return None,
-        None => Credential::Raw(value),
+    let value = std::str::from_utf8(headers.get(AUTHORIZATION)?.as_bytes()).ok()?.trim();
+    let after = |scheme: &str| {
+        let head = value.get(..scheme.len())?;
+        head.eq_ignore_ascii_case(scheme).then(|| value[scheme.len()..].trim_start())
+    };
+    let credential = if let Some(key) = after("thing ") {
+        Credential::Thing(key)
+    } else if let Some(token) = after("bearer ") {
+        Credential::User(token)
+    } else {
+        Credential::Raw(value)
     };
     match credential {
         Credential::Thing(s) | Credential::User(s) | Credential::Raw(s) if s.is_empty() => None,
