@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use adapters::bus::{MemoryBus, MessageBus};
 use adapters::http::{Credential, HttpAdapter, ReadDenied, ReaderAuth};
+use adapters::pipeline::{KeyHasher, Pipeline};
 use adapters::telemetry::{FjallTelemetryStore, TelemetryStore};
 use adapters::writer::{self, WriterStats};
-use adapters::pipeline::{KeyHasher, Pipeline};
 use anyhow::{Context, bail};
 use axum::Router;
 use commands::auth::{KeyVault, Secrets, Tokens};
@@ -94,8 +94,9 @@ impl App {
         );
         let writer_stats = Arc::new(WriterStats::default());
         let (store, stats) = (telemetry.clone(), writer_stats.clone());
+        let subscription = writer::subscribe(bus.as_ref()).await?;
         tokio::spawn(async move {
-            if let Err(error) = writer::run(bus, store, stats).await {
+            if let Err(error) = writer::run(subscription, bus, store, stats).await {
                 tracing::error!(%error, "telemetry writer stopped: messages are no longer stored");
             }
         });
@@ -151,7 +152,10 @@ struct Readers {
 
 impl Readers {
     fn thing(&self, key: &str, channel: ChannelId) -> Result<(), ReadDenied> {
-        let thing = self.pipeline.authenticate(key).map_err(|_| ReadDenied::Unauthenticated)?;
+        let thing = self
+            .pipeline
+            .authenticate(key)
+            .map_err(|_| ReadDenied::Unauthenticated)?;
         match self.authz.can_access(thing, channel) {
             true => Ok(()),
             false => Err(ReadDenied::Forbidden),
@@ -159,7 +163,10 @@ impl Readers {
     }
 
     fn user(&self, token: &str, channel: ChannelId) -> Result<(), ReadDenied> {
-        let user = self.service.identify(token).map_err(|_| ReadDenied::Unauthenticated)?;
+        let user = self
+            .service
+            .identify(token)
+            .map_err(|_| ReadDenied::Unauthenticated)?;
         match self.authz.channel_owner(channel) == Some(user) {
             true => Ok(()),
             false => Err(ReadDenied::Forbidden),

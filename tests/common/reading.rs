@@ -18,8 +18,8 @@ pub const WRITER_WAIT: Duration = Duration::from_secs(5);
 /// How often a bounded wait looks again.
 pub const POLL_EVERY: Duration = Duration::from_millis(10);
 
-/// Polls `probe` every `every` until it returns `Some`, for at most `timeout`; `Err` with
-/// the last `None`-time description when it never does.
+/// Polls `probe` every `every` until it returns `Ok`, for at most `timeout` (never a fixed
+/// sleep); `Err` with the last probe's description when it never does.
 pub async fn check_for<T>(
     timeout: Duration,
     every: Duration,
@@ -182,23 +182,56 @@ pub struct Closed {
     dir: TempDir,
 }
 
-/// Runs `make()` to completion on a runtime of its own (on its own thread), then shuts that
-/// runtime down, ending every task it spawned: what a process exit does to an app.
+/// Runs `make()` to completion on a multi-threaded runtime of its own (on its own thread),
+/// then shuts that runtime down, ending every task it spawned: what a process exit does to
+/// an app.
 pub async fn in_own_runtime<T, F>(make: impl FnOnce() -> F + Send + 'static) -> T
 where
     T: Send + 'static,
     F: Future<Output = T>,
 {
+    own_runtime(false, make).await
+}
+
+/// As `in_own_runtime`, on a current-thread runtime: a spawned task runs only when `make`'s
+/// future waits, which makes "before a background task has started" reproducible.
+pub async fn on_current_thread<T, F>(make: impl FnOnce() -> F + Send + 'static) -> T
+where
+    T: Send + 'static,
+    F: Future<Output = T>,
+{
+    own_runtime(true, make).await
+}
+
+async fn own_runtime<T, F>(current_thread: bool, make: impl FnOnce() -> F + Send + 'static) -> T
+where
+    T: Send + 'static,
+    F: Future<Output = T>,
+{
     tokio::task::spawn_blocking(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("a runtime");
+        let mut builder = match current_thread {
+            true => tokio::runtime::Builder::new_current_thread(),
+            false => {
+                let mut builder = tokio::runtime::Builder::new_multi_thread();
+                builder.worker_threads(2);
+                builder
+            }
+        };
+        let runtime = builder.enable_all().build().expect("a runtime");
         let out = runtime.block_on(make());
         runtime.shutdown_timeout(Duration::from_secs(5));
         out
     })
     .await
-    .expect("the first app's runtime did not panic")
+    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+}
+
+/// The `messages` of a page.
+pub fn messages(page: &Value) -> Vec<Value> {
+    page["messages"].as_array().expect("messages array").clone()
+}
+
+/// A message's `time`.
+pub fn time_of(message: &Value) -> f64 {
+    message["time"].as_f64().expect("numeric time")
 }

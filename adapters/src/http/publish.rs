@@ -55,7 +55,9 @@ pub async fn publish(
 /// devices send it (so a key may hold spaces). Bytes, not ASCII: any UTF-8 key the REST API
 /// accepted must work here too.
 fn thing_key(headers: &HeaderMap) -> Option<&str> {
-    let value = std::str::from_utf8(headers.get(AUTHORIZATION)?.as_bytes()).ok()?.trim();
+    let value = std::str::from_utf8(headers.get(AUTHORIZATION)?.as_bytes())
+        .ok()?
+        .trim();
     let key = match value.get(..6) {
         Some(scheme) if scheme.eq_ignore_ascii_case("thing ") => value[6..].trim_start(),
         _ => value,

@@ -52,26 +52,38 @@ pub async fn read(
         None => None,
     };
     let credential = credential(&headers).ok_or_else(unauthenticated)?;
-    adapter.reader.may_read(credential, channel).map_err(|denied| match denied {
-        ReadDenied::Unauthenticated => unauthenticated(),
-        ReadDenied::Forbidden => AdapterError(StatusCode::FORBIDDEN, "not allowed to read this channel".into()),
-    })?;
+    adapter
+        .reader
+        .may_read(credential, channel)
+        .map_err(|denied| match denied {
+            ReadDenied::Unauthenticated => unauthenticated(),
+            ReadDenied::Forbidden => AdapterError(
+                StatusCode::FORBIDDEN,
+                "not allowed to read this channel".into(),
+            ),
+        })?;
     match adapter.store.read(channel, &query).await {
         Ok(page) => Ok(Json(page)),
         Err(TelemetryError::Query(e)) => Err(bad_request(e.to_string())),
         Err(error) => {
             tracing::error!(%error, "reading telemetry failed");
-            Err(AdapterError(StatusCode::INTERNAL_SERVER_ERROR, "reading messages failed".into()))
+            Err(AdapterError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "reading messages failed".into(),
+            ))
         }
     }
 }
 
 /// `Thing <key>`, `Bearer <jwt>`, or the whole header (a key may hold spaces and any UTF-8).
 fn credential(headers: &HeaderMap) -> Option<Credential<'_>> {
-    let value = std::str::from_utf8(headers.get(AUTHORIZATION)?.as_bytes()).ok()?.trim();
+    let value = std::str::from_utf8(headers.get(AUTHORIZATION)?.as_bytes())
+        .ok()?
+        .trim();
     let after = |scheme: &str| {
         let head = value.get(..scheme.len())?;
-        head.eq_ignore_ascii_case(scheme).then(|| value[scheme.len()..].trim_start())
+        head.eq_ignore_ascii_case(scheme)
+            .then(|| value[scheme.len()..].trim_start())
     };
     let credential = if let Some(key) = after("thing ") {
         Credential::Thing(key)
@@ -87,7 +99,10 @@ fn credential(headers: &HeaderMap) -> Option<Credential<'_>> {
 }
 
 fn unauthenticated() -> AdapterError {
-    AdapterError(StatusCode::UNAUTHORIZED, "missing or invalid credentials".into())
+    AdapterError(
+        StatusCode::UNAUTHORIZED,
+        "missing or invalid credentials".into(),
+    )
 }
 
 fn bad_request(message: String) -> AdapterError {

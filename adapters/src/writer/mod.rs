@@ -36,18 +36,28 @@ pub struct WriterStats {
     pub failed_batches: AtomicU64,
 }
 
-/// Runs until the bus closes.
+/// Subscribes to every channel. Call it before anything may publish, then hand the
+/// subscription to `run`: a message published in between would reach no writer.
+pub async fn subscribe(bus: &dyn MessageBus) -> Result<Box<dyn BusSubscription>, BusError> {
+    bus.subscribe(ChannelFilter::all(), QUEUE).await
+}
+
+/// Stores what `subscription` receives; resubscribes after falling behind; runs until the
+/// bus closes.
 pub async fn run(
+    mut subscription: Box<dyn BusSubscription>,
     bus: Arc<dyn MessageBus>,
     store: Arc<dyn TelemetryStore>,
     stats: Arc<WriterStats>,
 ) -> Result<(), BusError> {
     loop {
-        let mut subscription = bus.subscribe(ChannelFilter::all(), QUEUE).await?;
         match drain(subscription.as_mut(), store.as_ref(), &stats).await {
             BusError::Lagged => {
                 stats.lagged.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!("telemetry writer fell behind the bus and lost messages; resubscribing");
+                tracing::warn!(
+                    "telemetry writer fell behind the bus and lost messages; resubscribing"
+                );
+                subscription = subscribe(bus.as_ref()).await?;
             }
             other => return Err(other),
         }
@@ -67,7 +77,9 @@ async fn drain(
         };
         let mut records = records_of(&first, stats);
         let (taken, ended) = take_ready(subscription, &mut records, stats);
-        stats.messages.fetch_add(1 + taken as u64, Ordering::Relaxed);
+        stats
+            .messages
+            .fetch_add(1 + taken as u64, Ordering::Relaxed);
         save(store, records, stats).await;
         if let Some(end) = ended {
             return end;
