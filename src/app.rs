@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 
 use adapters::bus::{MemoryBus, MessageBus};
 use adapters::http::{Credential, HttpAdapter, ReadDenied, ReaderAuth};
+use adapters::mqtt::{MqttAdapter, MqttConfig};
+use adapters::pipeline::{KeyHasher, Pipeline};
 use adapters::telemetry::{FjallTelemetryStore, TelemetryStore};
 use adapters::writer::{self, WriterStats};
-use adapters::pipeline::{KeyHasher, Pipeline};
 use anyhow::{Context, bail};
 use axum::Router;
 use commands::auth::{KeyVault, Secrets, Tokens};
@@ -122,6 +123,19 @@ impl App {
         commands::http::router(self.service.clone()).merge(adapters::http::router(adapter))
     }
 
+    /// Starts the MQTT adapter on `addr` (port 0: any free port, see `local_addr`). It runs
+    /// until the returned handle is shut down or dropped.
+    pub async fn start_mqtt(&self, addr: std::net::SocketAddr) -> anyhow::Result<MqttAdapter> {
+        let config = MqttConfig {
+            addr,
+            // The payload limit plus room for the longest topic and the headers.
+            max_packet_size: u32::try_from(self.max_payload + 8 * 1024).unwrap_or(u32::MAX),
+        };
+        adapters::mqtt::start(config, self.pipeline.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}; free the port or set FF_MQTT_ADDR"))
+    }
+
     /// Serves HTTP until `shutdown` resolves, then drains in-flight requests.
     pub async fn serve(
         &self,
@@ -144,7 +158,10 @@ struct Readers {
 
 impl Readers {
     fn thing(&self, key: &str, channel: ChannelId) -> Result<(), ReadDenied> {
-        let thing = self.pipeline.authenticate(key).map_err(|_| ReadDenied::Unauthenticated)?;
+        let thing = self
+            .pipeline
+            .authenticate(key)
+            .map_err(|_| ReadDenied::Unauthenticated)?;
         match self.authz.can_access(thing, channel) {
             true => Ok(()),
             false => Err(ReadDenied::Forbidden),
@@ -152,7 +169,10 @@ impl Readers {
     }
 
     fn user(&self, token: &str, channel: ChannelId) -> Result<(), ReadDenied> {
-        let user = self.service.identify(token).map_err(|_| ReadDenied::Unauthenticated)?;
+        let user = self
+            .service
+            .identify(token)
+            .map_err(|_| ReadDenied::Unauthenticated)?;
         match self.authz.channel_owner(channel) == Some(user) {
             true => Ok(()),
             false => Err(ReadDenied::Forbidden),

@@ -34,7 +34,10 @@ pub fn router(adapter: HttpAdapter) -> Router {
     let limit = adapter.max_payload;
     let state = Arc::new(adapter);
     Router::new()
-        .route("/channels/{id}/messages", post(publish::publish).get(reader::read))
+        .route(
+            "/channels/{id}/messages",
+            post(publish::publish).get(reader::read),
+        )
         .route(
             "/channels/{id}/messages/{*subtopic}",
             post(publish::publish),

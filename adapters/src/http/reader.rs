@@ -52,16 +52,25 @@ pub async fn read(
         None => None,
     };
     let credential = credential(&headers).ok_or_else(unauthenticated)?;
-    adapter.reader.may_read(credential, channel).map_err(|denied| match denied {
-        ReadDenied::Unauthenticated => unauthenticated(),
-        ReadDenied::Forbidden => AdapterError(StatusCode::FORBIDDEN, "not allowed to read this channel".into()),
-    })?;
+    adapter
+        .reader
+        .may_read(credential, channel)
+        .map_err(|denied| match denied {
+            ReadDenied::Unauthenticated => unauthenticated(),
+            ReadDenied::Forbidden => AdapterError(
+                StatusCode::FORBIDDEN,
+                "not allowed to read this channel".into(),
+            ),
+        })?;
     match adapter.store.read(channel, &query).await {
         Ok(page) => Ok(Json(page)),
         Err(TelemetryError::Query(e)) => Err(bad_request(e.to_string())),
         Err(error) => {
             tracing::error!(%error, "reading telemetry failed");
-            Err(AdapterError(StatusCode::INTERNAL_SERVER_ERROR, "reading messages failed".into()))
+            Err(AdapterError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "reading messages failed".into(),
+            ))
         }
     }
 }
@@ -69,8 +78,12 @@ pub async fn read(
 fn credential(headers: &HeaderMap) -> Option<Credential<'_>> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
     let credential = match value.split_once(' ') {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("thing") => Credential::Thing(rest.trim()),
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => Credential::User(rest.trim()),
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("thing") => {
+            Credential::Thing(rest.trim())
+        }
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => {
+            Credential::User(rest.trim())
+        }
         Some(_) => return None,
         None => Credential::Raw(value),
     };
@@ -81,7 +94,10 @@ fn credential(headers: &HeaderMap) -> Option<Credential<'_>> {
 }
 
 fn unauthenticated() -> AdapterError {
-    AdapterError(StatusCode::UNAUTHORIZED, "missing or invalid credentials".into())
+    AdapterError(
+        StatusCode::UNAUTHORIZED,
+        "missing or invalid credentials".into(),
+    )
 }
 
 fn bad_request(message: String) -> AdapterError {

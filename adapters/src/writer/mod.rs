@@ -47,7 +47,9 @@ pub async fn run(
         match drain(subscription.as_mut(), store.as_ref(), &stats).await {
             BusError::Lagged => {
                 stats.lagged.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!("telemetry writer fell behind the bus and lost messages; resubscribing");
+                tracing::warn!(
+                    "telemetry writer fell behind the bus and lost messages; resubscribing"
+                );
             }
             other => return Err(other),
         }
@@ -67,7 +69,9 @@ async fn drain(
         };
         let mut records = records_of(&first, stats);
         let (taken, ended) = take_ready(subscription, &mut records, stats);
-        stats.messages.fetch_add(1 + taken as u64, Ordering::Relaxed);
+        stats
+            .messages
+            .fetch_add(1 + taken as u64, Ordering::Relaxed);
         save(store, records, stats).await;
         if let Some(end) = ended {
             return end;

@@ -21,7 +21,10 @@ pub fn records_of(message: &Message, stats: &WriterStats) -> Vec<TelemetryRecord
     if let Some(format) = format {
         match senml::normalize(&message.payload, format, received_at) {
             Ok(measurements) => {
-                return measurements.into_iter().map(|m| measured(message, m)).collect();
+                return measurements
+                    .into_iter()
+                    .map(|m| measured(message, m))
+                    .collect();
             }
             Err(error) => {
                 stats.invalid_senml.fetch_add(1, Ordering::Relaxed);
@@ -35,7 +38,12 @@ pub fn records_of(message: &Message, stats: &WriterStats) -> Vec<TelemetryRecord
 fn base(message: &Message, time: f64) -> TelemetryRecord {
     TelemetryRecord {
         subtopic: message.subtopic.as_ref().map(|s| s.as_str().to_owned()),
-        ..TelemetryRecord::new(message.channel, message.publisher, message.protocol.as_str(), time)
+        ..TelemetryRecord::new(
+            message.channel,
+            message.publisher,
+            message.protocol.as_str(),
+            time,
+        )
     }
 }
 
