@@ -72,6 +72,20 @@ impl World {
         }
     }
 
+    /// Waits until the adapter has counted `n` sessions closed by revocation.
+    pub async fn sessions_closed(&self, n: u64) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while self.mqtt.stats().sessions_closed < n {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{:?}",
+                self.mqtt.stats()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(self.mqtt.stats().sessions_closed, n);
+    }
+
     pub fn topic(&self, channel: &str, subtopic: &str) -> String {
         match subtopic {
             "" => format!("channels/{channel}/messages"),

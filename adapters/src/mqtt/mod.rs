@@ -17,6 +17,7 @@
 //! - `stats`: counters.
 
 mod gate;
+mod revocation;
 mod rmqtt;
 mod stats;
 
@@ -24,10 +25,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use domain::ids::ThingId;
+use domain::ids::{ChannelId, ThingId};
+use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 pub use gate::{ConnectRefusal, Gate, Refusal};
+pub use revocation::{Revocation, RevocationFeed};
 pub use stats::{MqttStats, MqttStatsSnapshot};
 
 use crate::bus::{BusError, BusSubscription, ChannelFilter, MessageBus};
@@ -63,6 +66,8 @@ pub trait MqttEngine: Send + Sync + 'static {
     async fn inject(&self, message: &Message) -> bool;
     /// Closes every live session of `thing` and forgets its subscriptions; how many.
     async fn close_sessions(&self, thing: ThingId) -> usize;
+    /// Closes every live session subscribed to `channel`; how many.
+    async fn close_channel(&self, channel: ChannelId) -> usize;
     /// Closes every session (shutdown).
     async fn close_all(&self) -> usize;
 }
@@ -76,9 +81,13 @@ pub struct MqttAdapter {
     tasks: Vec<JoinHandle<()>>,
 }
 
-/// Binds `config.addr`, starts the engine and the bus → MQTT injector. When this returns,
-/// the listener accepts and the injector is subscribed.
-pub async fn start(config: MqttConfig, pipeline: Pipeline) -> Result<MqttAdapter, MqttError> {
+/// Binds `config.addr`, starts the engine, the bus → MQTT injector and the revoker. When
+/// this returns, the listener accepts and the injector is subscribed.
+pub async fn start(
+    config: MqttConfig,
+    pipeline: Pipeline,
+    revocations: broadcast::Receiver<Revocation>,
+) -> Result<MqttAdapter, MqttError> {
     let stats = Arc::new(MqttStats::default());
     let bus = pipeline.bus().clone();
     let subscription = bus.subscribe(ChannelFilter::all(), INJECTOR_QUEUE).await?;
@@ -86,11 +95,12 @@ pub async fn start(config: MqttConfig, pipeline: Pipeline) -> Result<MqttAdapter
     let (engine, local_addr, server) = rmqtt::start(&config, gate).await?;
     let engine: Arc<dyn MqttEngine> = engine;
     let injector = tokio::spawn(inject(subscription, bus, engine.clone(), stats.clone()));
+    let revoker = tokio::spawn(revoke(revocations, engine.clone()));
     Ok(MqttAdapter {
         local_addr,
         engine,
         stats,
-        tasks: vec![server, injector],
+        tasks: vec![server, injector, revoker],
     })
 }
 
@@ -123,6 +133,28 @@ async fn inject(
                 }
             }
             Err(_) => return,
+        }
+    }
+}
+
+/// Closes the sessions each revocation names. A revoker that fell behind cannot know
+/// whom it missed, so it closes every session (clients reconnect and are checked afresh).
+async fn revoke(mut revocations: broadcast::Receiver<Revocation>, engine: Arc<dyn MqttEngine>) {
+    loop {
+        let closed = match revocations.recv().await {
+            Ok(Revocation::Thing(thing)) => engine.close_sessions(thing).await,
+            Ok(Revocation::Channel(channel)) => engine.close_channel(channel).await,
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!(
+                    missed,
+                    "MQTT revocations fell behind: closing every session"
+                );
+                engine.close_all().await
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        if closed > 0 {
+            tracing::info!(closed, "MQTT sessions closed after a revocation");
         }
     }
 }

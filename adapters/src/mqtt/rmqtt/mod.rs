@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use domain::ids::ThingId;
+use domain::ids::{ChannelId, ThingId};
 use rmqtt::codec::types::{Publish as CodecPublish, QoS};
 use rmqtt::context::ServerContext;
 use rmqtt::hook::Type;
@@ -26,7 +26,7 @@ use self::registry::Registry;
 use super::gate::Gate;
 use super::{MqttConfig, MqttEngine, MqttError};
 use crate::message::Message;
-use crate::subtopic::mqtt_topic;
+use crate::subtopic::{mqtt_topic, parse_subscribe_topic};
 
 /// A running rmqtt broker wired to the gate.
 pub struct RmqttEngine {
@@ -143,6 +143,20 @@ impl MqttEngine for RmqttEngine {
     async fn close_sessions(&self, thing: ThingId) -> usize {
         let ids = self.registry.take(thing);
         self.close(ids).await
+    }
+
+    async fn close_channel(&self, channel: ChannelId) -> usize {
+        let mut subscribed = Vec::new();
+        for id in self.registry.all() {
+            let entry = self.scx.extends.shared().await.entry(id.clone());
+            let subscriptions = entry.subscriptions().await.unwrap_or_default();
+            let on_channel =
+                |filter: &str| parse_subscribe_topic(filter).is_ok_and(|(c, _)| c == channel);
+            if subscriptions.iter().any(|s| on_channel(&s.topic)) {
+                subscribed.push(id);
+            }
+        }
+        self.close(subscribed).await
     }
 
     async fn close_all(&self) -> usize {

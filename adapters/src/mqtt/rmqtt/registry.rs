@@ -38,6 +38,11 @@ impl Registry {
         self.lock().remove(&thing).unwrap_or_default()
     }
 
+    /// Every session, left in the registry.
+    pub fn all(&self) -> Vec<Id> {
+        self.lock().values().flatten().cloned().collect()
+    }
+
     /// Every session, removed from the registry.
     pub fn take_all(&self) -> Vec<Id> {
         self.lock().drain().flat_map(|(_, ids)| ids).collect()
