@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use adapters::bus::{MemoryBus, MessageBus};
 use adapters::http::{Credential, HttpAdapter, ReadDenied, ReaderAuth};
+use adapters::mqtt::{MqttAdapter, MqttConfig, RevocationFeed};
 use adapters::pipeline::{KeyHasher, Pipeline};
 use adapters::telemetry::{FjallTelemetryStore, TelemetryStore};
 use adapters::writer::{self, WriterStats};
@@ -41,6 +42,8 @@ pub struct App {
     pub telemetry: Arc<dyn TelemetryStore>,
     pub writer_stats: Arc<WriterStats>,
     authz: Arc<AuthzCache>,
+    /// Key changes, removals and disconnects, for the MQTT adapter to close sessions.
+    revocations: RevocationFeed,
     pub log: Arc<FjallEventLog>,
     /// The projections this process keeps live, for `replay --verify`.
     pub live: Vec<Arc<dyn Projection>>,
@@ -62,7 +65,11 @@ impl App {
         let authz_for_pipeline = authz.clone();
         let started = Instant::now();
         let head = log.head().await?;
-        let (applied, _task) = Projections::new(live.clone()).spawn(log.clone());
+        // After the authz cache: a session closed on revocation reconnects into the new state.
+        let revocations = RevocationFeed::default();
+        let mut followers = live.clone();
+        followers.push(Arc::new(revocations.clone()));
+        let (applied, _task) = Projections::new(followers).spawn(log.clone());
         applied
             .wait_for(head, Duration::from_secs(3600))
             .await
@@ -107,6 +114,7 @@ impl App {
             telemetry,
             writer_stats,
             authz: authz_for_pipeline,
+            revocations,
             log,
             live,
         })
@@ -128,6 +136,19 @@ impl App {
         commands::http::router(self.service.clone())
             .merge(adapters::http::router(adapter))
             .fallback(not_found)
+    }
+
+    /// Starts the MQTT adapter on `addr` (port 0: any free port, see `local_addr`). It runs
+    /// until the returned handle is shut down or dropped.
+    pub async fn start_mqtt(&self, addr: std::net::SocketAddr) -> anyhow::Result<MqttAdapter> {
+        let config = MqttConfig {
+            addr,
+            // The payload limit plus room for the longest topic and the headers.
+            max_packet_size: u32::try_from(self.max_payload + 8 * 1024).unwrap_or(u32::MAX),
+        };
+        adapters::mqtt::start(config, self.pipeline.clone(), self.revocations.subscribe())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}; free the port or set FF_MQTT_ADDR"))
     }
 
     /// Serves HTTP until `shutdown` resolves, then drains in-flight requests.

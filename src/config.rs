@@ -14,7 +14,7 @@ pub struct Config {
     /// The HTTP listener: REST API, health, OpenAPI.
     #[arg(long, env = "FF_HTTP_ADDR", default_value = "0.0.0.0:8080")]
     pub http_addr: SocketAddr,
-    /// The MQTT listener (served once the MQTT adapter lands).
+    /// The MQTT listener (MQTT 3.1.1 and 5; username = thing id, password = thing key).
     #[arg(long, env = "FF_MQTT_ADDR", default_value = "0.0.0.0:1883")]
     pub mqtt_addr: SocketAddr,
     /// The CoAP listener, UDP (served once the CoAP adapter lands).

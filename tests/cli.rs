@@ -17,6 +17,7 @@ fn ferroflux(data_dir: &Path) -> Command {
     command
         .env("FF_DATA_DIR", data_dir)
         .env("FF_HTTP_ADDR", "127.0.0.1:0")
+        .env("FF_MQTT_ADDR", "127.0.0.1:0")
         .env("RUST_LOG", "info")
         .env_remove("FF_JWT_SECRET")
         .env_remove("FF_MASTER_KEY");

@@ -100,6 +100,15 @@ impl Pipeline {
         self.send(thing, inbound)
     }
 
+    /// May a thing authenticated earlier (an MQTT session) use `channel`? For a will or a
+    /// subscription: the same rule as publishing, without publishing.
+    pub fn check_access(&self, thing: ThingId, channel: ChannelId) -> Result<(), PublishError> {
+        match self.authz.can_access(thing, channel) {
+            true => Ok(()),
+            false => Err(PublishError::Forbidden),
+        }
+    }
+
     /// May the thing with `key` subscribe to `channel`? The same rule as publishing:
     /// subscribers get only channels their thing is connected to.
     pub fn authorize_subscribe(

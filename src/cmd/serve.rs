@@ -10,8 +10,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         "HTTP API listening on http://{} (REST, /health, /ready, /openapi.json)",
         http.local_addr()?
     );
-    tracing::info!(mqtt = %config.mqtt_addr, coap = %config.coap_addr, "MQTT and CoAP adapters are not in this build yet");
+    let mqtt = app.start_mqtt(config.mqtt_addr).await?;
+    tracing::info!(
+        "MQTT listening on mqtt://{} (username = thing id, password = thing key)",
+        mqtt.local_addr()
+    );
+    tracing::info!(coap = %config.coap_addr, "the CoAP adapter is not in this build yet");
     app.serve(http, shutdown_signal()).await?;
+    mqtt.shutdown().await;
     tracing::info!("stopped cleanly");
     Ok(())
 }

@@ -1,0 +1,173 @@
+//! The MQTT rules, independent of the engine: who may connect, subscribe and publish, and
+//! what a publish becomes on the bus. An engine (rmqtt today) calls these from its hooks;
+//! a replacement engine calls the same ones, so the rules and their tests stay put.
+
+use bytes::Bytes;
+use domain::ids::{ChannelId, ThingId};
+
+use super::stats::MqttStats;
+use crate::message::{ContentType, Protocol};
+use crate::pipeline::{Inbound, Pipeline, PublishError};
+use crate::subtopic::{TopicError, mqtt_topic, parse_publish_topic, parse_subscribe_topic};
+
+/// Why a CONNECT is refused; each maps to one CONNACK code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectRefusal {
+    /// No username or password, an unknown key, or a key of another thing than the
+    /// username names: "bad user name or password" (3.1.1 code 4, 5.0 0x86).
+    #[error("bad user name or password")]
+    BadCredentials,
+    /// Valid credentials, but the will is on a topic the thing may not publish to:
+    /// "not authorized" (3.1.1 code 5, 5.0 0x87).
+    #[error("not authorized")]
+    NotAuthorized,
+}
+
+/// Why a PUBLISH or SUBSCRIBE is refused. A refused PUBLISH closes the connection
+/// (Mainflux); a refused SUBSCRIBE gets a SUBACK failure.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error(transparent)]
+    Topic(#[from] TopicError),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+}
+
+/// The rules. Cheap to clone; shared by every session of one server.
+#[derive(Clone)]
+pub struct Gate {
+    pipeline: Pipeline,
+    stats: std::sync::Arc<MqttStats>,
+}
+
+impl Gate {
+    pub fn new(pipeline: Pipeline, stats: std::sync::Arc<MqttStats>) -> Self {
+        Self { pipeline, stats }
+    }
+
+    pub fn stats(&self) -> &MqttStats {
+        &self.stats
+    }
+
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    /// CONNECT: username = thing id, password = thing key (Mainflux 0.11: the key's thing
+    /// must be the username). A will must be on a topic the thing may publish to, since
+    /// the engine publishes it later without asking.
+    pub fn connect(
+        &self,
+        username: Option<&str>,
+        password: Option<&[u8]>,
+        will_topic: Option<&str>,
+    ) -> Result<ThingId, ConnectRefusal> {
+        let result = self.check_connect(username, password, will_topic);
+        if result.is_err() {
+            self.stats.count_connect_refused();
+        }
+        result
+    }
+
+    fn check_connect(
+        &self,
+        username: Option<&str>,
+        password: Option<&[u8]>,
+        will_topic: Option<&str>,
+    ) -> Result<ThingId, ConnectRefusal> {
+        let key = password
+            .and_then(|p| std::str::from_utf8(p).ok())
+            .ok_or(ConnectRefusal::BadCredentials)?;
+        let username = username.ok_or(ConnectRefusal::BadCredentials)?;
+        let thing = self
+            .pipeline
+            .authenticate(key)
+            .map_err(|_| ConnectRefusal::BadCredentials)?;
+        let mut canonical = [0u8; 36];
+        if thing.0.hyphenated().encode_lower(&mut canonical) != username {
+            return Err(ConnectRefusal::BadCredentials);
+        }
+        if let Some(topic) = will_topic {
+            let (channel, _) =
+                parse_publish_topic(topic).map_err(|_| ConnectRefusal::NotAuthorized)?;
+            self.pipeline
+                .check_access(thing, channel)
+                .map_err(|_| ConnectRefusal::NotAuthorized)?;
+        }
+        Ok(thing)
+    }
+
+    /// SUBSCRIBE: `channels/<id>/messages[/…]` of a channel the thing is connected to,
+    /// wildcards only inside the subtopic.
+    pub fn subscribe(&self, thing: ThingId, filter: &str) -> Result<ChannelId, Refusal> {
+        let result = parse_subscribe_topic(filter)
+            .map_err(Refusal::from)
+            .and_then(|(channel, _)| {
+                self.pipeline.check_access(thing, channel)?;
+                Ok(channel)
+            });
+        if result.is_err() {
+            self.stats.count_subscribe_refused();
+        }
+        result
+    }
+
+    /// PUBLISH: parse, authorize and hand to the bus with the thing as publisher and
+    /// protocol `mqtt`. The engine delivers the message to its own subscribers itself.
+    pub fn publish(
+        &self,
+        thing: ThingId,
+        topic: &str,
+        payload: Bytes,
+        content_type: Option<&str>,
+    ) -> Result<(), Refusal> {
+        let result =
+            parse_publish_topic(topic)
+                .map_err(Refusal::from)
+                .and_then(|(channel, subtopic)| {
+                    let inbound = Inbound {
+                        channel,
+                        subtopic,
+                        protocol: Protocol::Mqtt,
+                        content_type: content_type.and_then(ContentType::parse),
+                        payload,
+                    };
+                    Ok(self.pipeline.publish_as(thing, inbound)?)
+                });
+        match &result {
+            Ok(()) => self.stats.count_publish(),
+            Err(_) => self.stats.count_publish_refused(),
+        }
+        result
+    }
+}
+
+/// The topic a publish is delivered on when `topic` is not already written that way
+/// (`a.b` → `a/b`, a leading `/` or a `?query` dropped): every subscriber sees one
+/// spelling per subtopic, the one messages from other protocols arrive on. `None` when the
+/// topic is canonical or malformed (the ACL check refuses the latter).
+pub fn canonical_topic(topic: &str) -> Option<String> {
+    let (channel, subtopic) = parse_publish_topic(topic).ok()?;
+    let canonical = mqtt_topic(channel, subtopic.as_ref());
+    (canonical != topic).then_some(canonical)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_topics_are_left_alone() {
+        let id = "0b8a3c4e-7f6d-4a1b-9c2d-3e4f5a6b7c8d";
+        assert_eq!(canonical_topic(&format!("channels/{id}/messages")), None);
+        assert_eq!(
+            canonical_topic(&format!("channels/{id}/messages/a/b")),
+            None
+        );
+        assert_eq!(
+            canonical_topic(&format!("/channels/{id}/messages/a.b?x=1")),
+            Some(format!("channels/{id}/messages/a/b"))
+        );
+        assert_eq!(canonical_topic("channels/+/messages"), None);
+    }
+}

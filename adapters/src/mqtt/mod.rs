@@ -1,0 +1,192 @@
+//! The MQTT adapter: MQTT 3.1.1 and 5 on `FF_MQTT_ADDR`, rmqtt as the engine.
+//!
+//! - CONNECT: username = thing id, password = thing key; otherwise CONNACK "bad user name
+//!   or password". A will must be on a topic the thing may publish to ("not authorized").
+//! - SUBSCRIBE: `channels/<id>/messages[/…]` of a connected channel, wildcards only in
+//!   the subtopic; otherwise a SUBACK failure.
+//! - PUBLISH: to a connected channel, then to the bus with the thing as publisher and
+//!   protocol `mqtt`; otherwise dropped and the connection closed (Mainflux), counted.
+//! - Delivery: the broker delivers MQTT publishes to MQTT subscribers itself; the injector
+//!   delivers every other bus message (not `mqtt`, Mainflux's forwarder rule) at QoS 1 on
+//!   `channels/<id>/messages[/<a/b>]`. So no subscriber gets a message twice.
+//!
+//! Layout:
+//! - this file: `MqttEngine` (what an engine must do), `start`, the running `MqttAdapter`.
+//! - `gate`: the engine-independent rules (connect, subscribe, publish → bus).
+//! - `rmqtt`: the rmqtt engine (hooks, session registry, injection).
+//! - `stats`: counters.
+
+mod gate;
+mod revocation;
+mod rmqtt;
+mod stats;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use domain::ids::{ChannelId, ThingId};
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+
+pub use gate::{ConnectRefusal, Gate, Refusal};
+pub use revocation::{Revocation, RevocationFeed};
+pub use stats::{MqttStats, MqttStatsSnapshot};
+
+use crate::bus::{BusError, BusSubscription, ChannelFilter, MessageBus};
+use crate::message::{Message, Protocol};
+use crate::pipeline::Pipeline;
+
+/// How many bus messages the injector may have waiting before the bus drops it (it then
+/// resubscribes, and counts it).
+const INJECTOR_QUEUE: usize = 4096;
+
+#[derive(Debug, Clone)]
+pub struct MqttConfig {
+    pub addr: SocketAddr,
+    /// Largest MQTT packet accepted, in bytes (payload plus headers).
+    pub max_packet_size: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MqttError {
+    #[error("cannot listen for MQTT on {0}: {1}")]
+    Bind(SocketAddr, String),
+    #[error("cannot subscribe the MQTT injector to the bus: {0}")]
+    Bus(#[from] BusError),
+}
+
+/// What the adapter needs from an MQTT engine beyond asking the `Gate` from its hooks
+/// (authenticate, authorize subscribe and publish, forward to the bus). rmqtt implements
+/// it today; a lean front end of our own may later.
+#[async_trait]
+pub trait MqttEngine: Send + Sync + 'static {
+    /// Delivers a message that arrived over another protocol to the engine's subscribers,
+    /// at QoS 1, not retained. `false` when the engine did not take it.
+    async fn inject(&self, message: &Message) -> bool;
+    /// Closes every live session of `thing` and forgets its subscriptions; how many.
+    async fn close_sessions(&self, thing: ThingId) -> usize;
+    /// Closes every live session subscribed to `channel`; how many.
+    async fn close_channel(&self, channel: ChannelId) -> usize;
+    /// Closes every session (shutdown).
+    async fn close_all(&self) -> usize;
+}
+
+/// A running MQTT adapter. Dropping it stops accepting and injecting; call `shutdown`
+/// to close the open sessions too.
+pub struct MqttAdapter {
+    local_addr: SocketAddr,
+    engine: Arc<dyn MqttEngine>,
+    stats: Arc<MqttStats>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Binds `config.addr`, starts the engine, the bus → MQTT injector and the revoker. When
+/// this returns, the listener accepts and the injector is subscribed.
+pub async fn start(
+    config: MqttConfig,
+    pipeline: Pipeline,
+    revocations: broadcast::Receiver<Revocation>,
+) -> Result<MqttAdapter, MqttError> {
+    let stats = Arc::new(MqttStats::default());
+    let bus = pipeline.bus().clone();
+    let subscription = bus.subscribe(ChannelFilter::all(), INJECTOR_QUEUE).await?;
+    let gate = Gate::new(pipeline, stats.clone());
+    let (engine, local_addr, server) = rmqtt::start(&config, gate).await?;
+    let engine: Arc<dyn MqttEngine> = engine;
+    let injector = tokio::spawn(inject(subscription, bus, engine.clone(), stats.clone()));
+    let revoker = tokio::spawn(revoke(revocations, engine.clone()));
+    Ok(MqttAdapter {
+        local_addr,
+        engine,
+        stats,
+        tasks: vec![server, injector, revoker],
+    })
+}
+
+type Bus = Arc<dyn MessageBus>;
+
+/// Bus → engine, for every message that did not come over MQTT. A lagged subscription is
+/// replaced (messages in the gap are lost to MQTT subscribers, and counted).
+async fn inject(
+    mut subscription: Box<dyn BusSubscription>,
+    bus: Bus,
+    engine: Arc<dyn MqttEngine>,
+    stats: Arc<MqttStats>,
+) {
+    loop {
+        match subscription.next().await {
+            Ok(message) if message.protocol == Protocol::Mqtt => {}
+            Ok(message) => match engine.inject(&message).await {
+                true => stats.count_injected(),
+                false => stats.count_inject_failure(),
+            },
+            Err(BusError::Lagged) => {
+                stats.count_injector_lagged();
+                tracing::warn!("MQTT injector fell behind the bus: resubscribing");
+                match bus.subscribe(ChannelFilter::all(), INJECTOR_QUEUE).await {
+                    Ok(fresh) => subscription = fresh,
+                    Err(e) => {
+                        tracing::error!(error = %e, "MQTT injector cannot resubscribe");
+                        return;
+                    }
+                }
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+/// Closes the sessions each revocation names. A revoker that fell behind cannot know
+/// whom it missed, so it closes every session (clients reconnect and are checked afresh).
+async fn revoke(mut revocations: broadcast::Receiver<Revocation>, engine: Arc<dyn MqttEngine>) {
+    loop {
+        let closed = match revocations.recv().await {
+            Ok(Revocation::Thing(thing)) => engine.close_sessions(thing).await,
+            Ok(Revocation::Channel(channel)) => engine.close_channel(channel).await,
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!(
+                    missed,
+                    "MQTT revocations fell behind: closing every session"
+                );
+                engine.close_all().await
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        if closed > 0 {
+            tracing::info!(closed, "MQTT sessions closed after a revocation");
+        }
+    }
+}
+
+impl MqttAdapter {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn stats(&self) -> MqttStatsSnapshot {
+        self.stats.snapshot()
+    }
+
+    /// Closes the live sessions of `thing` (revocation); how many.
+    pub async fn close_sessions(&self, thing: ThingId) -> usize {
+        self.engine.close_sessions(thing).await
+    }
+
+    /// Stops accepting, closes every session, stops injecting.
+    pub async fn shutdown(mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        self.engine.close_all().await;
+        self.tasks.clear();
+    }
+}
+
+impl Drop for MqttAdapter {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
