@@ -1,5 +1,5 @@
 //! The MQTT adapter end to end: a provisioned app, the adapter on port 0, real clients
-//! (rumqttc; `mosquitto_pub`/`mosquitto_sub` when installed).
+//! (rumqttc, and `mosquitto_pub`/`mosquitto_sub` as separate processes).
 
 mod common;
 mod mqtt_support;
@@ -300,18 +300,18 @@ async fn a_will_is_delivered_to_subscribers_and_the_bus() {
     );
 }
 
-/// `mosquitto_sub` and `mosquitto_pub` as separate processes (skipped when not installed;
-/// `scripts/install-deps` installs `mosquitto-clients`).
+/// `mosquitto_sub` and `mosquitto_pub` as separate processes. They are required, not
+/// optional: `scripts/install-deps` installs `mosquitto-clients`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mosquitto_clients_round_trip() {
-    if std::process::Command::new("mosquitto_pub")
+    let installed = std::process::Command::new("mosquitto_pub")
         .arg("--help")
         .output()
-        .is_err()
-    {
-        eprintln!("mosquitto_pub is not installed: skipping (scripts/install-deps installs it)");
-        return;
-    }
+        .is_ok();
+    assert!(
+        installed,
+        "mosquitto_pub is missing: run scripts/install-deps"
+    );
     let w = World::start().await;
     let port = w.mqtt.local_addr().port().to_string();
     // `-d` prints the protocol exchange, so the test knows when the subscription is in.
