@@ -11,12 +11,17 @@ use crate::senml::{self, Measurement, SenmlFormat, Value};
 use crate::telemetry::TelemetryRecord;
 
 /// One record per SenML measurement, or one opaque record holding the payload.
+///
+/// A SenML content type is parsed as such (a failure is counted and the payload kept
+/// opaque). No content type at all, as from MQTT 3.1.1, is tried as SenML JSON, because
+/// Mainflux's writers read every payload as SenML; if it is not, it is kept opaque silently.
 pub fn records_of(message: &Message, stats: &WriterStats) -> Vec<TelemetryRecord> {
     let received_at = message.created as f64 / 1e9;
-    let format = match message.content_type {
-        Some(ContentType::SenmlJson) => Some(SenmlFormat::Json),
-        Some(ContentType::SenmlCbor) => Some(SenmlFormat::Cbor),
-        _ => None,
+    let (format, declared) = match message.content_type {
+        Some(ContentType::SenmlJson) => (Some(SenmlFormat::Json), true),
+        Some(ContentType::SenmlCbor) => (Some(SenmlFormat::Cbor), true),
+        None => (Some(SenmlFormat::Json), false),
+        Some(_) => (None, false),
     };
     if let Some(format) = format {
         match senml::normalize(&message.payload, format, received_at) {
@@ -26,10 +31,11 @@ pub fn records_of(message: &Message, stats: &WriterStats) -> Vec<TelemetryRecord
                     .map(|m| measured(message, m))
                     .collect();
             }
-            Err(error) => {
+            Err(error) if declared => {
                 stats.invalid_senml.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(%error, channel = %message.channel, "invalid SenML stored opaque");
             }
+            Err(_) => {}
         }
     }
     vec![opaque(message, received_at)]
