@@ -153,6 +153,7 @@ pub async fn ferroflux(requests: u64, concurrency: usize) -> anyhow::Result<Run>
     let env = [
         ("FF_DATA_DIR", dir.path().display().to_string()),
         ("FF_HTTP_ADDR", "127.0.0.1:0".into()),
+        ("FF_MQTT_ADDR", "127.0.0.1:0".into()),
     ];
     let server = Server::spawn(sibling("ferroflux")?, &["serve"], &env)?;
     let (channel, key, token) = provision(&server.base).await?;
