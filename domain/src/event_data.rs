@@ -27,10 +27,6 @@ impl EventData {
     pub fn json(&self) -> &str {
         self.0.get()
     }
-
-    pub fn to_value(&self) -> Value {
-        serde_json::from_str(self.json()).unwrap_or(Value::Null)
-    }
 }
 
 impl PartialEq for EventData {

@@ -93,14 +93,6 @@ impl Connections {
         self.channels.get(&channel).into_iter().flatten().copied()
     }
 
-    pub fn is_live_thing(&self, thing: ThingId) -> bool {
-        self.things.contains_key(&thing)
-    }
-
-    pub fn is_live_channel(&self, channel: ChannelId) -> bool {
-        self.channels.contains_key(&channel)
-    }
-
     /// Every edge, for comparisons in replay verification and tests.
     pub fn edges(&self) -> BTreeSet<(ChannelId, ThingId)> {
         self.channels

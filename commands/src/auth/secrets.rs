@@ -61,15 +61,6 @@ impl Secrets {
             admin_token,
         })
     }
-
-    /// Fixed secrets for tests and benchmarks.
-    pub fn for_tests() -> Self {
-        Self {
-            jwt_secret: b"test-secret-test-secret-test-sec".to_vec(),
-            master_key: [7; 32],
-            admin_token: "test-admin-token".into(),
-        }
-    }
 }
 
 fn hex_bytes(text: &str, what: &str) -> Result<[u8; 32], SecretsError> {
