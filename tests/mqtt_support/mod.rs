@@ -86,6 +86,19 @@ impl World {
         assert_eq!(self.mqtt.stats().sessions_closed, n);
     }
 
+    /// Waits until the adapter has seen `n` sessions end.
+    pub async fn disconnects(&self, n: u64) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while self.mqtt.stats().disconnects < n {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{:?}",
+                self.mqtt.stats()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub fn topic(&self, channel: &str, subtopic: &str) -> String {
         match subtopic {
             "" => format!("channels/{channel}/messages"),
@@ -123,6 +136,8 @@ impl World {
 /// A connected rumqttc client and the packets it receives.
 pub struct Client {
     pub client: AsyncClient,
+    /// CONNACK's "session present": a persistent session was resumed.
+    pub session_present: bool,
     incoming: mpsc::UnboundedReceiver<Result<Packet, String>>,
     driver: JoinHandle<()>,
 }
@@ -131,17 +146,17 @@ impl Client {
     /// Connects; `Err` is the error that ended the connection attempt (a refused CONNACK).
     pub async fn connect(options: MqttOptions) -> Result<Client, ConnectionError> {
         let (client, mut eventloop) = AsyncClient::new(options, 64);
-        let first: Result<(), ConnectionError> = tokio::time::timeout(WAIT, async {
+        let first: Result<bool, ConnectionError> = tokio::time::timeout(WAIT, async {
             loop {
                 match eventloop.poll().await? {
-                    Event::Incoming(Packet::ConnAck(_)) => return Ok(()),
+                    Event::Incoming(Packet::ConnAck(ack)) => return Ok(ack.session_present),
                     _ => continue,
                 }
             }
         })
         .await
         .expect("CONNACK or an error in time");
-        first?;
+        let session_present = first?;
         let (tx, incoming) = mpsc::unbounded_channel();
         let driver = tokio::spawn(async move {
             loop {
@@ -161,6 +176,7 @@ impl Client {
         });
         Ok(Client {
             client,
+            session_present,
             incoming,
             driver,
         })
@@ -201,6 +217,13 @@ impl Client {
     pub async fn publish(&self, topic: &str, qos: QoS, payload: &str) {
         self.client
             .publish(topic, qos, false, payload.as_bytes().to_vec())
+            .await
+            .expect("PUBLISH queued");
+    }
+
+    pub async fn publish_retained(&self, topic: &str, payload: &str) {
+        self.client
+            .publish(topic, QoS::AtLeastOnce, true, payload.as_bytes().to_vec())
             .await
             .expect("PUBLISH queued");
     }

@@ -70,6 +70,8 @@ pub trait MqttEngine: Send + Sync + 'static {
     async fn close_channel(&self, channel: ChannelId) -> usize;
     /// Closes every session (shutdown).
     async fn close_all(&self) -> usize;
+    /// How many retained messages the engine holds.
+    async fn retained_messages(&self) -> usize;
 }
 
 /// A running MQTT adapter. Dropping it stops accepting and injecting; call `shutdown`
@@ -166,6 +168,11 @@ impl MqttAdapter {
 
     pub fn stats(&self) -> MqttStatsSnapshot {
         self.stats.snapshot()
+    }
+
+    /// How many retained messages are held (one per topic at most).
+    pub async fn retained_messages(&self) -> usize {
+        self.engine.retained_messages().await
     }
 
     /// Closes the live sessions of `thing` (revocation); how many.

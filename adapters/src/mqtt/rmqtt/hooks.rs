@@ -149,9 +149,14 @@ impl Handler for Hooks {
             }
             Parameter::ClientDisconnected(session, reason) => {
                 if let Some(thing) = thing_of(session) {
-                    self.registry.remove(thing, &session.id);
                     self.gate.stats().count_disconnect();
                     tracing::info!(%thing, client_id = %session.id.client_id, %reason, "MQTT disconnect");
+                }
+                (true, acc)
+            }
+            Parameter::SessionTerminated(session, _) => {
+                if let Some(thing) = thing_of(session) {
+                    self.registry.remove(thing, &session.id);
                 }
                 (true, acc)
             }

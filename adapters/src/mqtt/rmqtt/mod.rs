@@ -5,6 +5,7 @@
 
 mod hooks;
 mod registry;
+mod retained;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use tokio::task::JoinHandle;
 
 use self::hooks::Hooks;
 use self::registry::Registry;
+use self::retained::RetainedMessages;
 use super::gate::Gate;
 use super::{MqttConfig, MqttEngine, MqttError};
 use crate::message::Message;
@@ -32,6 +34,7 @@ use crate::subtopic::{mqtt_topic, parse_subscribe_topic};
 pub struct RmqttEngine {
     scx: ServerContext,
     registry: Registry,
+    retained: RetainedMessages,
     /// Who injected messages come from: a bridge, so no hook sees them.
     bridge: From,
     gate: Gate,
@@ -49,6 +52,8 @@ pub(super) async fn start(
         .build()
         .await;
     let registry = Registry::default();
+    let retained = RetainedMessages::default();
+    *scx.extends.retain_mut().await = Box::new(retained.clone());
     let register = scx.extends.hook_mgr().register();
     let hooks = [
         Type::ClientAuthenticate,
@@ -57,6 +62,7 @@ pub(super) async fn start(
         Type::MessagePublish,
         Type::ClientConnected,
         Type::ClientDisconnected,
+        Type::SessionTerminated,
     ];
     for typ in hooks {
         let handler = Hooks {
@@ -94,6 +100,7 @@ pub(super) async fn start(
     let engine = RmqttEngine {
         scx,
         registry,
+        retained,
         bridge,
         gate,
     };
@@ -146,6 +153,10 @@ impl MqttEngine for RmqttEngine {
     }
 
     async fn close_channel(&self, channel: ChannelId) -> usize {
+        let cleared = self.retained.clear_channel(channel).await;
+        if cleared > 0 {
+            tracing::info!(%channel, cleared, "retained messages of a removed channel dropped");
+        }
         let mut subscribed = Vec::new();
         for id in self.registry.all() {
             let entry = self.scx.extends.shared().await.entry(id.clone());
@@ -157,6 +168,10 @@ impl MqttEngine for RmqttEngine {
             }
         }
         self.close(subscribed).await
+    }
+
+    async fn retained_messages(&self) -> usize {
+        usize::try_from(self.retained.count().await).unwrap_or(0)
     }
 
     async fn close_all(&self) -> usize {

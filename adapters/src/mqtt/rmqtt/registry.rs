@@ -1,4 +1,6 @@
-//! Which live rmqtt sessions belong to which thing, so revocation can close them.
+//! Which rmqtt sessions belong to which thing, so revocation can close them: connected
+//! ones, and persistent ones whose client is away (they keep subscriptions and queue
+//! messages, so a revoked thing's offline session must end too).
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -6,7 +8,8 @@ use domain::FastMap;
 use domain::ids::ThingId;
 use rmqtt::types::Id;
 
-/// Sessions by thing. Touched at connect and disconnect only, never per message.
+/// Sessions by thing, from connect until the session ends (a clean session at
+/// disconnect, a persistent one when it expires or is taken over). Never touched per message.
 #[derive(Clone, Default)]
 pub(super) struct Registry {
     sessions: Arc<Mutex<FastMap<ThingId, Vec<Id>>>>,
@@ -19,10 +22,15 @@ impl Registry {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// A connected session; it replaces a session resumed under the same client id.
     pub fn insert(&self, thing: ThingId, id: Id) {
-        self.lock().entry(thing).or_default().push(id);
+        let mut sessions = self.lock();
+        let ids = sessions.entry(thing).or_default();
+        ids.retain(|known| known.client_id != id.client_id);
+        ids.push(id);
     }
 
+    /// A session that ended; a newer session under the same client id stays.
     pub fn remove(&self, thing: ThingId, id: &Id) {
         let mut sessions = self.lock();
         if let Some(ids) = sessions.get_mut(&thing) {

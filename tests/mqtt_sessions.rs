@@ -1,0 +1,233 @@
+//! MQTT session features end to end with rumqttc: retained messages, persistent sessions
+//! (and their end when the thing loses access while away), keep-alive.
+
+mod common;
+mod mqtt_support;
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use common::req;
+use mqtt_support::{Client, World};
+use rumqttc::{QoS, SubscribeReasonCode};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Connects `client_id` as `thing` with a persistent session (clean session off).
+async fn persistent(w: &World, client_id: &str, thing: &mqtt_support::Thing) -> Client {
+    let mut options = w.options(client_id, thing);
+    options.set_clean_session(false);
+    Client::connect(options).await.expect("connects")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retained_message_reaches_later_subscribers_until_cleared() {
+    let w = World::start().await;
+    let publisher = w.client("pub", &w.b).await;
+    publisher
+        .publish_retained(&w.topic(&w.ch, "state"), "on")
+        .await;
+    // A non-canonical spelling is retained under the canonical topic (one per subtopic).
+    publisher
+        .publish_retained(&format!("/channels/{}/messages/mode?x=1", w.ch), "eco")
+        .await;
+    wait_retained(&w, 2).await;
+
+    let mut late = w.client("late", &w.a).await;
+    late.subscribe(&w.topic(&w.ch, "#"), QoS::AtLeastOnce).await;
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let message = late.message().await;
+        assert!(message.retain, "delivered with the retain flag");
+        got.push((
+            message.topic,
+            String::from_utf8_lossy(&message.payload).into_owned(),
+        ));
+    }
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (w.topic(&w.ch, "mode"), "eco".to_owned()),
+            (w.topic(&w.ch, "state"), "on".to_owned())
+        ]
+    );
+    late.nothing_more().await;
+
+    // An empty retained payload clears the topic.
+    publisher
+        .publish_retained(&w.topic(&w.ch, "state"), "")
+        .await;
+    let cleared = late.message().await;
+    assert!(cleared.payload.is_empty());
+    let mut later = w.client("later", &w.a).await;
+    later
+        .subscribe(&w.topic(&w.ch, "state"), QoS::AtLeastOnce)
+        .await;
+    later.nothing_more().await;
+    assert_eq!(w.mqtt.retained_messages().await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retained_publish_where_not_allowed_is_not_retained() {
+    let w = World::start().await;
+    let mut intruder = w.client("intruder", &w.b).await;
+    intruder
+        .publish_retained(&w.topic(&w.other, "state"), "forged")
+        .await;
+    intruder.closed().await;
+    assert_eq!(w.mqtt.retained_messages().await, 0);
+
+    // A thing allowed on `other` subscribes there and gets nothing.
+    w.t.connect(&w.token, &w.other, &w.c.id).await;
+    let mut c = w.client("c", &w.c).await;
+    c.subscribe(&w.topic(&w.other, "#"), QoS::AtLeastOnce).await;
+    c.nothing_more().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_a_channel_drops_its_retained_messages() {
+    let w = World::start().await;
+    let publisher = w.client("pub", &w.b).await;
+    publisher.publish_retained(&w.topic(&w.ch, "a"), "1").await;
+    publisher
+        .publish_retained(&w.topic(&w.ch, "b/c"), "2")
+        .await;
+    w.t.connect(&w.token, &w.other, &w.c.id).await;
+    let mut kept = w.client("kept", &w.c).await;
+    kept.publish_retained(&w.topic(&w.other, "x"), "3").await;
+    wait_retained(&w, 3).await;
+
+    w.t.send(req("DELETE", format!("/channels/{}", w.ch)).token(&w.token))
+        .await
+        .expect(StatusCode::NO_CONTENT, "remove channel");
+    wait_retained(&w, 1).await;
+    kept.nothing_more().await;
+}
+
+async fn wait_retained(w: &World, n: usize) {
+    let deadline = tokio::time::Instant::now() + mqtt_support::WAIT;
+    while w.mqtt.retained_messages().await != n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "retained {} != {n}",
+            w.mqtt.retained_messages().await
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persistent_session_gets_what_was_published_while_away() {
+    let w = World::start().await;
+    let mut keeper = persistent(&w, "keeper", &w.a).await;
+    assert!(!keeper.session_present);
+    keeper
+        .subscribe(&w.topic(&w.ch, "#"), QoS::AtLeastOnce)
+        .await;
+    keeper.vanish();
+    w.disconnects(1).await;
+
+    let publisher = w.client("pub", &w.b).await;
+    publisher
+        .publish(&w.topic(&w.ch, "m"), QoS::AtLeastOnce, "over mqtt")
+        .await;
+    w.t.send(
+        req("POST", format!("/channels/{}/messages/h", w.ch))
+            .auth(&format!("Thing {}", w.b.key))
+            .raw(Some("text/plain"), "over http"),
+    )
+    .await
+    .expect(StatusCode::ACCEPTED, "HTTP publish");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let mut back = persistent(&w, "keeper", &w.a).await;
+    assert!(back.session_present, "the session was resumed");
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let message = back.message().await;
+        assert_eq!(message.qos, QoS::AtLeastOnce);
+        got.push(String::from_utf8_lossy(&message.payload).into_owned());
+    }
+    got.sort();
+    assert_eq!(got, ["over http", "over mqtt"]);
+    back.nothing_more().await;
+    back.vanish();
+    w.disconnects(2).await;
+
+    // A clean session under the same client id discards it.
+    let clean = w.client("keeper", &w.a).await;
+    assert!(!clean.session_present);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_away_session_ends_when_its_thing_loses_the_channel() {
+    let w = World::start().await;
+    let mut keeper = persistent(&w, "keeper", &w.a).await;
+    keeper
+        .subscribe(&w.topic(&w.ch, "#"), QoS::AtLeastOnce)
+        .await;
+    keeper.vanish();
+    w.disconnects(1).await;
+
+    w.t.send(req("DELETE", format!("/channels/{}/things/{}", w.ch, w.a.id)).token(&w.token))
+        .await
+        .expect(StatusCode::NO_CONTENT, "disconnect");
+    w.sessions_closed(1).await;
+    let publisher = w.client("pub", &w.b).await;
+    publisher
+        .publish(&w.topic(&w.ch, ""), QoS::AtLeastOnce, "secret")
+        .await;
+
+    // The key is still valid, so it connects, but nothing of the old session is left.
+    let mut back = persistent(&w, "keeper", &w.a).await;
+    assert!(!back.session_present);
+    back.nothing_more().await;
+    assert_eq!(
+        back.subscribe(&w.topic(&w.ch, "#"), QoS::AtLeastOnce).await,
+        SubscribeReasonCode::Failure
+    );
+}
+
+/// A client that stops talking is dropped after 1.5 × its keep-alive (MQTT 3.1.1 §3.1.2.10).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_client_is_dropped_after_its_keep_alive() {
+    let w = World::start().await;
+    let mut tcp = tokio::net::TcpStream::connect(w.mqtt.local_addr())
+        .await
+        .unwrap();
+    tcp.write_all(&connect_packet("silent", &w.a.id, &w.a.key, 1))
+        .await
+        .unwrap();
+    let mut connack = [0u8; 4];
+    tcp.read_exact(&mut connack).await.unwrap();
+    assert_eq!(connack, [0x20, 2, 0, 0], "CONNACK accepted");
+    let started = tokio::time::Instant::now();
+    let mut rest = [0u8; 16];
+    let read = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut rest))
+        .await
+        .expect("closed within 5 s");
+    assert!(matches!(read, Ok(0) | Err(_)), "closed, not {read:?}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "not before the keep-alive"
+    );
+}
+
+/// An MQTT 3.1.1 CONNECT with a clean session, username and password.
+fn connect_packet(client_id: &str, username: &str, password: &str, keep_alive: u16) -> Vec<u8> {
+    let field = |s: &str| {
+        let mut out = (s.len() as u16).to_be_bytes().to_vec();
+        out.extend_from_slice(s.as_bytes());
+        out
+    };
+    let mut body = field("MQTT");
+    body.extend([4, 0b1100_0010]);
+    body.extend(keep_alive.to_be_bytes());
+    for part in [client_id, username, password] {
+        body.extend(field(part));
+    }
+    assert!(body.len() < 128, "one-byte remaining length");
+    let mut packet = vec![0x10, body.len() as u8];
+    packet.extend(body);
+    packet
+}
