@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use adapters::bus::{MemoryBus, MessageBus};
 use adapters::http::{Credential, HttpAdapter, ReadDenied, ReaderAuth};
-use adapters::mqtt::{MqttAdapter, MqttConfig, RevocationFeed};
+use adapters::mqtt::{MqttAdapter, MqttConfig, PresenceFeed, RevocationFeed};
 use adapters::pipeline::{KeyHasher, Pipeline};
 use adapters::telemetry::{FjallTelemetryStore, TelemetryStore};
 use adapters::writer::{self, WriterStats};
@@ -44,6 +44,8 @@ pub struct App {
     authz: Arc<AuthzCache>,
     /// Key changes, removals and disconnects, for the MQTT adapter to close sessions.
     revocations: RevocationFeed,
+    /// MQTT connects and disconnects (`GET /events/mqtt`).
+    pub presence: PresenceFeed,
     pub log: Arc<FjallEventLog>,
     /// The projections this process keeps live, for `replay --verify`.
     pub live: Vec<Arc<dyn Projection>>,
@@ -115,6 +117,7 @@ impl App {
             writer_stats,
             authz: authz_for_pipeline,
             revocations,
+            presence: PresenceFeed::new(&config.instance),
             log,
             live,
         })
@@ -135,6 +138,10 @@ impl App {
         };
         commands::http::router(self.service.clone())
             .merge(adapters::http::router(adapter))
+            .merge(crate::presence::router(
+                self.service.clone(),
+                self.presence.clone(),
+            ))
             .fallback(not_found)
     }
 
@@ -146,9 +153,15 @@ impl App {
             // The payload limit plus room for the longest topic and the headers.
             max_packet_size: u32::try_from(self.max_payload + 8 * 1024).unwrap_or(u32::MAX),
         };
-        adapters::mqtt::start(config, self.pipeline.clone(), self.revocations.subscribe())
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}; free the port or set FF_MQTT_ADDR"))
+        let revocations = self.revocations.subscribe();
+        adapters::mqtt::start(
+            config,
+            self.pipeline.clone(),
+            revocations,
+            self.presence.clone(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}; free the port or set FF_MQTT_ADDR"))
     }
 
     /// Serves HTTP until `shutdown` resolves, then drains in-flight requests.

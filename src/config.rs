@@ -32,6 +32,10 @@ pub struct Config {
     /// Largest message payload a device may publish, in bytes.
     #[arg(long, env = "FF_MAX_PAYLOAD", default_value_t = adapters::http::DEFAULT_MAX_PAYLOAD)]
     pub max_payload: usize,
+    /// This server's name in presence events (`instance`, as Mainflux's
+    /// `MF_MQTT_ADAPTER_INSTANCE`); empty by default, as there.
+    #[arg(long, env = "FF_INSTANCE", default_value = "")]
+    pub instance: String,
 }
 
 impl Default for Config {
@@ -45,6 +49,7 @@ impl Default for Config {
             master_key: None,
             closed_registration: false,
             max_payload: adapters::http::DEFAULT_MAX_PAYLOAD,
+            instance: String::new(),
         }
     }
 }
@@ -73,6 +78,7 @@ impl Config {
             format!("FF_MASTER_KEY={}", secret(&self.master_key)),
             format!("FF_CLOSED_REGISTRATION={}", self.closed_registration),
             format!("FF_MAX_PAYLOAD={}", self.max_payload),
+            format!("FF_INSTANCE={}", self.instance),
         ]
         .join("\n")
     }

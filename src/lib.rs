@@ -2,9 +2,11 @@
 //!
 //! - `config`: flags and `FF_*` variables, one typed tree.
 //! - `app`: opens the event log, catches the projections up, builds the service, serves.
+//! - `presence`: the MQTT presence feed over HTTP.
 
 pub mod app;
 pub mod config;
+mod presence;
 
 pub use app::App;
 pub use config::Config;

@@ -28,12 +28,14 @@ fn ferroflux(data_dir: &Path) -> Command {
 struct Server {
     child: Child,
     base: String,
+    mqtt: String,
     log: mpsc::Receiver<String>,
 }
 
 impl Server {
     fn start(data_dir: &Path) -> Server {
         let mut child = ferroflux(data_dir)
+            .env("FF_INSTANCE", "node-a")
             .arg("serve")
             .stderr(Stdio::piped())
             .spawn()
@@ -45,15 +47,25 @@ impl Server {
                 let _ = tx.send(line);
             }
         });
-        let line = wait_for_line(&log, "HTTP API listening on http://");
-        let addr = line
-            .split("http://")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .expect("address in the startup line");
+        let addr = |line: String, scheme: &str| {
+            let rest = line
+                .split(scheme)
+                .nth(1)
+                .expect("address in the startup line");
+            rest.split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let http = addr(
+            wait_for_line(&log, "HTTP API listening on http://"),
+            "http://",
+        );
+        let mqtt = addr(wait_for_line(&log, "MQTT listening on mqtt://"), "mqtt://");
         Server {
             child,
-            base: format!("http://{addr}"),
+            base: format!("http://{http}"),
+            mqtt,
             log,
         }
     }
@@ -186,6 +198,74 @@ async fn serve_events_follow_sigterm_and_verify() {
         String::from_utf8_lossy(&verify.stderr)
     );
     assert!(String::from_utf8_lossy(&verify.stdout).contains("verified"));
+}
+
+/// `events --feed mqtt` prints MQTT connects as they happen, from the running server.
+#[tokio::test(flavor = "multi_thread")]
+async fn events_feed_mqtt_prints_presence() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let token = provision(&server.base).await;
+    let things: Value = reqwest::Client::new()
+        .get(format!("{}/things", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (id, key) = (&things["things"][0]["id"], &things["things"][0]["key"]);
+    let (id, key) = (id.as_str().unwrap(), key.as_str().unwrap());
+    let mut feed = ferroflux(dir.path())
+        .env("FF_HTTP_ADDR", server.base.trim_start_matches("http://"))
+        .args(["events", "--feed", "mqtt"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, lines) = mpsc::channel();
+    let stdout = BufReader::new(feed.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        stdout
+            .lines()
+            .map_while(Result::ok)
+            .for_each(|l| drop(tx.send(l)))
+    });
+    // The feed is live only: connect until the reader, started concurrently, sees a
+    // whole session.
+    let (host, port) = server.mqtt.rsplit_once(':').unwrap();
+    let line = (0..50)
+        .find_map(|_| {
+            let published = Command::new("mosquitto_pub")
+                .args([
+                    "-h",
+                    host,
+                    "-p",
+                    port,
+                    "-i",
+                    "cli-presence",
+                    "-u",
+                    id,
+                    "-P",
+                    key,
+                ])
+                .args(["-t", "nowhere", "-n"])
+                .output();
+            assert!(published.is_ok(), "mosquitto_pub runs");
+            lines
+                .recv_timeout(Duration::from_millis(200))
+                .ok()
+                .filter(|line| line.contains("\"connect\""))
+        })
+        .expect("a presence line");
+    let event: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(event["thing_id"], id);
+    assert_eq!(event["event_type"], "connect");
+    assert_eq!(event["instance"], "node-a");
+    feed.kill().unwrap();
+    let _ = feed.wait();
+    let (status, _) = server.terminate();
+    assert!(status.success());
 }
 
 fn fails_with(output: Output, needle: &str) {

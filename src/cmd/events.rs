@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use ferroflux::{Config, app};
 
 #[derive(Debug, Args)]
@@ -25,6 +25,16 @@ pub struct EventsArgs {
     /// Keep printing new events as they are appended.
     #[arg(long)]
     follow: bool,
+    /// `log`: the provisioning history. `mqtt`: MQTT connects and disconnects as they
+    /// happen (Mainflux's `mainflux.mqtt` feed), from the running server; never ends.
+    #[arg(long, value_enum, default_value_t = Feed::Log)]
+    feed: Feed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Feed {
+    Log,
+    Mqtt,
 }
 
 pub async fn run(args: EventsArgs) -> anyhow::Result<()> {
@@ -34,14 +44,9 @@ pub async fn run(args: EventsArgs) -> anyhow::Result<()> {
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let result = match app::open_log(&config) {
-        Ok(log) => replay::export_ndjson(&log, args.from, args.follow, &mut out)
-            .await
-            .map(|_| ())
-            .map_err(anyhow::Error::from),
-        Err(local) => from_server(&args, &config, &mut out)
-            .await
-            .with_context(|| format!("{local:#}; reading from the running server failed too")),
+    let result = match args.feed {
+        Feed::Log => history(&args, &config, &mut out).await,
+        Feed::Mqtt => stream_from_server(&args, &config, "/events/mqtt", &mut out).await,
     };
     match result {
         Err(e) if is_broken_pipe(&e) => Ok(()),
@@ -49,9 +54,33 @@ pub async fn run(args: EventsArgs) -> anyhow::Result<()> {
     }
 }
 
+/// From the data dir when no server holds it, else from the running server.
+async fn history(args: &EventsArgs, config: &Config, out: &mut dyn Write) -> anyhow::Result<()> {
+    match app::open_log(config) {
+        Ok(log) => replay::export_ndjson(&log, args.from, args.follow, out)
+            .await
+            .map(|_| ())
+            .map_err(anyhow::Error::from),
+        Err(local) => from_server(args, config, out)
+            .await
+            .with_context(|| format!("{local:#}; reading from the running server failed too")),
+    }
+}
+
 async fn from_server(
     args: &EventsArgs,
     config: &Config,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let path = format!("/events?after={}&follow={}", args.from, args.follow);
+    stream_from_server(args, config, &path, out).await
+}
+
+/// Copies the running server's NDJSON answer at `path` to `out`, line by line as it comes.
+async fn stream_from_server(
+    args: &EventsArgs,
+    config: &Config,
+    path: &str,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let token_file = config.secrets_dir().join("admin.token");
@@ -61,10 +90,7 @@ async fn from_server(
     if addr.ip().is_unspecified() {
         addr.set_ip([127, 0, 0, 1].into());
     }
-    let url = format!(
-        "http://{addr}/events?after={}&follow={}",
-        args.from, args.follow
-    );
+    let url = format!("http://{addr}{path}");
     let mut response = reqwest::Client::new()
         .get(&url)
         .bearer_auth(token.trim())

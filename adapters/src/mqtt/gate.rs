@@ -5,6 +5,7 @@
 use bytes::Bytes;
 use domain::ids::{ChannelId, ThingId};
 
+use super::presence::{PresenceFeed, PresenceKind};
 use super::stats::MqttStats;
 use crate::message::{ContentType, Protocol};
 use crate::pipeline::{Inbound, Pipeline, PublishError};
@@ -38,11 +39,20 @@ pub enum Refusal {
 pub struct Gate {
     pipeline: Pipeline,
     stats: std::sync::Arc<MqttStats>,
+    presence: PresenceFeed,
 }
 
 impl Gate {
-    pub fn new(pipeline: Pipeline, stats: std::sync::Arc<MqttStats>) -> Self {
-        Self { pipeline, stats }
+    pub fn new(
+        pipeline: Pipeline,
+        stats: std::sync::Arc<MqttStats>,
+        presence: PresenceFeed,
+    ) -> Self {
+        Self {
+            pipeline,
+            stats,
+            presence,
+        }
     }
 
     pub fn stats(&self) -> &MqttStats {
@@ -95,6 +105,18 @@ impl Gate {
                 .map_err(|_| ConnectRefusal::NotAuthorized)?;
         }
         Ok(thing)
+    }
+
+    /// A session of an authenticated thing started.
+    pub fn connected(&self, thing: ThingId) {
+        self.stats.count_connect();
+        self.presence.publish(thing, PresenceKind::Connect);
+    }
+
+    /// A session of an authenticated thing ended (its client left, was dropped or closed).
+    pub fn disconnected(&self, thing: ThingId) {
+        self.stats.count_disconnect();
+        self.presence.publish(thing, PresenceKind::Disconnect);
     }
 
     /// SUBSCRIBE: `channels/<id>/messages[/…]` of a channel the thing is connected to,

@@ -14,9 +14,11 @@
 //! - this file: `MqttEngine` (what an engine must do), `start`, the running `MqttAdapter`.
 //! - `gate`: the engine-independent rules (connect, subscribe, publish → bus).
 //! - `rmqtt`: the rmqtt engine (hooks, session registry, injection).
+//! - `presence`: connect/disconnect events (Mainflux's `mainflux.mqtt` feed).
 //! - `stats`: counters.
 
 mod gate;
+mod presence;
 mod revocation;
 mod rmqtt;
 mod stats;
@@ -30,6 +32,7 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 pub use gate::{ConnectRefusal, Gate, Refusal};
+pub use presence::{Presence, PresenceFeed, PresenceKind};
 pub use revocation::{Revocation, RevocationFeed};
 pub use stats::{MqttStats, MqttStatsSnapshot};
 
@@ -89,11 +92,12 @@ pub async fn start(
     config: MqttConfig,
     pipeline: Pipeline,
     revocations: broadcast::Receiver<Revocation>,
+    presence: PresenceFeed,
 ) -> Result<MqttAdapter, MqttError> {
     let stats = Arc::new(MqttStats::default());
     let bus = pipeline.bus().clone();
     let subscription = bus.subscribe(ChannelFilter::all(), INJECTOR_QUEUE).await?;
-    let gate = Gate::new(pipeline, stats.clone());
+    let gate = Gate::new(pipeline, stats.clone(), presence);
     let (engine, local_addr, server) = rmqtt::start(&config, gate).await?;
     let engine: Arc<dyn MqttEngine> = engine;
     let injector = tokio::spawn(inject(subscription, bus, engine.clone(), stats.clone()));

@@ -142,14 +142,14 @@ impl Handler for Hooks {
             Parameter::ClientConnected(session) => {
                 if let Some(thing) = thing_of(session) {
                     self.registry.insert(thing, session.id.clone());
-                    self.gate.stats().count_connect();
+                    self.gate.connected(thing);
                     tracing::info!(%thing, client_id = %session.id.client_id, "MQTT connect");
                 }
                 (true, acc)
             }
             Parameter::ClientDisconnected(session, reason) => {
                 if let Some(thing) = thing_of(session) {
-                    self.gate.stats().count_disconnect();
+                    self.gate.disconnected(thing);
                     tracing::info!(%thing, client_id = %session.id.client_id, %reason, "MQTT disconnect");
                 }
                 (true, acc)
