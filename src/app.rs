@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use adapters::bus::{MemoryBus, MessageBus};
 use adapters::http::{Credential, HttpAdapter, ReadDenied, ReaderAuth};
+use adapters::mqtt::websocket::{self, MqttTarget};
 use adapters::mqtt::{MqttAdapter, MqttConfig, PresenceFeed, RevocationFeed};
 use adapters::pipeline::{KeyHasher, Pipeline};
 use adapters::telemetry::{FjallTelemetryStore, TelemetryStore};
@@ -46,6 +47,8 @@ pub struct App {
     revocations: RevocationFeed,
     /// MQTT connects and disconnects (`GET /events/mqtt`).
     pub presence: PresenceFeed,
+    /// The MQTT listener's address once started, for MQTT over WebSocket at `/mqtt`.
+    mqtt_target: MqttTarget,
     pub log: Arc<FjallEventLog>,
     /// The projections this process keeps live, for `replay --verify`.
     pub live: Vec<Arc<dyn Projection>>,
@@ -118,6 +121,7 @@ impl App {
             authz: authz_for_pipeline,
             revocations,
             presence: PresenceFeed::new(&config.instance),
+            mqtt_target: MqttTarget::default(),
             log,
             live,
         })
@@ -142,6 +146,10 @@ impl App {
                 self.service.clone(),
                 self.presence.clone(),
             ))
+            .merge(websocket::router(
+                self.mqtt_target.clone(),
+                self.max_mqtt_packet() as usize,
+            ))
             .fallback(not_found)
     }
 
@@ -150,18 +158,20 @@ impl App {
     pub async fn start_mqtt(&self, addr: std::net::SocketAddr) -> anyhow::Result<MqttAdapter> {
         let config = MqttConfig {
             addr,
-            // The payload limit plus room for the longest topic and the headers.
-            max_packet_size: u32::try_from(self.max_payload + 8 * 1024).unwrap_or(u32::MAX),
+            max_packet_size: self.max_mqtt_packet(),
         };
         let revocations = self.revocations.subscribe();
-        adapters::mqtt::start(
-            config,
-            self.pipeline.clone(),
-            revocations,
-            self.presence.clone(),
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}; free the port or set FF_MQTT_ADDR"))
+        let presence = self.presence.clone();
+        let adapter = adapters::mqtt::start(config, self.pipeline.clone(), revocations, presence)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}; free the port or set FF_MQTT_ADDR"))?;
+        let _ = self.mqtt_target.set(adapter.local_addr());
+        Ok(adapter)
+    }
+
+    /// The payload limit plus room for the longest topic and the headers.
+    fn max_mqtt_packet(&self) -> u32 {
+        u32::try_from(self.max_payload + 8 * 1024).unwrap_or(u32::MAX)
     }
 
     /// Serves HTTP until `shutdown` resolves, then drains in-flight requests.

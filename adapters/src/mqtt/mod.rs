@@ -16,12 +16,14 @@
 //! - `rmqtt`: the rmqtt engine (hooks, session registry, injection).
 //! - `presence`: connect/disconnect events (Mainflux's `mainflux.mqtt` feed).
 //! - `stats`: counters.
+//! - `websocket`: MQTT over WebSocket at `/mqtt` on the HTTP listener, bridged to it.
 
 mod gate;
 mod presence;
 mod revocation;
 mod rmqtt;
 mod stats;
+pub mod websocket;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,0 +1,100 @@
+//! MQTT over WebSocket at `/mqtt` on the HTTP listener (MQTT 3.1.1 and 5.0, section 6):
+//! binary frames carry the MQTT byte stream, subprotocol `mqtt`.
+//!
+//! Each WebSocket is bridged to the MQTT listener over loopback, so the engine sees one
+//! more client and every rule (CONNECT, ACL, revocation, presence) applies unchanged. The
+//! cost is one local hop per WebSocket connection: rmqtt cannot be handed a foreign stream
+//! (its connection processing is crate-private), and a second engine listener speaking
+//! WebSocket itself would need its own port, not the HTTP one.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Subprotocols offered by MQTT clients: `mqtt` (3.1.1, 5.0), `mqttv3.1` (3.1 clients).
+const SUBPROTOCOLS: [&str; 2] = ["mqtt", "mqttv3.1"];
+const READ_CHUNK: usize = 8 * 1024;
+
+/// Where the MQTT listener is, once it is started (the HTTP router exists before it).
+pub type MqttTarget = Arc<OnceLock<SocketAddr>>;
+
+#[derive(Clone)]
+struct Bridge {
+    target: MqttTarget,
+    max_message: usize,
+}
+
+/// `GET /mqtt`. `max_message` bounds one WebSocket message (at least one MQTT packet).
+pub fn router(target: MqttTarget, max_message: usize) -> Router {
+    Router::new()
+        .route("/mqtt", get(upgrade))
+        .with_state(Bridge {
+            target,
+            max_message,
+        })
+}
+
+async fn upgrade(State(bridge): State<Bridge>, ws: WebSocketUpgrade) -> Response {
+    let Some(mut target) = bridge.target.get().copied() else {
+        let body = axum::Json(serde_json::json!({ "error": "the MQTT listener is not running" }));
+        return (StatusCode::SERVICE_UNAVAILABLE, body).into_response();
+    };
+    if target.ip().is_unspecified() {
+        target.set_ip(match target {
+            SocketAddr::V4(_) => [127, 0, 0, 1].into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    ws.protocols(SUBPROTOCOLS)
+        .max_message_size(bridge.max_message)
+        .max_frame_size(bridge.max_message)
+        .on_upgrade(move |socket| async move {
+            match TcpStream::connect(target).await {
+                Ok(tcp) => relay(socket, tcp).await,
+                Err(error) => {
+                    tracing::warn!(%error, "MQTT over WebSocket: cannot reach the MQTT listener")
+                }
+            }
+        })
+}
+
+/// Copies MQTT bytes both ways until either side ends. A text frame ends the connection
+/// (MQTT over WebSocket is binary only).
+async fn relay(mut socket: WebSocket, tcp: TcpStream) {
+    let _ = tcp.set_nodelay(true);
+    let (mut from_broker, mut to_broker) = tcp.into_split();
+    let mut buffer = BytesMut::with_capacity(READ_CHUNK);
+    loop {
+        tokio::select! {
+            frame = socket.recv() => match frame {
+                Some(Ok(Message::Binary(bytes))) => {
+                    if to_broker.write_all(&bytes).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Text(_) | Message::Close(_)) | Err(_)) | None => break,
+            },
+            read = from_broker.read_buf(&mut buffer) => match read {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let bytes = buffer.split().freeze();
+                    if socket.send(Message::Binary(bytes)).await.is_err() {
+                        break;
+                    }
+                    buffer.reserve(READ_CHUNK);
+                }
+            },
+        }
+    }
+    let _ = socket.send(Message::Close(None)).await;
+}
