@@ -80,6 +80,14 @@ impl Server {
     }
 }
 
+/// A failing test must not leave a server running.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn wait_for_line(log: &mpsc::Receiver<String>, needle: &str) -> String {
     loop {
         let line = log
