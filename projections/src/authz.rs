@@ -1,8 +1,10 @@
 //! The authorization cache: everything the data plane checks per message, in memory.
 //!
 //! A key change or removal evicts the old key at once (Mainflux kept old keys working until
-//! a cache flush). Reads take an uncontended read lock; the data-plane issue replaces it
-//! with a lock-free map once the hot path is measured.
+//! a cache flush). Reads take a read lock that writers (the projection, a few events per
+//! second) rarely hold. Measured against a lock-free map (papaya 0.2, key map + edge set,
+//! 100K things, 2026-11-23): the lock path was 1.4-2.2x faster per lookup on one thread and
+//! 1.4-2.9x on two, so the lock stays; see README "Performance".
 
 use std::collections::BTreeMap;
 use std::sync::RwLock;
