@@ -1,6 +1,13 @@
 //! `ferroflux serve`: open, catch up, listen, drain on SIGTERM or Ctrl-C.
 
+use std::time::Duration;
+
 use ferroflux::{App, Config, app};
+use tokio::sync::watch;
+
+/// How long in-flight requests may take to finish after SIGTERM. Live feeds (`/events`
+/// with `follow`, `/events/mqtt`) never finish on their own; they are cut after this.
+const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(data_dir = %config.data_dir.display(), "starting ferroflux {}", env!("CARGO_PKG_VERSION"));
@@ -16,7 +23,22 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         mqtt.local_addr()
     );
     tracing::info!(coap = %config.coap_addr, "the CoAP adapter is not in this build yet");
-    app.serve(http, shutdown_signal()).await?;
+    let (stopping, mut stop_seen) = watch::channel(false);
+    let signal = async move {
+        shutdown_signal().await;
+        let _ = stopping.send(true);
+    };
+    let drain_limit = async move {
+        let _ = stop_seen.wait_for(|stopping| *stopping).await;
+        tokio::time::sleep(DRAIN_LIMIT).await;
+    };
+    tokio::select! {
+        served = app.serve(http, signal) => served?,
+        () = drain_limit => tracing::warn!(
+            "connections still open {} s after the stop request (live feeds): closing them",
+            DRAIN_LIMIT.as_secs()
+        ),
+    }
     mqtt.shutdown().await;
     tracing::info!("stopped cleanly");
     Ok(())
