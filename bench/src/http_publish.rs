@@ -2,96 +2,16 @@
 //! handler that only answers 202, each a separate process so its CPU time is its own
 //! (utime + stime from /proc). Loss is checked by reading the stored messages back.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, ensure};
 use serde_json::{Value, json};
+
+use crate::server::{Server, sibling};
 
 pub struct Run {
     pub requests_per_second: f64,
     pub per_cpu_second: f64,
-}
-
-/// A server process, pinned to core 0 when `taskset` exists.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn spawn(program: PathBuf, args: &[&str], env: &[(&str, String)]) -> anyhow::Result<Server> {
-        let pinned = Command::new("taskset").arg("-V").output().is_ok();
-        let mut command = if pinned {
-            Command::new("taskset")
-        } else {
-            Command::new(&program)
-        };
-        if pinned {
-            command.arg("-c").arg("0").arg(&program);
-        }
-        command
-            .args(args)
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null());
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        let mut child = command
-            .spawn()
-            .with_context(|| format!("starting {}", program.display()))?;
-        let mut lines = BufReader::new(child.stderr.take().context("stderr")?).lines();
-        for line in lines.by_ref() {
-            let line = line?;
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let addr = rest
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned();
-                // Keep reading, so a server that logs never blocks on a full pipe.
-                std::thread::spawn(move || lines.for_each(drop));
-                return Ok(Server {
-                    child,
-                    base: format!("http://{addr}"),
-                });
-            }
-        }
-        bail!("{} exited before listening", program.display())
-    }
-
-    /// utime + stime in seconds (Linux clock ticks are 100 per second).
-    fn cpu_seconds(&self) -> anyhow::Result<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .context("stat")?
-            .1
-            .split_whitespace()
-            .collect();
-        let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
-        Ok(ticks as f64 / 100.0)
-    }
-}
-
-fn sibling(name: &str) -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let path = exe.parent().context("bench binary dir")?.join(name);
-    ensure!(
-        path.exists(),
-        "{} not built: cargo build --release --bin {name}",
-        path.display()
-    );
-    Ok(path)
 }
 
 /// Serves the bare peer: POST /channels/{id}/messages → 202, nothing else.
@@ -140,13 +60,17 @@ async fn load(url: &str, key: &str, requests: u64, concurrency: usize) -> anyhow
 }
 
 pub async fn bare(requests: u64, concurrency: usize) -> anyhow::Result<Run> {
-    let server = Server::spawn(std::env::current_exe()?, &["--serve-bare"], &[])?;
+    let exe = std::env::current_exe()?;
+    let server = Server::spawn(&exe, &["--serve-bare"], &[], &["listening on http://"])?;
     let url = format!(
-        "{}/channels/00000000-0000-0000-0000-000000000000/messages",
-        server.base
+        "http://{}/channels/00000000-0000-0000-0000-000000000000/messages",
+        server.addrs[0]
     );
     measure(&server, &url, "k", requests, concurrency).await
 }
+
+/// What ferroflux prints once its REST API listens.
+pub const HTTP: &str = "listening on http://";
 
 pub async fn ferroflux(requests: u64, concurrency: usize) -> anyhow::Result<Run> {
     let dir = tempfile::tempdir()?;
@@ -155,11 +79,12 @@ pub async fn ferroflux(requests: u64, concurrency: usize) -> anyhow::Result<Run>
         ("FF_HTTP_ADDR", "127.0.0.1:0".into()),
         ("FF_MQTT_ADDR", "127.0.0.1:0".into()),
     ];
-    let server = Server::spawn(sibling("ferroflux")?, &["serve"], &env)?;
-    let (channel, key, token) = provision(&server.base).await?;
-    let url = format!("{}/channels/{channel}/messages", server.base);
-    let run = measure(&server, &url, &key, requests, concurrency).await?;
-    stored(&server.base, &channel, &token, requests).await?;
+    let server = Server::spawn(&sibling("ferroflux")?, &["serve"], &env, &[HTTP])?;
+    let base = format!("http://{}", server.addrs[0]);
+    let p = provision(&base).await?;
+    let url = format!("{base}/channels/{}/messages", p.channel);
+    let run = measure(&server, &url, &p.key, requests, concurrency).await?;
+    stored(&base, &p.channel, &p.token, requests).await?;
     Ok(run)
 }
 
@@ -180,7 +105,16 @@ async fn measure(
     })
 }
 
-async fn provision(base: &str) -> anyhow::Result<(String, String, String)> {
+/// One user's thing connected to one channel: enough to publish and subscribe.
+pub struct Provisioned {
+    pub thing: String,
+    pub channel: String,
+    pub key: String,
+    pub token: String,
+}
+
+/// Creates a user, a thing and a channel through the REST API and connects them.
+pub async fn provision(base: &str) -> anyhow::Result<Provisioned> {
     let http = reqwest::Client::new();
     let credentials = json!({"email": "bench@example.com", "password": "bench-password"});
     http.post(format!("{base}/users"))
@@ -221,7 +155,12 @@ async fn provision(base: &str) -> anyhow::Result<(String, String, String)> {
         .send()
         .await?
         .error_for_status()?;
-    Ok((channel, "bench-device-key".into(), token))
+    Ok(Provisioned {
+        thing,
+        channel,
+        key: "bench-device-key".into(),
+        token,
+    })
 }
 
 /// Every accepted message must reach the store (warm-up included): no loss.

@@ -1,31 +1,55 @@
-//! Provisioning benchmarks (method: `../shared/BENCHMARKS.md`).
+//! Benchmarks (method: `../shared/BENCHMARKS.md`). Run pinned: `taskset -c 1
+//! target/release/ferroflux-bench`; every server under test is started on core 0.
 //!
-//! Each round measures the peer (raw fjall, one fsync per append) and ours (thing.create
-//! through the command layer, then through HTTP) back to back, and reports the median of the
-//! per-round ratios with min–max. Then replay speed into the in-memory projections.
+//! Each round measures ours and the peer back to back, and reports the median of the
+//! per-round ratios with min–max. Parts (`--only provisioning,http,mqtt`, all by default):
+//! - provisioning: thing.create through the command layer and HTTP vs raw fjall single
+//!   durable appends, then replay speed into the in-memory projections;
+//! - http: HTTP publish vs a bare axum handler;
+//! - mqtt: fan-in vs Mosquitto at QoS 0 and 1, then memory per idle connection.
+//!
 //! `--smoke` runs tiny counts and checks correctness only (CI), never speed.
 
 mod http_publish;
+mod mqtt_brokers;
+mod mqtt_fanin;
+mod mqtt_idle;
+mod mqtt_wire;
 mod peer;
 mod provisioning;
 mod replay_speed;
+mod server;
 mod stats;
 
 use anyhow::ensure;
 
+use crate::mqtt_brokers::Broker;
+
 struct Args {
     smoke: bool,
+    only: Vec<String>,
     events: u64,
     concurrency: usize,
     rounds: usize,
+    publishers: u32,
+    messages: u64,
+    idle: usize,
 }
+
+const PARTS: [&str; 3] = ["provisioning", "http", "mqtt"];
+const USAGE: &str = "--smoke, --only PART[,PART] (provisioning, http, mqtt), --events N, \
+    --concurrency C, --rounds R, --publishers P, --messages M (per publisher), --idle N";
 
 fn args() -> anyhow::Result<Args> {
     let mut args = Args {
         smoke: false,
+        only: PARTS.map(String::from).to_vec(),
         events: 20_000,
         concurrency: 256,
         rounds: 5,
+        publishers: 8,
+        messages: 50_000,
+        idle: 10_000,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -35,24 +59,30 @@ fn args() -> anyhow::Result<Args> {
         };
         match flag.as_str() {
             "--smoke" => args.smoke = true,
+            "--only" => args.only = value()?.split(',').map(String::from).collect(),
             "--events" => args.events = value()?.parse()?,
             "--concurrency" => args.concurrency = value()?.parse()?,
             "--rounds" => args.rounds = value()?.parse()?,
-            other => anyhow::bail!(
-                "unknown flag {other} (--smoke, --events N, --concurrency C, --rounds R)"
-            ),
+            "--publishers" => args.publishers = value()?.parse()?,
+            "--messages" => args.messages = value()?.parse()?,
+            "--idle" => args.idle = value()?.parse()?,
+            other => anyhow::bail!("unknown flag {other} ({USAGE})"),
         }
     }
     if args.smoke {
-        args = Args {
-            smoke: true,
-            events: 300,
-            concurrency: 16,
-            rounds: 1,
-        };
+        (args.events, args.concurrency, args.rounds) = (300, 16, 1);
+        (args.publishers, args.messages, args.idle) = (2, 200, 200);
     }
     ensure!(
+        args.only.iter().all(|p| PARTS.contains(&p.as_str())),
+        "--only takes {PARTS:?}"
+    );
+    ensure!(
         args.events > 0 && args.concurrency > 0 && args.rounds > 0,
+        "counts must be positive"
+    );
+    ensure!(
+        args.publishers > 0 && args.messages > 0 && args.idle > 0,
         "counts must be positive"
     );
     Ok(args)
@@ -64,16 +94,28 @@ async fn main() -> anyhow::Result<()> {
         return http_publish::serve_bare().await;
     }
     let args = args()?;
+    if args.smoke {
+        println!("smoke: correctness only, tiny counts, no speed asserted");
+    }
+    let part = |name: &str| args.only.iter().any(|p| p == name);
+    if part("provisioning") {
+        provisioning_part(&args).await?;
+    }
+    if part("http") {
+        http_part(&args).await?;
+    }
+    if part("mqtt") {
+        mqtt_fanin_part(&args).await?;
+        mqtt_idle_part(&args).await?;
+    }
+    println!("smoke: 1 passed, 0 failed");
+    Ok(())
+}
+
+async fn provisioning_part(args: &Args) -> anyhow::Result<()> {
     println!(
-        "ferroflux provisioning bench: {} thing.create per run, {} in flight, {} rounds{}",
-        args.events,
-        args.concurrency,
-        args.rounds,
-        if args.smoke {
-            " (smoke: correctness only)"
-        } else {
-            ""
-        }
+        "provisioning: {} thing.create per run, {} in flight, {} rounds",
+        args.events, args.concurrency, args.rounds
     );
     println!("durability: every figure is fsync (fdatasync) before acknowledgement");
     let peer_events = (args.events / 10).max(100);
@@ -100,6 +142,10 @@ async fn main() -> anyhow::Result<()> {
     let replay =
         replay_speed::measure(args.events.max(10_000) * if args.smoke { 1 } else { 5 }).await?;
     println!("{replay}");
+    Ok(())
+}
+
+async fn http_part(args: &Args) -> anyhow::Result<()> {
     let mut ratios_publish = Vec::new();
     for round in 1..=args.rounds {
         let bare = http_publish::bare(args.events, args.concurrency.min(64)).await?;
@@ -117,6 +163,92 @@ async fn main() -> anyhow::Result<()> {
         "HTTP publish per server-CPU-second vs bare axum: {}",
         stats::ratio_summary(&ratios_publish)
     );
-    println!("smoke: 1 passed, 0 failed");
+    Ok(())
+}
+
+async fn mqtt_fanin_part(args: &Args) -> anyhow::Result<()> {
+    println!(
+        "MQTT fan-in: {} publishers → 1 subscriber, {} B payloads, {} messages per publisher \
+         (+10 % warm-up, not timed), {} rounds; generator TCP_NODELAY on (Nagle off), brokers at \
+         their default (Nagle on). Mosquitto: anonymous, no ACL, max_queued_messages 1000000, \
+         max_inflight_messages 0; ferroflux: authenticates every CONNECT, authorizes every \
+         PUBLISH and stores every message, rmqtt's default queues (1,000, 16 in flight).",
+        args.publishers,
+        mqtt_fanin::PAYLOAD,
+        args.messages,
+        args.rounds
+    );
+    for qos in [0u8, 1] {
+        let (mut ratios, mut accepted) = (Vec::new(), Vec::new());
+        for round in 1..=args.rounds {
+            let mut points = Vec::new();
+            for broker in [Broker::Ferroflux, Broker::Mosquitto] {
+                let point = mqtt_fanin::run(broker, qos, args.publishers, args.messages).await?;
+                let t = &point.tally;
+                println!(
+                    "round {round} QoS {qos} {:<9}: {:>7.0} msg/s, {:>7.0} delivered and {:>7.0} accepted /server-CPU-s, server busy {:>3.0} %, loss {} of {}, reordered {}, duplicates {}",
+                    broker.name(),
+                    point.rate,
+                    point.per_cpu_second,
+                    point.accepted_per_cpu_second,
+                    point.busy * 100.0,
+                    t.loss(),
+                    t.expected,
+                    t.reordered,
+                    t.duplicates
+                );
+                ensure!(t.duplicates == 0, "{} delivered duplicates", broker.name());
+                ensure!(
+                    !args.smoke || qos == 0 || t.loss() == 0,
+                    "{} lost QoS 1 messages",
+                    broker.name()
+                );
+                points.push(point);
+            }
+            ratios.push(points[0].per_cpu_second / points[1].per_cpu_second);
+            accepted.push(points[0].accepted_per_cpu_second / points[1].accepted_per_cpu_second);
+        }
+        println!(
+            "MQTT fan-in QoS {qos}, ferroflux vs Mosquitto per server-CPU-second: delivered {}; accepted {}",
+            stats::ratio_summary(&ratios),
+            stats::ratio_summary(&accepted)
+        );
+    }
+    Ok(())
+}
+
+async fn mqtt_idle_part(args: &Args) -> anyhow::Result<()> {
+    let limit = mqtt_idle::raise_nofile(args.idle as u64 + 1_000)?;
+    println!(
+        "MQTT idle connections: {} sessions (CONNECT, CONNACK, keep-alive 600 s), broker VmRSS \
+         growth per connection (open-file limit {limit})",
+        args.idle
+    );
+    let mut kib = Vec::new();
+    for broker in [Broker::Ferroflux, Broker::Mosquitto] {
+        let idle = mqtt_idle::measure(broker, args.idle).await?;
+        println!(
+            "{:<9}: {:.2} KiB per idle connection ({} of {} still open)",
+            broker.name(),
+            idle.kib_per_connection,
+            idle.open,
+            args.idle
+        );
+        ensure!(
+            idle.open == args.idle,
+            "{} closed idle sessions",
+            broker.name()
+        );
+        kib.push(idle.kib_per_connection);
+    }
+    println!(
+        "ferroflux − Mosquitto: {:+.2} KiB per idle connection (target ≤ +1 KiB: {})",
+        kib[0] - kib[1],
+        if kib[0] - kib[1] <= 1.0 {
+            "met"
+        } else {
+            "not met"
+        }
+    );
     Ok(())
 }

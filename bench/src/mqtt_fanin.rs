@@ -1,0 +1,340 @@
+//! MQTT fan-in: N publishers → 1 subscriber on one topic, 100 B payloads, QoS 0 or 1, the
+//! same hand-rolled generator against every broker. Each payload carries (publisher, sequence)
+//! so the subscriber counts loss, duplicates and reordering in every run, not just speed.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, ensure};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+
+use crate::mqtt_brokers::{Broker, Running};
+use crate::mqtt_wire::{self, PUBACK, PUBLISH, SUBACK};
+
+pub const PAYLOAD: usize = 100;
+/// PUBLISHes a QoS 1 publisher keeps awaiting PUBACK.
+const WINDOW: u64 = 100;
+/// QoS 0 messages per `write()`.
+const BATCH: u64 = 32;
+/// The subscriber stops waiting after this long without a new message, and loss is counted.
+const QUIET: Duration = Duration::from_secs(2);
+
+/// What the subscriber saw, warm-up included.
+#[derive(Default, Debug)]
+pub struct Tally {
+    pub expected: u64,
+    pub received: u64,
+    pub duplicates: u64,
+    pub reordered: u64,
+}
+
+impl Tally {
+    pub fn loss(&self) -> u64 {
+        self.expected.saturating_sub(self.received)
+    }
+}
+
+pub struct Point {
+    /// Delivered to the subscriber, per second of the measured run.
+    pub rate: f64,
+    /// Delivered per server-CPU-second: what the ratio compares.
+    pub per_cpu_second: f64,
+    /// Sent by the publishers (PUBACKed at QoS 1) per server-CPU-second.
+    pub accepted_per_cpu_second: f64,
+    /// Server CPU over wall time: near 100 % means server-bound, not generator-bound.
+    pub busy: f64,
+    pub tally: Tally,
+}
+
+/// One point: a fresh broker, warm-up (a tenth of the count, not timed), then the measured
+/// run. Rate and CPU count only messages the subscriber received.
+pub async fn run(
+    broker: Broker,
+    qos: u8,
+    publishers: u32,
+    per_publisher: u64,
+) -> anyhow::Result<Point> {
+    let running = broker.start().await?;
+    let warm = (per_publisher / 10).max(1);
+    let progress = Arc::new(Progress::new());
+    let (stop, sub) = subscribe(&running, qos, publishers, warm + per_publisher, &progress).await?;
+    let mut pubs = Vec::new();
+    for index in 0..publishers {
+        let stream = running.session(&format!("bench-pub-{index}"), 600).await?;
+        pubs.push(Publisher::new(stream, index, qos, running.topic.clone()));
+    }
+    pubs = send_all(pubs, warm).await?;
+    progress.settle(u64::from(publishers) * warm).await;
+    let (before, cpu) = (progress.received(), running.server.cpu_seconds()?);
+    let started = progress.now();
+    send_all(pubs, per_publisher).await?;
+    progress
+        .settle(u64::from(publishers) * (warm + per_publisher))
+        .await;
+    let seconds = (progress.last_arrival() - started).max(1e-3);
+    let busy = running.server.cpu_seconds()? - cpu;
+    tokio::time::sleep(Duration::from_millis(300)).await; // work still queued (ferroflux stores)
+    let cpu = (running.server.cpu_seconds()? - cpu).max(0.01);
+    let _ = stop.send(());
+    let tally = sub.await??;
+    let delivered = (progress.received() - before) as f64;
+    let accepted = (u64::from(publishers) * per_publisher) as f64;
+    Ok(Point {
+        rate: delivered / seconds,
+        per_cpu_second: delivered / cpu,
+        accepted_per_cpu_second: accepted / cpu,
+        busy: busy / seconds,
+        tally,
+    })
+}
+
+async fn send_all(pubs: Vec<Publisher>, count: u64) -> anyhow::Result<Vec<Publisher>> {
+    let tasks: Vec<_> = pubs
+        .into_iter()
+        .map(|mut p| tokio::spawn(async move { p.send(count).await.map(|()| p) }))
+        .collect();
+    let mut back = Vec::new();
+    for task in tasks {
+        back.push(task.await??);
+    }
+    Ok(back)
+}
+
+/// Received count and time of the last arrival, shared with the subscriber task.
+struct Progress {
+    epoch: Instant,
+    received: AtomicU64,
+    last_ns: AtomicU64,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        Progress {
+            epoch: Instant::now(),
+            received: AtomicU64::new(0),
+            last_ns: AtomicU64::new(0),
+        }
+    }
+
+    fn now(&self) -> f64 {
+        self.epoch.elapsed().as_secs_f64()
+    }
+
+    fn received(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
+    }
+
+    fn last_arrival(&self) -> f64 {
+        self.last_ns.load(Ordering::Relaxed) as f64 / 1e9
+    }
+
+    fn arrived(&self, new: u64) {
+        self.received.fetch_add(new, Ordering::Relaxed);
+        let ns = self.epoch.elapsed().as_nanos() as u64;
+        self.last_ns.store(ns, Ordering::Relaxed);
+    }
+
+    /// Returns once `expected` messages arrived, or after `QUIET` without progress.
+    async fn settle(&self, expected: u64) {
+        let (mut seen, mut since) = (self.received(), Instant::now());
+        while self.received() < expected && since.elapsed() < QUIET {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            if self.received() != seen {
+                (seen, since) = (self.received(), Instant::now());
+            }
+        }
+    }
+}
+
+struct Publisher {
+    stream: TcpStream,
+    index: u32,
+    qos: u8,
+    topic: String,
+    seq: u64,
+    packet_id: u16,
+    buf: Vec<u8>,
+}
+
+impl Publisher {
+    fn new(stream: TcpStream, index: u32, qos: u8, topic: String) -> Publisher {
+        Publisher {
+            stream,
+            index,
+            qos,
+            topic,
+            seq: 0,
+            packet_id: 0,
+            buf: Vec::with_capacity(64 * 1024),
+        }
+    }
+
+    /// Appends the next `n` messages to the write buffer.
+    fn queue(&mut self, n: u64) {
+        for _ in 0..n {
+            let mut payload = [b'x'; PAYLOAD];
+            payload[..4].copy_from_slice(&self.index.to_be_bytes());
+            payload[4..12].copy_from_slice(&self.seq.to_be_bytes());
+            self.packet_id = self.packet_id.checked_add(1).unwrap_or(1);
+            mqtt_wire::publish(
+                &mut self.buf,
+                &self.topic,
+                self.qos,
+                self.packet_id,
+                &payload,
+            );
+            self.seq += 1;
+        }
+    }
+
+    async fn send(&mut self, count: u64) -> anyhow::Result<()> {
+        if self.qos == 0 {
+            return self.send_qos0(count).await;
+        }
+        let (mut sent, mut in_flight) = (0, 0);
+        let mut acks = Vec::with_capacity(4096);
+        while sent < count || in_flight > 0 {
+            let n = (WINDOW - in_flight).min(count - sent);
+            if n > 0 {
+                self.buf.clear();
+                self.queue(n);
+                self.stream.write_all(&self.buf).await?;
+                (sent, in_flight) = (sent + n, in_flight + n);
+            }
+            in_flight -= read_pubacks(&mut self.stream, &mut acks).await?;
+        }
+        Ok(())
+    }
+
+    async fn send_qos0(&mut self, count: u64) -> anyhow::Result<()> {
+        let mut sent = 0;
+        while sent < count {
+            let n = BATCH.min(count - sent);
+            self.buf.clear();
+            self.queue(n);
+            self.stream.write_all(&self.buf).await?;
+            sent += n;
+        }
+        Ok(())
+    }
+}
+
+/// Reads at least one packet and returns how many PUBACKs came.
+async fn read_pubacks(stream: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Result<u64> {
+    let mut acked = 0;
+    loop {
+        let mut at = 0;
+        while let Some((packet, used)) = mqtt_wire::next_packet(&buf[at..])? {
+            acked += u64::from(packet.kind() == PUBACK);
+            at += used;
+        }
+        buf.drain(..at);
+        if at > 0 {
+            return Ok(acked);
+        }
+        ensure!(stream.read_buf(buf).await? > 0, "broker closed a publisher");
+    }
+}
+
+/// Connects the subscriber and starts its task; send on the returned channel to stop it.
+async fn subscribe(
+    running: &Running,
+    qos: u8,
+    publishers: u32,
+    per_publisher: u64,
+    progress: &Arc<Progress>,
+) -> anyhow::Result<(
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<anyhow::Result<Tally>>,
+)> {
+    let mut stream = running.session("bench-sub", 600).await?;
+    stream
+        .write_all(&mqtt_wire::subscribe(1, &running.topic, qos))
+        .await?;
+    let mut suback = [0u8; 5];
+    stream.read_exact(&mut suback).await?;
+    ensure!(suback[0] == SUBACK && suback[4] == qos, "SUBACK {suback:?}");
+    let seen = vec![vec![false; per_publisher as usize]; publishers as usize];
+    let receiver = Receiver {
+        seen,
+        next: vec![0; publishers as usize],
+        tally: Tally {
+            expected: u64::from(publishers) * per_publisher,
+            ..Tally::default()
+        },
+        progress: progress.clone(),
+    };
+    let (stop, stopped) = oneshot::channel();
+    Ok((stop, tokio::spawn(receiver.run(stream, stopped))))
+}
+
+struct Receiver {
+    seen: Vec<Vec<bool>>,
+    /// Per publisher, one past the highest sequence number seen.
+    next: Vec<u64>,
+    tally: Tally,
+    progress: Arc<Progress>,
+}
+
+impl Receiver {
+    async fn run(
+        mut self,
+        mut stream: TcpStream,
+        mut stop: oneshot::Receiver<()>,
+    ) -> anyhow::Result<Tally> {
+        let (mut buf, mut acks) = (Vec::with_capacity(256 * 1024), Vec::new());
+        loop {
+            tokio::select! {
+                read = stream.read_buf(&mut buf) => ensure!(read? > 0, "broker closed the subscriber"),
+                _ = &mut stop => return Ok(self.tally),
+            }
+            let (mut at, before) = (0, self.tally.received);
+            while let Some((packet, used)) = mqtt_wire::next_packet(&buf[at..])? {
+                if packet.kind() == PUBLISH {
+                    let (qos, id, payload) = packet.publish()?;
+                    self.count(payload)?;
+                    if qos == 1 {
+                        mqtt_wire::puback(&mut acks, id);
+                    }
+                }
+                at += used;
+            }
+            buf.drain(..at);
+            if self.tally.received > before {
+                self.progress.arrived(self.tally.received - before);
+            }
+            if !acks.is_empty() {
+                stream.write_all(&acks).await?;
+                acks.clear();
+            }
+        }
+    }
+
+    fn count(&mut self, payload: &[u8]) -> anyhow::Result<()> {
+        ensure!(
+            payload.len() == PAYLOAD,
+            "payload of {} bytes",
+            payload.len()
+        );
+        let index = u32::from_be_bytes(payload[..4].try_into()?) as usize;
+        let seq = u64::from_be_bytes(payload[4..12].try_into()?);
+        let seen = self
+            .seen
+            .get_mut(index)
+            .and_then(|s| s.get_mut(seq as usize))
+            .context("payload from an unknown publisher or sequence")?;
+        if std::mem::replace(seen, true) {
+            self.tally.duplicates += 1;
+            return Ok(());
+        }
+        self.tally.received += 1;
+        if seq < self.next[index] {
+            self.tally.reordered += 1;
+        }
+        self.next[index] = self.next[index].max(seq + 1);
+        Ok(())
+    }
+}
