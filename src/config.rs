@@ -32,6 +32,12 @@ pub struct Config {
     /// Largest message payload a device may publish, in bytes.
     #[arg(long, env = "FF_MAX_PAYLOAD", default_value_t = adapters::http::DEFAULT_MAX_PAYLOAD)]
     pub max_payload: usize,
+    /// QoS 1 messages in flight to one MQTT session, awaiting its PUBACK.
+    #[arg(long, env = "FF_MQTT_MAX_INFLIGHT", default_value_t = 128)]
+    pub mqtt_max_inflight: u16,
+    /// Messages queued for one slow or away MQTT subscriber; beyond it they are dropped.
+    #[arg(long, env = "FF_MQTT_MAX_QUEUE", default_value_t = 100_000)]
+    pub mqtt_max_queue: usize,
     /// This server's name in presence events (`instance`, as Mainflux's
     /// `MF_MQTT_ADAPTER_INSTANCE`); empty by default, as there.
     #[arg(long, env = "FF_INSTANCE", default_value = "")]
@@ -49,6 +55,8 @@ impl Default for Config {
             master_key: None,
             closed_registration: false,
             max_payload: adapters::http::DEFAULT_MAX_PAYLOAD,
+            mqtt_max_inflight: 128,
+            mqtt_max_queue: 100_000,
             instance: String::new(),
         }
     }
@@ -78,6 +86,8 @@ impl Config {
             format!("FF_MASTER_KEY={}", secret(&self.master_key)),
             format!("FF_CLOSED_REGISTRATION={}", self.closed_registration),
             format!("FF_MAX_PAYLOAD={}", self.max_payload),
+            format!("FF_MQTT_MAX_INFLIGHT={}", self.mqtt_max_inflight),
+            format!("FF_MQTT_MAX_QUEUE={}", self.mqtt_max_queue),
             format!("FF_INSTANCE={}", self.instance),
         ]
         .join("\n")

@@ -159,6 +159,48 @@ async fn a_persistent_session_gets_what_was_published_while_away() {
     assert!(!clean.session_present);
 }
 
+/// Every message PUBACKed while the subscriber was away is delivered when it is back: more
+/// than rmqtt's default queue (1,000), which dropped the rest silently.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_away_session_gets_every_acknowledged_message() {
+    const SENT: usize = 2_500;
+    let w = World::start().await;
+    let mut keeper = persistent(&w, "keeper", &w.a).await;
+    keeper
+        .subscribe(&w.topic(&w.ch, "#"), QoS::AtLeastOnce)
+        .await;
+    keeper.vanish();
+    w.disconnects(1).await;
+
+    let publisher = w.client("pub", &w.b).await;
+    for n in 0..SENT {
+        publisher
+            .publish(&w.topic(&w.ch, ""), QoS::AtLeastOnce, &n.to_string())
+            .await;
+    }
+    let deadline = tokio::time::Instant::now() + mqtt_support::WAIT;
+    while w.mqtt.stats().publishes < SENT as u64 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            w.mqtt.stats()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let mut back = persistent(&w, "keeper", &w.a).await;
+    assert!(back.session_present);
+    for n in 0..SENT {
+        let message = back.message().await;
+        assert_eq!(
+            &message.payload[..],
+            n.to_string().as_bytes(),
+            "in order, none lost"
+        );
+    }
+    back.nothing_more().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_away_session_ends_when_its_thing_loses_the_channel() {
     let w = World::start().await;

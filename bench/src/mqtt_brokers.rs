@@ -18,9 +18,9 @@ pub enum Broker {
     Mosquitto,
 }
 
-/// Queue limits for Mosquitto, so an overloaded QoS 1 fan-in is not PUBACKed and then
-/// dropped by the broker's default per-client queue (1,000). ferroflux has rmqtt's defaults
-/// (queue 1,000, in flight 16 per session), which it does not expose.
+/// Queue limits, so an overloaded QoS 1 fan-in is not PUBACKed and then dropped by a default
+/// per-client queue (Mosquitto 1,000; ferroflux 100,000): both brokers get the same
+/// (1,000,000 queued, in flight unbounded for Mosquitto, 65,535 for ferroflux).
 const MOSQUITTO_CONF: &str = "\
 allow_anonymous true
 max_queued_messages 1000000
@@ -63,6 +63,8 @@ async fn ferroflux() -> anyhow::Result<Running> {
         ("FF_DATA_DIR", dir.path().display().to_string()),
         ("FF_HTTP_ADDR", "127.0.0.1:0".into()),
         ("FF_MQTT_ADDR", "127.0.0.1:0".into()),
+        ("FF_MQTT_MAX_QUEUE", "1000000".into()),
+        ("FF_MQTT_MAX_INFLIGHT", "65535".into()),
     ];
     let markers = [HTTP, "MQTT listening on mqtt://"];
     let server = Server::spawn(&sibling("ferroflux")?, &["serve"], &env, &markers)?;

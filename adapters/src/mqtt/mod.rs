@@ -51,6 +51,12 @@ pub struct MqttConfig {
     pub addr: SocketAddr,
     /// Largest MQTT packet accepted, in bytes (payload plus headers).
     pub max_packet_size: u32,
+    /// QoS 1 messages sent to one session and not yet acknowledged by it.
+    pub max_inflight: u16,
+    /// Messages queued for one session beyond those in flight (a slow or away subscriber).
+    /// The engine drops what does not fit, after the publisher got its PUBACK: size it for
+    /// the longest backlog a subscriber may build up.
+    pub max_queue: usize,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -8,6 +8,7 @@ mod registry;
 mod retained;
 
 use std::net::SocketAddr;
+use std::num::NonZeroU16;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,6 +30,9 @@ use super::gate::Gate;
 use super::{MqttConfig, MqttEngine, MqttError};
 use crate::message::Message;
 use crate::subtopic::{mqtt_topic, parse_subscribe_topic};
+
+/// How long a persistent session whose client is away, and the messages queued for it, live.
+const SESSION_EXPIRY: Duration = Duration::from_secs(2 * 3600);
 
 /// A running rmqtt broker wired to the gate.
 pub struct RmqttEngine {
@@ -82,6 +86,12 @@ pub(super) async fn start(
         .allow_anonymous(false)
         .max_qos_allowed(QoS::AtLeastOnce)
         .max_packet_size(config.max_packet_size)
+        .max_inflight(NonZeroU16::new(config.max_inflight).unwrap_or(NonZeroU16::MIN))
+        .max_mqueue_len(config.max_queue)
+        // rmqtt's default expires queued messages after 5 minutes; keep them as long as the
+        // session itself (2 hours), as Mosquitto does.
+        .message_expiry_interval(SESSION_EXPIRY)
+        .session_expiry_interval(SESSION_EXPIRY)
         .bind()
         .and_then(|listener| listener.tcp())
         .map_err(|e| MqttError::Bind(config.addr, e.to_string()))?;
