@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use common::req;
-use mqtt_support::{Client, World};
+use mqtt_support::{Client, World, poll_until};
 use rumqttc::{QoS, SubscribeReasonCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -105,15 +105,7 @@ async fn removing_a_channel_drops_its_retained_messages() {
 }
 
 async fn wait_retained(w: &World, n: usize) {
-    let deadline = tokio::time::Instant::now() + mqtt_support::WAIT;
-    while w.mqtt.retained_messages().await != n {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "retained {} != {n}",
-            w.mqtt.retained_messages().await
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    poll_until(async || w.mqtt.retained_messages().await, |&held| held == n).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -178,15 +170,7 @@ async fn an_away_session_gets_every_acknowledged_message() {
             .publish(&w.topic(&w.ch, ""), QoS::AtLeastOnce, &n.to_string())
             .await;
     }
-    let deadline = tokio::time::Instant::now() + mqtt_support::WAIT;
-    while w.mqtt.stats().publishes < SENT as u64 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{:?}",
-            w.mqtt.stats()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    poll_until(async || w.mqtt.stats(), |s| s.publishes >= SENT as u64).await;
 
     let mut back = persistent(&w, "keeper", &w.a).await;
     assert!(back.session_present);

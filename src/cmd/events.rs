@@ -61,19 +61,13 @@ async fn history(args: &EventsArgs, config: &Config, out: &mut dyn Write) -> any
             .await
             .map(|_| ())
             .map_err(anyhow::Error::from),
-        Err(local) => from_server(args, config, out)
-            .await
-            .with_context(|| format!("{local:#}; reading from the running server failed too")),
+        Err(local) => {
+            let path = format!("/events?after={}&follow={}", args.from, args.follow);
+            stream_from_server(args, config, &path, out)
+                .await
+                .with_context(|| format!("{local:#}; reading from the running server failed too"))
+        }
     }
-}
-
-async fn from_server(
-    args: &EventsArgs,
-    config: &Config,
-    out: &mut dyn Write,
-) -> anyhow::Result<()> {
-    let path = format!("/events?after={}&follow={}", args.from, args.follow);
-    stream_from_server(args, config, &path, out).await
 }
 
 /// Copies the running server's NDJSON answer at `path` to `out`, line by line as it comes.

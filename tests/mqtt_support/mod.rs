@@ -74,29 +74,13 @@ impl World {
 
     /// Waits until the adapter has counted `n` sessions closed by revocation.
     pub async fn sessions_closed(&self, n: u64) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while self.mqtt.stats().sessions_closed < n {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{:?}",
-                self.mqtt.stats()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        poll_until(async || self.mqtt.stats(), |s| s.sessions_closed >= n).await;
         assert_eq!(self.mqtt.stats().sessions_closed, n);
     }
 
     /// Waits until the adapter has seen `n` sessions end.
     pub async fn disconnects(&self, n: u64) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while self.mqtt.stats().disconnects < n {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{:?}",
-                self.mqtt.stats()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        poll_until(async || self.mqtt.stats(), |s| s.disconnects >= n).await;
     }
 
     pub fn topic(&self, channel: &str, subtopic: &str) -> String {
@@ -130,6 +114,23 @@ impl World {
             false,
         ));
         options
+    }
+}
+
+/// Probes every 20 ms until `done` holds for what `probe` returns; panics with the last
+/// probe after `WAIT`.
+pub async fn poll_until<T: std::fmt::Debug>(
+    mut probe: impl AsyncFnMut() -> T,
+    done: impl Fn(&T) -> bool,
+) -> T {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let value = probe().await;
+        if done(&value) {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{value:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -18,6 +18,7 @@ use rmqtt::codec::types::{Publish as CodecPublish, QoS};
 use rmqtt::context::ServerContext;
 use rmqtt::hook::Type;
 use rmqtt::net::Builder;
+use rmqtt::retain::RetainStorage;
 use rmqtt::server::MqttServer;
 use rmqtt::session::SessionState;
 use rmqtt::types::{From, Id, Publish};
@@ -181,7 +182,7 @@ impl MqttEngine for RmqttEngine {
     }
 
     async fn retained_messages(&self) -> usize {
-        usize::try_from(self.retained.count().await).unwrap_or(0)
+        usize::try_from(RetainStorage::count(&self.retained).await).unwrap_or(0)
     }
 
     async fn close_all(&self) -> usize {

@@ -23,10 +23,6 @@ pub(super) struct RetainedMessages {
 }
 
 impl RetainedMessages {
-    pub async fn count(&self) -> isize {
-        self.tree.count().await
-    }
-
     /// Forgets every retained message of `channel`; how many.
     pub async fn clear_channel(&self, channel: ChannelId) -> usize {
         let filter = TopicFilter::from(format!("{}/#", mqtt_topic(channel, None)));
