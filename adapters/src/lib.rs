@@ -3,7 +3,7 @@
 //! Layout:
 //! - `http`: the HTTP adapter (publishing); the reader API joins it.
 //! - `message`: the message envelope every adapter produces.
-//! - `mqtt`: the MQTT adapter (rmqtt engine behind a small trait).
+//! - `mqtt`: the MQTT adapter (our broker behind a small trait).
 //! - `subtopic`: Mainflux's subtopic normalization, shared by every protocol.
 //! - `bus`: the `MessageBus` port, its in-process backend and its contract suite.
 //! - `pipeline`: authenticate (thing key) → authorize (connected) → publish, for every

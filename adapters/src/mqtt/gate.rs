@@ -1,6 +1,6 @@
 //! The MQTT rules, independent of the engine: who may connect, subscribe and publish, and
-//! what a publish becomes on the bus. An engine (rmqtt today) calls these from its hooks;
-//! a replacement engine calls the same ones, so the rules and their tests stay put.
+//! what a publish becomes on the bus. The broker calls these; the rules live here, apart
+//! from the protocol machinery.
 
 use bytes::Bytes;
 use domain::ids::{ChannelId, ThingId};
@@ -9,7 +9,9 @@ use super::presence::{PresenceFeed, PresenceKind};
 use super::stats::MqttStats;
 use crate::message::{ContentType, Protocol};
 use crate::pipeline::{Inbound, Pipeline, PublishError};
-use crate::subtopic::{TopicError, mqtt_topic, parse_publish_topic, parse_subscribe_topic};
+use crate::subtopic::{
+    Subtopic, SubtopicFilter, TopicError, parse_publish_topic, parse_subscribe_topic,
+};
 
 /// Why a CONNECT is refused; each maps to one CONNACK code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -121,12 +123,16 @@ impl Gate {
 
     /// SUBSCRIBE: `channels/<id>/messages[/…]` of a channel the thing is connected to,
     /// wildcards only inside the subtopic.
-    pub fn subscribe(&self, thing: ThingId, filter: &str) -> Result<ChannelId, Refusal> {
+    pub fn subscribe(
+        &self,
+        thing: ThingId,
+        filter: &str,
+    ) -> Result<(ChannelId, SubtopicFilter), Refusal> {
         let result = parse_subscribe_topic(filter)
             .map_err(Refusal::from)
-            .and_then(|(channel, _)| {
+            .and_then(|(channel, filter)| {
                 self.pipeline.check_access(thing, channel)?;
-                Ok(channel)
+                Ok((channel, filter))
             });
         if result.is_err() {
             self.stats.count_subscribe_refused();
@@ -135,61 +141,33 @@ impl Gate {
     }
 
     /// PUBLISH: parse, authorize and hand to the bus with the thing as publisher and
-    /// protocol `mqtt`. The engine delivers the message to its own subscribers itself.
+    /// protocol `mqtt`; returns where it went. The engine delivers the message to its own
+    /// subscribers itself.
     pub fn publish(
         &self,
         thing: ThingId,
         topic: &str,
         payload: Bytes,
         content_type: Option<&str>,
-    ) -> Result<(), Refusal> {
+    ) -> Result<(ChannelId, Option<Subtopic>), Refusal> {
         let result =
             parse_publish_topic(topic)
                 .map_err(Refusal::from)
                 .and_then(|(channel, subtopic)| {
                     let inbound = Inbound {
                         channel,
-                        subtopic,
+                        subtopic: subtopic.clone(),
                         protocol: Protocol::Mqtt,
                         content_type: content_type.and_then(ContentType::parse),
                         payload,
                     };
-                    Ok(self.pipeline.publish_as(thing, inbound)?)
+                    self.pipeline.publish_as(thing, inbound)?;
+                    Ok((channel, subtopic))
                 });
         match &result {
-            Ok(()) => self.stats.count_publish(),
+            Ok(_) => self.stats.count_publish(),
             Err(_) => self.stats.count_publish_refused(),
         }
         result
-    }
-}
-
-/// The topic a publish is delivered on when `topic` is not already written that way
-/// (`a.b` → `a/b`, a leading `/` or a `?query` dropped): every subscriber sees one
-/// spelling per subtopic, the one messages from other protocols arrive on. `None` when the
-/// topic is canonical or malformed (the ACL check refuses the latter).
-pub fn canonical_topic(topic: &str) -> Option<String> {
-    let (channel, subtopic) = parse_publish_topic(topic).ok()?;
-    let canonical = mqtt_topic(channel, subtopic.as_ref());
-    (canonical != topic).then_some(canonical)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn canonical_topics_are_left_alone() {
-        let id = "0b8a3c4e-7f6d-4a1b-9c2d-3e4f5a6b7c8d";
-        assert_eq!(canonical_topic(&format!("channels/{id}/messages")), None);
-        assert_eq!(
-            canonical_topic(&format!("channels/{id}/messages/a/b")),
-            None
-        );
-        assert_eq!(
-            canonical_topic(&format!("/channels/{id}/messages/a.b?x=1")),
-            Some(format!("channels/{id}/messages/a/b"))
-        );
-        assert_eq!(canonical_topic("channels/+/messages"), None);
     }
 }

@@ -1,4 +1,4 @@
-//! The MQTT adapter: MQTT 3.1.1 and 5 on `FF_MQTT_ADDR`, rmqtt as the engine.
+//! The MQTT adapter: MQTT 3.1.1 and 5 on `FF_MQTT_ADDR`, on a broker of our own.
 //!
 //! - CONNECT: username = thing id, password = thing key; otherwise CONNACK "bad user name
 //!   or password". A will must be on a topic the thing may publish to ("not authorized").
@@ -13,15 +13,15 @@
 //! Layout:
 //! - this file: `MqttEngine` (what an engine must do), `start`, the running `MqttAdapter`.
 //! - `gate`: the engine-independent rules (connect, subscribe, publish → bus).
-//! - `rmqtt`: the rmqtt engine (hooks, session registry, injection).
+//! - `broker`: the engine: sessions, routing, retained messages, the wire.
 //! - `presence`: connect/disconnect events (Mainflux's `mainflux.mqtt` feed).
 //! - `stats`: counters.
 //! - `websocket`: MQTT over WebSocket at `/mqtt` on the HTTP listener, bridged to it.
 
+mod broker;
 mod gate;
 mod presence;
 mod revocation;
-mod rmqtt;
 mod stats;
 pub mod websocket;
 
@@ -68,8 +68,8 @@ pub enum MqttError {
 }
 
 /// What the adapter needs from an MQTT engine beyond asking the `Gate` from its hooks
-/// (authenticate, authorize subscribe and publish, forward to the bus). rmqtt implements
-/// it today; a lean front end of our own may later.
+/// (authenticate, authorize subscribe and publish, forward to the bus): the seam where a
+/// clustered engine would plug in.
 #[async_trait]
 pub trait MqttEngine: Send + Sync + 'static {
     /// Delivers a message that arrived over another protocol to the engine's subscribers,
@@ -106,15 +106,20 @@ pub async fn start(
     let bus = pipeline.bus().clone();
     let subscription = bus.subscribe(ChannelFilter::all(), INJECTOR_QUEUE).await?;
     let gate = Gate::new(pipeline, stats.clone(), presence);
-    let (engine, local_addr, server) = rmqtt::start(&config, gate).await?;
+    let (engine, local_addr, mut tasks) = broker::start(&config, gate).await?;
     let engine: Arc<dyn MqttEngine> = engine;
-    let injector = tokio::spawn(inject(subscription, bus, engine.clone(), stats.clone()));
-    let revoker = tokio::spawn(revoke(revocations, engine.clone()));
+    tasks.push(tokio::spawn(inject(
+        subscription,
+        bus,
+        engine.clone(),
+        stats.clone(),
+    )));
+    tasks.push(tokio::spawn(revoke(revocations, engine.clone())));
     Ok(MqttAdapter {
         local_addr,
         engine,
         stats,
-        tasks: vec![server, injector, revoker],
+        tasks,
     })
 }
 

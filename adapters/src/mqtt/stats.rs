@@ -15,6 +15,7 @@ pub struct MqttStats {
     inject_failures: AtomicU64,
     injector_lagged: AtomicU64,
     sessions_closed: AtomicU64,
+    dropped: AtomicU64,
 }
 
 /// A copy of the counters at one moment.
@@ -38,8 +39,11 @@ pub struct MqttStatsSnapshot {
     pub inject_failures: u64,
     /// Times the bus dropped the injector for being slow (it resubscribes).
     pub injector_lagged: u64,
-    /// Live sessions closed by the adapter (revocation, shutdown).
+    /// Sessions ended by the adapter (revocation, shutdown), away ones included.
     pub sessions_closed: u64,
+    /// Messages a subscriber could not take: its queue was full (`FF_MQTT_MAX_QUEUE`),
+    /// it was away (QoS 0), or the message exceeded its v5 maximum packet size.
+    pub dropped: u64,
 }
 
 macro_rules! counters {
@@ -71,4 +75,5 @@ counters! {
     count_inject_failure => inject_failures,
     count_injector_lagged => injector_lagged,
     count_session_closed => sessions_closed,
+    count_dropped => dropped,
 }

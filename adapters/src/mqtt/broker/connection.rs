@@ -1,0 +1,479 @@
+//! One client connection, on one task: the CONNECT, then packets in and messages out.
+//!
+//! The task waits on two things only: the socket being ready and its session's `Notify`.
+//! Reads and writes are non-blocking (`try_read`/`try_write`), so a client that stops
+//! reading never blocks its own inbound acks, and a connection that sits idle holds no
+//! buffer at all: both are dropped whenever they are empty.
+
+use std::io::ErrorKind;
+use std::num::NonZeroU16;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Buf, BytesMut};
+use domain::ids::ThingId;
+use rmqtt_codec::error::DecodeError;
+use rmqtt_codec::types::{Publish, QoS};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+
+use super::Broker;
+use super::registry::Attach;
+use super::session::{Kick, Session, Subscription};
+use super::wire::{
+    Accepted, Ack, ConnackRefusal, Connect, Filter, Goodbye, Received, Will, Wire, read_connect,
+};
+use crate::mqtt::gate::ConnectRefusal;
+
+/// How long a new connection may take to send its CONNECT.
+const CONNECT_WAIT: Duration = Duration::from_secs(10);
+/// Bytes read at a time.
+const READ_CHUNK: usize = 4096;
+/// Output waiting for a slow client beyond which the connection stops reading from it
+/// and stops taking messages from its queue.
+const HIGH_WATER: usize = 64 * 1024;
+/// QoS 2 PUBLISHes awaiting their PUBREL, at most.
+const MAX_AWAITING_RELEASE: usize = 1024;
+/// How long a session outlives its connection, at most (Mosquitto's order of magnitude).
+pub(super) const MAX_SESSION_EXPIRY_MS: u64 = 2 * 3600 * 1000;
+/// How many QoS 1 PUBLISHes a client may have unacknowledged by us (we ack at once).
+const RECEIVE_MAX: NonZeroU16 = NonZeroU16::MAX;
+
+/// Why a connection ended.
+#[derive(Debug)]
+enum End {
+    /// The client sent DISCONNECT.
+    Disconnect,
+    /// The socket closed or failed.
+    Lost,
+    Malformed(DecodeError),
+    /// A packet the client may not send now.
+    Protocol,
+    /// A PUBLISH the thing may not make: Mainflux closes the connection.
+    Refused,
+    Kicked(Kick),
+}
+
+impl End {
+    fn goodbye(&self) -> Option<Goodbye> {
+        Some(match self {
+            End::Disconnect | End::Lost => return None,
+            End::Malformed(DecodeError::MaxSizeExceeded { .. }) => Goodbye::PacketTooLarge,
+            End::Malformed(_) => Goodbye::MalformedPacket,
+            End::Protocol => Goodbye::ProtocolError,
+            End::Refused => Goodbye::NotAuthorized,
+            End::Kicked(Kick::Revoked) => Goodbye::AdministrativeAction,
+            End::Kicked(Kick::KeepAlive) => Goodbye::KeepAliveTimeout,
+            End::Kicked(Kick::Shutdown) => Goodbye::ServerShuttingDown,
+            End::Kicked(Kick::TakenOver) => Goodbye::SessionTakenOver,
+        })
+    }
+
+    /// A will is published when the connection ends without DISCONNECT, but not for a
+    /// thing whose rights were revoked nor at shutdown.
+    fn publishes_will(&self) -> bool {
+        !matches!(self, End::Kicked(Kick::Revoked | Kick::Shutdown))
+    }
+}
+
+pub(super) async fn serve(broker: Arc<Broker>, mut stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let mut input = BytesMut::new();
+    let max = broker.limits.max_packet_size;
+    let hello = tokio::time::timeout(CONNECT_WAIT, read_hello(&mut stream, &mut input, max));
+    let Ok(Ok((wire, connect))) = hello.await else {
+        return;
+    };
+    if let Some(mut connection) = open(broker, stream, wire, connect, input).await {
+        let end = connection.run().await;
+        connection.finish(end);
+    }
+}
+
+async fn read_hello(
+    stream: &mut TcpStream,
+    input: &mut BytesMut,
+    max_packet_size: u32,
+) -> Result<(Wire, Connect), End> {
+    loop {
+        input.reserve(512);
+        if stream.read_buf(input).await.map_err(|_| End::Lost)? == 0 {
+            return Err(End::Lost);
+        }
+        if let Some(hello) = read_connect(input, max_packet_size).map_err(End::Malformed)? {
+            return Ok(hello);
+        }
+    }
+}
+
+/// Authenticates the CONNECT, attaches the session and answers CONNACK.
+async fn open(
+    broker: Arc<Broker>,
+    mut stream: TcpStream,
+    mut wire: Wire,
+    connect: Connect,
+    input: BytesMut,
+) -> Option<Connection> {
+    let mut output = BytesMut::new();
+    let accepted = accept(&broker, &wire, &connect);
+    let (thing, attached, assigned) = match accepted {
+        Ok(accepted) => accepted,
+        Err(refusal) => {
+            wire.connack_refused(&mut output, refusal);
+            let _ = stream.write_all(&output).await;
+            return None;
+        }
+    };
+    let expiry_ms = session_expiry_ms(&connect);
+    wire.connack(
+        &mut output,
+        Accepted {
+            session_present: attached.present,
+            assigned_client_id: assigned,
+            max_packet_size: broker.limits.max_packet_size,
+            receive_max: RECEIVE_MAX,
+            session_expiry: connect.session_expiry.map(|_| (expiry_ms / 1000) as u32),
+        },
+    );
+    let client_limit = |max: Option<NonZeroU16>| max.map_or(usize::MAX, |m| usize::from(m.get()));
+    let connection = Connection {
+        thing,
+        receive_max: client_limit(connect.receive_max).min(broker.limits.max_inflight),
+        max_out_packet: connect
+            .max_packet_size
+            .map_or(usize::MAX, |m| m.get() as usize),
+        will: connect.will.map(Box::new),
+        expiry_ms,
+        session: attached.session,
+        generation: attached.generation,
+        wake: attached.wake,
+        broker,
+        stream,
+        wire,
+        input,
+        output,
+        awaiting_release: Vec::new(),
+    };
+    connection.broker.gate.connected(thing);
+    tracing::info!(%thing, client_id = %connection.session.client_id, "MQTT connect");
+    Some(connection)
+}
+
+type Accept = (
+    ThingId,
+    super::registry::Attached,
+    Option<bytestring::ByteString>,
+);
+
+fn accept(broker: &Broker, wire: &Wire, connect: &Connect) -> Result<Accept, ConnackRefusal> {
+    let will_topic = connect.will.as_ref().map(|w| &*w.topic);
+    let thing = broker
+        .gate
+        .connect(
+            connect.username.as_deref(),
+            connect.password.as_deref(),
+            will_topic,
+        )
+        .map_err(|refusal| match refusal {
+            ConnectRefusal::BadCredentials => ConnackRefusal::BadCredentials,
+            ConnectRefusal::NotAuthorized => ConnackRefusal::NotAuthorized,
+        })?;
+    let refuse = |refusal| {
+        broker.gate.stats().count_connect_refused();
+        refusal
+    };
+    let mut assigned = None;
+    let client_id = if connect.client_id.is_empty() {
+        // MQTT 3.1.1 gives a client without an id a session only if it starts clean.
+        if !connect.clean_start && !wire.is_v5() {
+            return Err(refuse(ConnackRefusal::IdentifierRejected));
+        }
+        let id = bytestring::ByteString::from(format!("ff-{}", uuid::Uuid::new_v4()));
+        assigned = wire.is_v5().then(|| id.clone());
+        id
+    } else {
+        connect.client_id.clone()
+    };
+    let attach = Attach {
+        client_id: &client_id,
+        thing,
+        clean_start: connect.clean_start,
+        keep_alive_ms: u64::from(connect.keep_alive) * 1000,
+        now_ms: broker.now_ms(),
+    };
+    let attached = broker
+        .registry
+        .attach(&broker.router, attach)
+        .map_err(refuse)?;
+    Ok((thing, attached, assigned))
+}
+
+/// v3: a persistent session (not clean) lives on for the maximum; v5: as asked, capped.
+fn session_expiry_ms(connect: &Connect) -> u64 {
+    match connect.session_expiry {
+        Some(secs) => (u64::from(secs) * 1000).min(MAX_SESSION_EXPIRY_MS),
+        None if connect.clean_start => 0,
+        None => MAX_SESSION_EXPIRY_MS,
+    }
+}
+
+struct Connection {
+    broker: Arc<Broker>,
+    stream: TcpStream,
+    wire: Wire,
+    session: Arc<Session>,
+    generation: u64,
+    wake: Arc<Notify>,
+    thing: ThingId,
+    will: Option<Box<Will>>,
+    expiry_ms: u64,
+    input: BytesMut,
+    output: BytesMut,
+    awaiting_release: Vec<NonZeroU16>,
+    /// QoS 1 messages in flight to the client, at most.
+    receive_max: usize,
+    /// The largest packet the client accepts (v5).
+    max_out_packet: usize,
+}
+
+impl Connection {
+    async fn run(&mut self) -> End {
+        loop {
+            if let Err(end) = self.pull().and_then(|()| self.flush()) {
+                return end;
+            }
+            self.release_idle_buffers();
+            let interest = match self.output.len() {
+                0 => Interest::READABLE,
+                n if n < HIGH_WATER => Interest::READABLE | Interest::WRITABLE,
+                _ => Interest::WRITABLE,
+            };
+            let ready = tokio::select! {
+                () = self.wake.notified() => None,
+                ready = self.stream.ready(interest) => Some(ready),
+            };
+            match ready {
+                None => {}
+                Some(Err(_)) => return End::Lost,
+                Some(Ok(ready)) if ready.is_readable() || ready.is_read_closed() => {
+                    if let Err(end) = self.read() {
+                        return end;
+                    }
+                }
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
+    /// An idle connection keeps no buffer: an idle fleet's memory is what this saves.
+    fn release_idle_buffers(&mut self) {
+        if self.output.is_empty() && self.output.capacity() > 0 {
+            self.output = BytesMut::new();
+        }
+        if self.input.is_empty() && self.input.capacity() > 0 {
+            self.input = BytesMut::new();
+        }
+    }
+
+    /// Moves what the session may send now into the output, or ends if kicked.
+    fn pull(&mut self) -> Result<(), End> {
+        let mut state = self.session.lock();
+        match &state.link {
+            Some(link) if link.generation == self.generation => {
+                if let Some(kick) = link.kick {
+                    return Err(End::Kicked(kick));
+                }
+            }
+            _ => return Err(End::Kicked(Kick::TakenOver)),
+        }
+        while self.output.len() < HIGH_WATER {
+            let Some(message) = state.next_to_send(self.receive_max) else {
+                break;
+            };
+            let outgoing = message.as_ref();
+            if self.wire.publish_size(&outgoing) > self.max_out_packet {
+                // MQTT 5: a message too large for the client is dropped, not sent.
+                if let Some(id) = message.packet_id {
+                    state.acknowledge(id);
+                }
+                self.broker.gate.stats().count_dropped();
+                continue;
+            }
+            self.wire.publish(&mut self.output, &outgoing);
+        }
+        Ok(())
+    }
+
+    /// Writes what the socket takes now.
+    fn flush(&mut self) -> Result<(), End> {
+        while !self.output.is_empty() {
+            match self.stream.try_write(&self.output) {
+                Ok(written) => self.output.advance(written),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(_) => return Err(End::Lost),
+            }
+        }
+        Ok(())
+    }
+
+    fn read(&mut self) -> Result<(), End> {
+        self.input.reserve(READ_CHUNK);
+        match self.stream.try_read_buf(&mut self.input) {
+            Ok(0) => return Err(End::Lost),
+            Ok(_) => self.session.touch(self.broker.now_ms()),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+            Err(_) => return Err(End::Lost),
+        }
+        while let Some(packet) = self.wire.read(&mut self.input).map_err(End::Malformed)? {
+            self.handle(packet)?;
+        }
+        Ok(())
+    }
+
+    fn handle(&mut self, packet: Received) -> Result<(), End> {
+        match packet {
+            Received::Publish(publish) => return self.on_publish(*publish),
+            Received::PubAck(id) => self.session.lock().acknowledge(id),
+            Received::PubRel(id) => {
+                self.awaiting_release.retain(|waiting| *waiting != id);
+                self.wire.ack(&mut self.output, Ack::Completed, id);
+            }
+            Received::Subscribe { packet_id, filters } => self.on_subscribe(packet_id, filters),
+            Received::Unsubscribe { packet_id, filters } => {
+                for filter in &filters {
+                    self.broker.router.unsubscribe(&self.session, filter);
+                }
+                self.wire
+                    .unsuback(&mut self.output, packet_id, filters.len());
+            }
+            Received::Ping => self.wire.pingresp(&mut self.output),
+            Received::Disconnect {
+                keep_will,
+                session_expiry,
+            } => {
+                if !keep_will {
+                    self.will = None;
+                }
+                if session_expiry == Some(0) {
+                    self.expiry_ms = 0;
+                }
+                return Err(End::Disconnect);
+            }
+            Received::Unexpected => return Err(End::Protocol),
+        }
+        Ok(())
+    }
+
+    fn on_publish(&mut self, publish: Publish) -> Result<(), End> {
+        let Publish {
+            topic,
+            payload,
+            qos,
+            retain,
+            packet_id,
+            properties,
+            ..
+        } = publish;
+        if qos == QoS::ExactlyOnce {
+            let id = packet_id.ok_or(End::Protocol)?;
+            if self.awaiting_release.contains(&id) {
+                // A resend of one we already took: ack again, deliver once.
+                self.wire.ack(&mut self.output, Ack::Recorded, id);
+                return Ok(());
+            }
+        }
+        let content_type = properties.as_ref().and_then(|p| p.content_type.as_deref());
+        let message = super::Inbound {
+            topic: &topic,
+            payload,
+            qos,
+            retain,
+            content_type,
+        };
+        if let Err(refusal) = self
+            .broker
+            .publish(self.thing, Some(&self.session), message)
+        {
+            tracing::info!(thing = %self.thing, topic = %topic, %refusal, "MQTT publish refused: closing the connection");
+            return Err(End::Refused);
+        }
+        match (qos, packet_id) {
+            (QoS::AtMostOnce, _) => {}
+            (QoS::AtLeastOnce, Some(id)) => self.wire.ack(&mut self.output, Ack::Received, id),
+            (QoS::ExactlyOnce, Some(id)) if self.awaiting_release.len() < MAX_AWAITING_RELEASE => {
+                self.awaiting_release.push(id);
+                self.wire.ack(&mut self.output, Ack::Recorded, id);
+            }
+            _ => return Err(End::Protocol),
+        }
+        Ok(())
+    }
+
+    /// SUBACK for every filter, then the retained messages the new subscriptions match.
+    fn on_subscribe(&mut self, packet_id: NonZeroU16, filters: Vec<Filter>) {
+        let mut granted = Vec::with_capacity(filters.len());
+        let mut retained = Vec::new();
+        for requested in filters {
+            let Ok((channel, filter)) = self.broker.gate.subscribe(self.thing, &requested.topic)
+            else {
+                granted.push(None);
+                continue;
+            };
+            let qos = requested.qos.min(QoS::AtLeastOnce);
+            if !requested.skip_retained {
+                let matching = self.broker.retained.matching(channel, &filter);
+                retained.extend(matching.into_iter().map(|m| (m, qos)));
+            }
+            let subscription = Subscription {
+                raw: requested.topic,
+                channel,
+                filter,
+                qos,
+                no_local: requested.no_local,
+                retain_as_published: requested.retain_as_published,
+            };
+            let subscribed = self.broker.router.subscribe(&self.session, subscription);
+            granted.push(subscribed.then_some(qos));
+        }
+        self.wire.suback(&mut self.output, packet_id, &granted);
+        let mut state = self.session.lock();
+        for (message, qos) in retained {
+            let qos = qos.min(message.qos);
+            state.push(&message, qos, true, self.broker.limits.max_queue);
+        }
+    }
+
+    /// Says why (v5), publishes the will if due, detaches the session.
+    fn finish(mut self, end: End) {
+        if let Some(reason) = end.goodbye() {
+            self.wire.goodbye(&mut self.output, reason);
+        }
+        let _ = self.flush();
+        let broker = &self.broker;
+        if end.publishes_will()
+            && let Some(will) = self.will.take()
+        {
+            let message = super::Inbound {
+                topic: &will.topic,
+                payload: will.payload.clone(),
+                qos: will.qos,
+                retain: will.retain,
+                content_type: will.content_type.as_deref(),
+            };
+            if let Err(refusal) = broker.publish(self.thing, Some(&self.session), message) {
+                tracing::info!(thing = %self.thing, %refusal, "MQTT will not published");
+            }
+        }
+        let now = broker.now_ms();
+        broker.registry.detach(
+            &broker.router,
+            &self.session,
+            self.generation,
+            self.expiry_ms,
+            now,
+        );
+        broker.gate.disconnected(self.thing);
+        tracing::info!(thing = %self.thing, client_id = %self.session.client_id, reason = ?end, "MQTT disconnect");
+    }
+}

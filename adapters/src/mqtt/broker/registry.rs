@@ -1,0 +1,199 @@
+//! Sessions by client id: attaching a connection (new, resumed or taken over), detaching
+//! it, and forgetting sessions (clean end, expiry, revocation).
+//!
+//! Lock order: the registry, then the router's index, then a session's state.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use domain::ids::ThingId;
+use tokio::sync::Notify;
+
+use super::router::Router;
+use super::session::{Kick, Link, Session};
+use super::wire::ConnackRefusal;
+
+#[derive(Default)]
+pub(super) struct Registry {
+    sessions: Mutex<HashMap<Box<str>, Arc<Session>>>,
+}
+
+/// What a CONNECT asks of its session.
+pub(super) struct Attach<'a> {
+    pub client_id: &'a str,
+    pub thing: ThingId,
+    pub clean_start: bool,
+    pub keep_alive_ms: u64,
+    pub now_ms: u64,
+}
+
+/// A connection attached to its session.
+pub(super) struct Attached {
+    pub session: Arc<Session>,
+    pub generation: u64,
+    pub wake: Arc<Notify>,
+    /// An earlier session was resumed (CONNACK "session present").
+    pub present: bool,
+}
+
+impl Registry {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Box<str>, Arc<Session>>> {
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Attaches a new connection. A live connection of the same client id is taken over;
+    /// its session is resumed unless the client starts clean or it expired. Client ids are
+    /// one namespace for all things: another thing's session is not taken ("not authorized").
+    pub fn attach(&self, router: &Router, attach: Attach<'_>) -> Result<Attached, ConnackRefusal> {
+        let mut sessions = self.lock();
+        let existing = sessions.get(attach.client_id).cloned();
+        if existing.as_ref().is_some_and(|s| s.thing != attach.thing) {
+            return Err(ConnackRefusal::NotAuthorized);
+        }
+        let resumable = |s: &Arc<Session>| {
+            let expires = s.expires_at.load(Ordering::Relaxed);
+            !attach.clean_start && (expires == 0 || expires > attach.now_ms)
+        };
+        let (session, present) = match existing {
+            Some(session) if resumable(&session) => (session, true),
+            Some(old) => {
+                sessions.remove(attach.client_id);
+                forget(router, &old, None);
+                (fresh(&mut sessions, &attach), false)
+            }
+            None => (fresh(&mut sessions, &attach), false),
+        };
+        let wake = Arc::new(Notify::new());
+        let generation = {
+            let mut state = session.lock();
+            if let Some(old) = state.link.take() {
+                // The old connection sees a newer generation and ends.
+                old.wake.notify_one();
+            }
+            state.generation += 1;
+            state.link = Some(Link {
+                generation: state.generation,
+                wake: wake.clone(),
+                kick: None,
+            });
+            state.resend_inflight();
+            state.generation
+        };
+        session.last_seen.store(attach.now_ms, Ordering::Relaxed);
+        session
+            .keep_alive
+            .store(attach.keep_alive_ms, Ordering::Relaxed);
+        session.expires_at.store(0, Ordering::Relaxed);
+        Ok(Attached {
+            session,
+            generation,
+            wake,
+            present,
+        })
+    }
+
+    /// The connection `generation` of `session` ended. A persistent session stays for
+    /// `expiry_ms`; any other is forgotten. Nothing happens if a newer connection took over.
+    pub fn detach(
+        &self,
+        router: &Router,
+        session: &Arc<Session>,
+        generation: u64,
+        expiry_ms: u64,
+        now_ms: u64,
+    ) {
+        let mut sessions = self.lock();
+        let keep = {
+            let mut state = session.lock();
+            if state.link.as_ref().map(|l| l.generation) != Some(generation) {
+                return;
+            }
+            state.link = None;
+            expiry_ms > 0 && state.alive
+        };
+        session.keep_alive.store(0, Ordering::Relaxed);
+        if keep {
+            session
+                .expires_at
+                .store(now_ms.saturating_add(expiry_ms).max(1), Ordering::Relaxed);
+        } else {
+            unregister(&mut sessions, session);
+            forget(router, session, None);
+        }
+    }
+
+    /// Forgets the sessions `select` picks, closing their connections with `kick`.
+    pub fn kick_where(
+        &self,
+        router: &Router,
+        kick: Kick,
+        select: impl Fn(&Session) -> bool,
+    ) -> usize {
+        let mut sessions = self.lock();
+        let victims: Vec<_> = sessions.values().filter(|s| select(s)).cloned().collect();
+        for session in &victims {
+            unregister(&mut sessions, session);
+            forget(router, session, Some(kick));
+        }
+        victims.len()
+    }
+
+    /// Connected sessions silent for 1.5 times their keep-alive, and away sessions whose
+    /// time is up.
+    pub fn expired(&self, now_ms: u64) -> (Vec<Arc<Session>>, Vec<Arc<Session>>) {
+        let sessions = self.lock();
+        let silent = sessions
+            .values()
+            .filter(|s| {
+                let keep_alive = s.keep_alive.load(Ordering::Relaxed);
+                keep_alive > 0 && now_ms > s.last_seen.load(Ordering::Relaxed) + keep_alive * 3 / 2
+            })
+            .cloned()
+            .collect();
+        let ended = sessions
+            .values()
+            .filter(|s| {
+                let expires = s.expires_at.load(Ordering::Relaxed);
+                expires > 0 && expires <= now_ms
+            })
+            .cloned()
+            .collect();
+        (silent, ended)
+    }
+
+    /// Forgets an away session whose time is up, unless a client came back meanwhile.
+    pub fn end_expired(&self, router: &Router, session: &Arc<Session>, now_ms: u64) {
+        let mut sessions = self.lock();
+        let expires = session.expires_at.load(Ordering::Relaxed);
+        if expires > 0 && expires <= now_ms {
+            unregister(&mut sessions, session);
+            forget(router, session, None);
+        }
+    }
+}
+
+fn fresh(sessions: &mut HashMap<Box<str>, Arc<Session>>, attach: &Attach<'_>) -> Arc<Session> {
+    let session = Arc::new(Session::new(attach.client_id.into(), attach.thing));
+    sessions.insert(attach.client_id.into(), session.clone());
+    session
+}
+
+fn unregister(sessions: &mut HashMap<Box<str>, Arc<Session>>, session: &Arc<Session>) {
+    if sessions
+        .get(&session.client_id)
+        .is_some_and(|s| Arc::ptr_eq(s, session))
+    {
+        sessions.remove(&session.client_id);
+    }
+}
+
+/// Out of the router, nothing queued; its live connection (if any) is told to close.
+fn forget(router: &Router, session: &Arc<Session>, kick: Option<Kick>) {
+    router.remove(session);
+    let mut state = session.lock();
+    if let Some(link) = &mut state.link {
+        link.kick = Some(kick.unwrap_or(Kick::TakenOver));
+        link.wake.notify_one();
+    }
+}

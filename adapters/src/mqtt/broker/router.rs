@@ -1,0 +1,113 @@
+//! Which sessions subscribe to which channel. Every valid topic names exactly one channel,
+//! so the index is by channel and a message is matched only against that channel's
+//! subscribers; each session then picks its best matching filter, so it gets a message
+//! once however many of its filters match.
+//!
+//! Lock order: the index, then a session's state (never the reverse).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use domain::ids::ChannelId;
+
+use super::session::{Offer, Routed, Session, Subscription};
+
+#[derive(Default)]
+pub(super) struct Router {
+    channels: RwLock<HashMap<ChannelId, Vec<Arc<Session>>>>,
+}
+
+/// How one message fared.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Delivery {
+    pub queued: usize,
+    pub dropped: usize,
+}
+
+impl Router {
+    fn read(&self) -> RwLockReadGuard<'_, HashMap<ChannelId, Vec<Arc<Session>>>> {
+        self.channels.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, HashMap<ChannelId, Vec<Arc<Session>>>> {
+        self.channels.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds `subscription`, replacing one with the same filter. `false` when the session
+    /// was forgotten meanwhile (it must not come back into the index).
+    pub fn subscribe(&self, session: &Arc<Session>, subscription: Subscription) -> bool {
+        let mut channels = self.write();
+        let mut state = session.lock();
+        if !state.alive {
+            return false;
+        }
+        let channel = subscription.channel;
+        state.subscriptions.retain(|s| s.raw != subscription.raw);
+        state.subscriptions.push(subscription);
+        let sessions = channels.entry(channel).or_default();
+        if !sessions.iter().any(|s| Arc::ptr_eq(s, session)) {
+            sessions.push(session.clone());
+        }
+        true
+    }
+
+    /// Removes the subscription written as `raw`, if there is one.
+    pub fn unsubscribe(&self, session: &Arc<Session>, raw: &str) {
+        let mut channels = self.write();
+        let mut state = session.lock();
+        let Some(at) = state.subscriptions.iter().position(|s| &*s.raw == raw) else {
+            return;
+        };
+        let channel = state.subscriptions.remove(at).channel;
+        if !state.subscriptions.iter().any(|s| s.channel == channel) {
+            unlist(&mut channels, channel, session);
+        }
+    }
+
+    /// Forgets a session: out of the index, nothing queued, nothing will be.
+    pub fn remove(&self, session: &Arc<Session>) {
+        let mut channels = self.write();
+        let mut state = session.lock();
+        for channel in state.channels() {
+            unlist(&mut channels, channel, session);
+        }
+        state.clear();
+        state.alive = false;
+    }
+
+    /// Queues `message` for every session that wants it; `from` is the publisher's own
+    /// session, if it came over MQTT.
+    pub fn route(&self, message: &Routed, from: Option<&Session>, max_queue: usize) -> Delivery {
+        let channels = self.read();
+        let mut delivery = Delivery::default();
+        let Some(sessions) = channels.get(&message.channel) else {
+            return delivery;
+        };
+        for session in sessions {
+            match session.offer(message, from, max_queue) {
+                Offer::Queued => delivery.queued += 1,
+                Offer::Dropped => delivery.dropped += 1,
+                Offer::NotWanted => {}
+            }
+        }
+        delivery
+    }
+
+    /// The sessions subscribed to `channel`.
+    pub fn subscribers(&self, channel: ChannelId) -> Vec<Arc<Session>> {
+        self.read().get(&channel).cloned().unwrap_or_default()
+    }
+}
+
+fn unlist(
+    channels: &mut HashMap<ChannelId, Vec<Arc<Session>>>,
+    channel: ChannelId,
+    session: &Arc<Session>,
+) {
+    if let Some(sessions) = channels.get_mut(&channel) {
+        sessions.retain(|s| !Arc::ptr_eq(s, session));
+        if sessions.is_empty() {
+            channels.remove(&channel);
+        }
+    }
+}

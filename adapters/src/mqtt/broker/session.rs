@@ -1,0 +1,336 @@
+//! One MQTT session: its subscriptions, the messages waiting for it and those sent and not
+//! yet acknowledged. It outlives its connection when it is persistent, so a client that
+//! comes back gets what was published while it was away.
+//!
+//! Memory is what an idle fleet costs, so an idle session holds no buffer: empty queues
+//! allocate nothing, and the connection is woken through one `Notify` it owns.
+
+use std::collections::VecDeque;
+use std::num::NonZeroU16;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use bytestring::ByteString;
+use domain::ids::{ChannelId, ThingId};
+use rmqtt_codec::types::QoS;
+use tokio::sync::Notify;
+
+use super::wire::OutgoingRef;
+use crate::subtopic::{Subtopic, SubtopicFilter};
+
+/// A message routed to subscribers: parsed once, shared by every session it reaches.
+pub(super) struct Routed {
+    pub channel: ChannelId,
+    pub subtopic: Option<Subtopic>,
+    /// The canonical topic, `channels/<id>/messages[/a/b]`.
+    pub topic: ByteString,
+    pub payload: Bytes,
+    pub qos: QoS,
+    pub retain: bool,
+}
+
+/// A message queued for, or in flight to, one session. Topic and payload are shared.
+#[derive(Clone)]
+pub(super) struct Outgoing {
+    pub topic: ByteString,
+    pub payload: Bytes,
+    pub qos: QoS,
+    pub retain: bool,
+    /// Set when it was sent once (QoS 1): a resend keeps its id and says DUP.
+    pub packet_id: Option<NonZeroU16>,
+}
+
+impl Outgoing {
+    pub fn as_ref(&self) -> OutgoingRef<'_> {
+        OutgoingRef {
+            topic: &self.topic,
+            payload: &self.payload,
+            qos: self.qos,
+            retain: self.retain,
+            dup: self.packet_id.is_some(),
+            packet_id: self.packet_id,
+        }
+    }
+}
+
+/// One topic filter of a session, parsed once at SUBSCRIBE.
+pub(super) struct Subscription {
+    /// As the client wrote it: UNSUBSCRIBE names it the same way.
+    pub raw: ByteString,
+    pub channel: ChannelId,
+    pub filter: SubtopicFilter,
+    pub qos: QoS,
+    pub no_local: bool,
+    pub retain_as_published: bool,
+}
+
+/// Why the broker ends a connection on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kick {
+    /// Its thing was removed, disconnected or got a new key.
+    Revoked,
+    KeepAlive,
+    Shutdown,
+    /// A newer connection with the same client id took the session (or started clean).
+    TakenOver,
+}
+
+/// Where a session's messages go when its client is connected.
+pub(super) struct Link {
+    pub generation: u64,
+    pub wake: Arc<Notify>,
+    pub kick: Option<Kick>,
+}
+
+pub(super) struct State {
+    /// The live connection, if any. A takeover replaces it with a newer generation.
+    pub link: Option<Link>,
+    pub generation: u64,
+    /// False once the broker forgot the session: nothing is queued to it any more.
+    pub alive: bool,
+    pub subscriptions: Vec<Subscription>,
+    pub queue: VecDeque<Outgoing>,
+    pub inflight: VecDeque<Outgoing>,
+    pub last_packet_id: u16,
+}
+
+pub(super) struct Session {
+    pub client_id: Box<str>,
+    pub thing: ThingId,
+    state: Mutex<State>,
+    /// Milliseconds since the broker started, at the last packet from the client.
+    pub last_seen: AtomicU64,
+    /// The client's keep-alive in milliseconds, 0 for none or when away.
+    pub keep_alive: AtomicU64,
+    /// When the away session expires (ms since start), 0 while connected or not persistent.
+    pub expires_at: AtomicU64,
+}
+
+/// What `offer` did with a message.
+#[derive(Debug)]
+pub(super) enum Offer {
+    /// Not subscribed (or only with no-local, and it published the message).
+    NotWanted,
+    /// Queued, and its connection (if any) woken.
+    Queued,
+    /// Queue full, or QoS 0 for a client that is away.
+    Dropped,
+}
+
+impl Session {
+    pub fn new(client_id: Box<str>, thing: ThingId) -> Self {
+        Self {
+            client_id,
+            thing,
+            state: Mutex::new(State {
+                link: None,
+                generation: 0,
+                alive: true,
+                subscriptions: Vec::new(),
+                queue: VecDeque::new(),
+                inflight: VecDeque::new(),
+                last_packet_id: 0,
+            }),
+            last_seen: AtomicU64::new(0),
+            keep_alive: AtomicU64::new(0),
+            expires_at: AtomicU64::new(0),
+        }
+    }
+
+    /// The state. A poisoned lock means a panic mid-update elsewhere; the data is plain
+    /// collections, still consistent enough to deliver or drop.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn touch(&self, now_ms: u64) {
+        self.last_seen.store(now_ms, Ordering::Relaxed);
+    }
+
+    /// Queues `message` if a subscription wants it; `from` is the publishing session (for
+    /// v5 no-local).
+    pub fn offer(&self, message: &Routed, from: Option<&Session>, max_queue: usize) -> Offer {
+        let own = from.is_some_and(|from| std::ptr::eq(from, self));
+        let mut state = self.lock();
+        let mut best: Option<(QoS, bool)> = None;
+        for sub in &state.subscriptions {
+            if sub.channel != message.channel
+                || (own && sub.no_local)
+                || !sub.filter.matches(message.subtopic.as_ref())
+            {
+                continue;
+            }
+            let retain = sub.retain_as_published && message.retain;
+            best = Some(match best {
+                Some((qos, kept)) => (qos.max(sub.qos), kept || retain),
+                None => (sub.qos, retain),
+            });
+        }
+        let Some((qos, retain)) = best else {
+            return Offer::NotWanted;
+        };
+        let qos = qos.min(message.qos);
+        state.push(message, qos, retain, max_queue)
+    }
+}
+
+impl State {
+    /// Queues one message for this session and wakes its connection. Waking under the
+    /// lock costs no `Arc` clone per message; `Notify` has its own leaf lock.
+    pub fn push(&mut self, message: &Routed, qos: QoS, retain: bool, max_queue: usize) -> Offer {
+        let away = self.link.is_none();
+        if !self.alive || (away && qos == QoS::AtMostOnce) || self.queue.len() >= max_queue {
+            return Offer::Dropped;
+        }
+        self.queue.push_back(Outgoing {
+            topic: message.topic.clone(),
+            payload: message.payload.clone(),
+            qos,
+            retain,
+            packet_id: None,
+        });
+        if let Some(link) = &self.link {
+            link.wake.notify_one();
+        }
+        Offer::Queued
+    }
+
+    /// The next message to write, within `receive_max` unacknowledged QoS 1 messages. A
+    /// QoS 1 message gets its packet id and moves to in-flight; `None` when nothing may go.
+    pub fn next_to_send(&mut self, receive_max: usize) -> Option<Outgoing> {
+        let front = self.queue.front_mut()?;
+        if front.qos == QoS::AtLeastOnce && front.packet_id.is_none() {
+            if self.inflight.len() >= receive_max {
+                return None;
+            }
+            let id = next_id(self.last_packet_id);
+            // Ids run in order; the oldest unacknowledged one blocks the wrap-around.
+            if self.inflight.front().and_then(|m| m.packet_id) == Some(id) {
+                return None;
+            }
+            self.last_packet_id = id.get();
+            front.packet_id = Some(id);
+        }
+        let message = self.queue.pop_front()?;
+        if message.qos == QoS::AtLeastOnce {
+            self.inflight.push_back(message.clone());
+        }
+        Some(message)
+    }
+
+    /// A PUBACK: the message leaves in-flight. Acks come in order almost always, so the
+    /// search ends at the front.
+    pub fn acknowledge(&mut self, packet_id: NonZeroU16) {
+        if let Some(at) = self
+            .inflight
+            .iter()
+            .position(|m| m.packet_id == Some(packet_id))
+        {
+            self.inflight.remove(at);
+        }
+    }
+
+    /// A client came back: what was in flight is sent again first, flagged DUP.
+    pub fn resend_inflight(&mut self) {
+        while let Some(message) = self.inflight.pop_back() {
+            self.queue.push_front(message);
+        }
+    }
+
+    /// Forgets everything queued and subscribed (a clean start, or the session ended).
+    pub fn clear(&mut self) {
+        self.subscriptions = Vec::new();
+        self.queue = VecDeque::new();
+        self.inflight = VecDeque::new();
+    }
+
+    pub fn channels(&self) -> Vec<ChannelId> {
+        let mut channels: Vec<_> = self.subscriptions.iter().map(|s| s.channel).collect();
+        channels.sort_unstable_by_key(|c| c.0);
+        channels.dedup();
+        channels
+    }
+}
+
+fn next_id(last: u16) -> NonZeroU16 {
+    NonZeroU16::new(last.wrapping_add(1)).unwrap_or(NonZeroU16::MIN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn routed(qos: QoS) -> Routed {
+        Routed {
+            channel: ChannelId(uuid::Uuid::nil()),
+            subtopic: None,
+            topic: ByteString::from_static("channels/x/messages"),
+            payload: Bytes::from_static(b"m"),
+            qos,
+            retain: false,
+        }
+    }
+
+    fn connected() -> State {
+        let session = Session::new("c".into(), ThingId(uuid::Uuid::nil()));
+        let mut state = session.state.into_inner().unwrap();
+        state.link = Some(Link {
+            generation: 1,
+            wake: Arc::new(Notify::new()),
+            kick: None,
+        });
+        state
+    }
+
+    #[test]
+    fn in_flight_is_bounded_and_acks_free_room() {
+        let mut state = connected();
+        for _ in 0..3 {
+            state.push(&routed(QoS::AtLeastOnce), QoS::AtLeastOnce, false, 10);
+        }
+        let first = state.next_to_send(2).unwrap();
+        let second = state.next_to_send(2).unwrap();
+        assert!(state.next_to_send(2).is_none(), "two in flight at most");
+        assert_ne!(first.packet_id, second.packet_id);
+        state.acknowledge(first.packet_id.unwrap());
+        assert!(state.next_to_send(2).is_some());
+    }
+
+    #[test]
+    fn a_resumed_session_resends_in_flight_first_with_the_same_ids() {
+        let mut state = connected();
+        state.push(&routed(QoS::AtLeastOnce), QoS::AtLeastOnce, false, 10);
+        state.push(&routed(QoS::AtLeastOnce), QoS::AtLeastOnce, false, 10);
+        let sent = state.next_to_send(1).unwrap();
+        state.resend_inflight();
+        let again = state.next_to_send(1).unwrap();
+        assert_eq!(again.packet_id, sent.packet_id);
+        assert!(again.as_ref().dup);
+    }
+
+    #[test]
+    fn a_full_queue_and_qos0_for_an_away_client_are_dropped() {
+        let mut state = connected();
+        assert!(matches!(
+            state.push(&routed(QoS::AtMostOnce), QoS::AtMostOnce, false, 1),
+            Offer::Queued
+        ));
+        assert!(matches!(
+            state.push(&routed(QoS::AtMostOnce), QoS::AtMostOnce, false, 1),
+            Offer::Dropped
+        ));
+        state.link = None;
+        state.queue.clear();
+        assert!(matches!(
+            state.push(&routed(QoS::AtMostOnce), QoS::AtMostOnce, false, 1),
+            Offer::Dropped
+        ));
+        assert!(matches!(
+            state.push(&routed(QoS::AtLeastOnce), QoS::AtLeastOnce, false, 1),
+            Offer::Queued
+        ));
+    }
+}
