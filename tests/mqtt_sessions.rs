@@ -221,9 +221,11 @@ async fn a_silent_client_is_dropped_after_its_keep_alive() {
     let mut tcp = tokio::net::TcpStream::connect(w.mqtt.local_addr())
         .await
         .unwrap();
-    tcp.write_all(&connect_packet("silent", &w.a.id, &w.a.key, 1))
-        .await
-        .unwrap();
+    tcp.write_all(&mqtt_support::connect_packet(
+        "silent", &w.a.id, &w.a.key, 1, true,
+    ))
+    .await
+    .unwrap();
     let mut connack = [0u8; 4];
     tcp.read_exact(&mut connack).await.unwrap();
     assert_eq!(connack, [0x20, 2, 0, 0], "CONNACK accepted");
@@ -237,23 +239,4 @@ async fn a_silent_client_is_dropped_after_its_keep_alive() {
         started.elapsed() >= Duration::from_millis(900),
         "not before the keep-alive"
     );
-}
-
-/// An MQTT 3.1.1 CONNECT with a clean session, username and password.
-fn connect_packet(client_id: &str, username: &str, password: &str, keep_alive: u16) -> Vec<u8> {
-    let field = |s: &str| {
-        let mut out = (s.len() as u16).to_be_bytes().to_vec();
-        out.extend_from_slice(s.as_bytes());
-        out
-    };
-    let mut body = field("MQTT");
-    body.extend([4, 0b1100_0010]);
-    body.extend(keep_alive.to_be_bytes());
-    for part in [client_id, username, password] {
-        body.extend(field(part));
-    }
-    assert!(body.len() < 128, "one-byte remaining length");
-    let mut packet = vec![0x10, body.len() as u8];
-    packet.extend(body);
-    packet
 }

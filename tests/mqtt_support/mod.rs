@@ -260,3 +260,28 @@ impl Client {
         self.driver.abort();
     }
 }
+
+/// A raw MQTT 3.1.1 CONNECT with username and password, clean or persistent.
+pub fn connect_packet(
+    client_id: &str,
+    username: &str,
+    password: &str,
+    keep_alive: u16,
+    clean: bool,
+) -> Vec<u8> {
+    let field = |s: &str| {
+        let mut out = (s.len() as u16).to_be_bytes().to_vec();
+        out.extend_from_slice(s.as_bytes());
+        out
+    };
+    let mut body = field("MQTT");
+    body.extend([4, 0b1100_0000 | u8::from(clean) << 1]);
+    body.extend(keep_alive.to_be_bytes());
+    for part in [client_id, username, password] {
+        body.extend(field(part));
+    }
+    assert!(body.len() < 128, "one-byte remaining length");
+    let mut packet = vec![0x10, body.len() as u8];
+    packet.extend(body);
+    packet
+}

@@ -22,7 +22,8 @@ use super::Broker;
 use super::registry::Attach;
 use super::session::{Kick, Session, Subscription};
 use super::wire::{
-    Accepted, Ack, ConnackRefusal, Connect, Filter, Goodbye, Received, Will, Wire, read_connect,
+    Accepted, Ack, ConnackRefusal, Connect, Filter, Goodbye, Hello, Received, Will, Wire,
+    read_connect,
 };
 use crate::mqtt::gate::ConnectRefusal;
 
@@ -82,10 +83,18 @@ pub(super) async fn serve(broker: Arc<Broker>, mut stream: TcpStream) {
     let mut input = BytesMut::new();
     let max = broker.limits.max_packet_size;
     let hello = tokio::time::timeout(CONNECT_WAIT, read_hello(&mut stream, &mut input, max));
-    let Ok(Ok((wire, connect))) = hello.await else {
-        return;
+    let (wire, connect) = match hello.await {
+        Ok(Ok(Hello::Connect(wire, connect))) => (wire, connect),
+        Ok(Ok(Hello::NoClientId(wire))) => {
+            broker.gate.stats().count_connect_refused();
+            let mut output = BytesMut::new();
+            wire.connack_refused(&mut output, ConnackRefusal::IdentifierRejected);
+            let _ = stream.write_all(&output).await;
+            return;
+        }
+        _ => return,
     };
-    if let Some(mut connection) = open(broker, stream, wire, connect, input).await {
+    if let Some(mut connection) = open(broker, stream, wire, *connect, input).await {
         let end = connection.run().await;
         connection.finish(end);
     }
@@ -95,7 +104,7 @@ async fn read_hello(
     stream: &mut TcpStream,
     input: &mut BytesMut,
     max_packet_size: u32,
-) -> Result<(Wire, Connect), End> {
+) -> Result<Hello, End> {
     loop {
         input.reserve(512);
         if stream.read_buf(input).await.map_err(|_| End::Lost)? == 0 {
@@ -184,11 +193,8 @@ fn accept(broker: &Broker, wire: &Wire, connect: &Connect) -> Result<Accept, Con
         refusal
     };
     let mut assigned = None;
+    // Without an id the client started clean (`Hello::NoClientId` otherwise): any id will do.
     let client_id = if connect.client_id.is_empty() {
-        // MQTT 3.1.1 gives a client without an id a session only if it starts clean.
-        if !connect.clean_start && !wire.is_v5() {
-            return Err(refuse(ConnackRefusal::IdentifierRejected));
-        }
         let id = bytestring::ByteString::from(format!("ff-{}", uuid::Uuid::new_v4()));
         assigned = wire.is_v5().then(|| id.clone());
         id
@@ -240,8 +246,17 @@ struct Connection {
 impl Connection {
     async fn run(&mut self) -> End {
         loop {
-            if let Err(end) = self.pull().and_then(|()| self.flush()) {
+            let more = match self.pull() {
+                Ok(more) => more,
+                Err(end) => return end,
+            };
+            if let Err(end) = self.flush() {
                 return end;
+            }
+            if more && self.output.is_empty() {
+                // The socket took it all and more is queued: nobody else will wake us.
+                tokio::task::yield_now().await;
+                continue;
             }
             self.release_idle_buffers();
             let interest = match self.output.len() {
@@ -276,8 +291,9 @@ impl Connection {
         }
     }
 
-    /// Moves what the session may send now into the output, or ends if kicked.
-    fn pull(&mut self) -> Result<(), End> {
+    /// Moves what the session may send now into the output, or ends if kicked. `true`
+    /// when it stopped at `HIGH_WATER` with more to send.
+    fn pull(&mut self) -> Result<bool, End> {
         let mut state = self.session.lock();
         match &state.link {
             Some(link) if link.generation == self.generation => {
@@ -287,9 +303,12 @@ impl Connection {
             }
             _ => return Err(End::Kicked(Kick::TakenOver)),
         }
-        while self.output.len() < HIGH_WATER {
+        loop {
+            if self.output.len() >= HIGH_WATER {
+                return Ok(!state.queue.is_empty());
+            }
             let Some(message) = state.next_to_send(self.receive_max) else {
-                break;
+                return Ok(false);
             };
             let outgoing = message.as_ref();
             if self.wire.publish_size(&outgoing) > self.max_out_packet {
@@ -302,7 +321,6 @@ impl Connection {
             }
             self.wire.publish(&mut self.output, &outgoing);
         }
-        Ok(())
     }
 
     /// Writes what the socket takes now.

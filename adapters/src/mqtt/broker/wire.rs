@@ -108,13 +108,21 @@ pub(super) enum Goodbye {
     PacketTooLarge = 0x95,
 }
 
+/// The first packet of a connection.
+pub(super) enum Hello {
+    Connect(Wire, Box<Connect>),
+    /// No client id and no clean start: no session could ever be resumed under it, so the
+    /// codec refuses it and we answer "identifier rejected" (MQTT-3.1.3-8).
+    NoClientId(Wire),
+}
+
 /// Reads the CONNECT at the start of `input`: `Ok(None)` until it is complete.
 /// The codecs consume a partial packet's header, so nothing is decoded until the whole
 /// CONNECT is in.
 pub(super) fn read_connect(
     input: &mut BytesMut,
     max_packet_size: u32,
-) -> Result<Option<(Wire, Connect)>, DecodeError> {
+) -> Result<Option<Hello>, DecodeError> {
     match packet_length(input)? {
         Some(length) if length > max_packet_size as usize => {
             return Err(DecodeError::MaxSizeExceeded {
@@ -132,19 +140,23 @@ pub(super) fn read_connect(
         ProtocolVersion::MQTT3 => Wire::V3(v3::Codec::new(max_packet_size)),
         ProtocolVersion::MQTT5 => Wire::V5(v5::Codec::new(max_packet_size, 0)),
     };
-    let connect = match &mut wire {
-        Wire::V3(codec) => match codec.decode(input)? {
-            None => return Ok(None),
-            Some((v3::Packet::Connect(c), _)) => from_v3(*c),
-            Some(_) => return Err(DecodeError::UnsupportedPacketType),
-        },
-        Wire::V5(codec) => match codec.decode(input)? {
-            None => return Ok(None),
-            Some((v5::Packet::Connect(c), _)) => from_v5(*c),
-            Some(_) => return Err(DecodeError::UnsupportedPacketType),
-        },
+    let decoded = match &mut wire {
+        Wire::V3(codec) => codec.decode(input).map(|p| match p {
+            Some((v3::Packet::Connect(c), _)) => Some(from_v3(*c)),
+            _ => None,
+        }),
+        Wire::V5(codec) => codec.decode(input).map(|p| match p {
+            Some((v5::Packet::Connect(c), _)) => Some(from_v5(*c)),
+            _ => None,
+        }),
     };
-    Ok(Some((wire, connect)))
+    match decoded {
+        Ok(Some(connect)) => Ok(Some(Hello::Connect(wire, Box::new(connect)))),
+        // The whole packet was there: not a CONNECT.
+        Ok(None) => Err(DecodeError::UnsupportedPacketType),
+        Err(DecodeError::InvalidClientId) => Ok(Some(Hello::NoClientId(wire))),
+        Err(e) => Err(e),
+    }
 }
 
 fn from_v3(c: v3::Connect) -> Connect {

@@ -1,0 +1,242 @@
+//! The broker's own protocol work, end to end: backlogs larger than one write batch,
+//! session takeover, UNSUBSCRIBE, QoS 2 from publishers, MQTT 5 clients, empty client
+//! ids and oversized packets.
+
+mod common;
+mod mqtt_support;
+
+use mqtt_support::{Client, QUIET, WAIT, World, connect_packet};
+use rumqttc::v5::mqttbytes::QoS as QoS5;
+use rumqttc::v5::mqttbytes::v5::{ConnectReturnCode, Packet as Packet5};
+use rumqttc::v5::{AsyncClient as Client5, ConnectionError, Event, MqttOptions as Options5};
+use rumqttc::{Packet, QoS};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A backlog larger than what one connection writes at a time (64 KiB) arrives whole even
+/// when nothing else happens afterwards: retained messages at SUBSCRIBE, at QoS 0, so no
+/// PUBACK from the client wakes the broker either. Small messages, so the socket takes
+/// each batch whole and only the broker's own bookkeeping can ask for the next one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_larger_than_one_write_arrives_whole() {
+    const TOPICS: usize = 2_000;
+    let w = World::start().await;
+    let publisher = w.client("pub", &w.b).await;
+    let payload = "x".repeat(100);
+    for i in 0..TOPICS {
+        publisher
+            .publish_retained(&w.topic(&w.ch, &format!("t{i}")), &payload)
+            .await;
+    }
+    mqtt_support::poll_until(async || w.mqtt.retained_messages().await, |n| *n == TOPICS).await;
+
+    let mut late = w.client("late", &w.a).await;
+    late.subscribe(&w.topic(&w.ch, "#"), QoS::AtMostOnce).await;
+    for _ in 0..TOPICS {
+        assert_eq!(late.message().await.payload.len(), 100);
+    }
+    late.nothing_more().await;
+}
+
+/// A second connection under the same client id takes the session over: the first is
+/// closed, the second resumes its subscriptions and alone gets what follows, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_connection_with_the_same_client_id_takes_over() {
+    let w = World::start().await;
+    let mut options = w.options("device", &w.a);
+    options.set_clean_session(false);
+    let mut first = Client::connect(options.clone()).await.expect("connects");
+    first.subscribe(&w.topic(&w.ch, ""), QoS::AtLeastOnce).await;
+
+    let mut second = Client::connect(options).await.expect("connects");
+    assert!(
+        second.session_present,
+        "the session moved to the new connection"
+    );
+    first.closed().await;
+
+    let publisher = w.client("pub", &w.b).await;
+    publisher
+        .publish(&w.topic(&w.ch, ""), QoS::AtLeastOnce, "after")
+        .await;
+    assert_eq!(&second.message().await.payload[..], b"after");
+    second.nothing_more().await;
+    assert_eq!(w.mqtt.stats().connects, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsubscribe_stops_delivery() {
+    let w = World::start().await;
+    let mut sub = w.client("sub", &w.a).await;
+    let filter = w.topic(&w.ch, "+");
+    sub.subscribe(&filter, QoS::AtLeastOnce).await;
+    sub.client.unsubscribe(&filter).await.expect("queued");
+    // Packets are handled in order: once this SUBACK is in, so is the UNSUBSCRIBE.
+    sub.subscribe(&w.topic(&w.ch, "elsewhere"), QoS::AtLeastOnce)
+        .await;
+
+    let publisher = w.client("pub", &w.b).await;
+    publisher
+        .publish(&w.topic(&w.ch, "a"), QoS::AtLeastOnce, "nobody")
+        .await;
+    sub.nothing_more().await;
+}
+
+/// QoS 2 from a publisher: taken once (PUBREC, PUBREL, PUBCOMP), delivered at most at
+/// QoS 1 (the broker grants no more), once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_qos2_publish_is_delivered_once() {
+    let w = World::start().await;
+    let mut sub = w.client("sub", &w.a).await;
+    assert_eq!(
+        sub.subscribe(&w.topic(&w.ch, ""), QoS::ExactlyOnce).await,
+        rumqttc::SubscribeReasonCode::Success(QoS::AtLeastOnce)
+    );
+    let mut publisher = w.client("pub", &w.b).await;
+    publisher
+        .publish(&w.topic(&w.ch, ""), QoS::ExactlyOnce, "once")
+        .await;
+    loop {
+        match publisher.next().await {
+            Ok(Packet::PubComp(_)) => break,
+            Ok(Packet::PubRec(_)) => continue,
+            other => panic!("expected the QoS 2 exchange, got {other:?}"),
+        }
+    }
+    let message = sub.message().await;
+    assert_eq!(
+        (&message.payload[..], message.qos),
+        (&b"once"[..], QoS::AtLeastOnce)
+    );
+    sub.nothing_more().await;
+    assert_eq!(w.mqtt.stats().publishes, 1);
+}
+
+fn options5(w: &World, client_id: &str, thing: &mqtt_support::Thing, key: &str) -> Options5 {
+    let addr = w.mqtt.local_addr();
+    let mut options = Options5::new(client_id, addr.ip().to_string(), addr.port());
+    options.set_credentials(thing.id.clone(), key);
+    options
+}
+
+/// Polls a v5 event loop until CONNACK (or the error that ended it), then hands back
+/// what arrives.
+async fn connect5(options: Options5) -> Result<(Client5, rumqttc::v5::EventLoop), ConnectionError> {
+    let (client, mut events) = Client5::new(options, 16);
+    tokio::time::timeout(WAIT, async {
+        loop {
+            if let Event::Incoming(Packet5::ConnAck(_)) = events.poll().await? {
+                return Ok((client, events));
+            }
+        }
+    })
+    .await
+    .expect("CONNACK in time")
+}
+
+async fn next_publish5(events: &mut rumqttc::v5::EventLoop) -> rumqttc::v5::mqttbytes::v5::Publish {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            if let Event::Incoming(Packet5::Publish(p)) = events.poll().await.expect("connected") {
+                return p;
+            }
+        }
+    })
+    .await
+    .expect("a PUBLISH in time")
+}
+
+/// MQTT 5 clients get v5 reason codes and talk to v3 clients on the same channel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqtt5_clients_connect_subscribe_and_publish() {
+    let w = World::start().await;
+    let refused = connect5(options5(&w, "bad", &w.a, "wrong-key")).await;
+    assert!(
+        matches!(
+            refused,
+            Err(ConnectionError::ConnectionRefused(
+                ConnectReturnCode::BadUserNamePassword
+            ))
+        ),
+        "{:?}",
+        refused.err()
+    );
+
+    let (sub5, mut sub_events) = connect5(options5(&w, "sub5", &w.a, &w.a.key))
+        .await
+        .unwrap();
+    sub5.subscribe(w.topic(&w.ch, "#"), QoS5::AtLeastOnce)
+        .await
+        .unwrap();
+    tokio::time::timeout(WAIT, async {
+        while !matches!(
+            sub_events.poll().await,
+            Ok(Event::Incoming(Packet5::SubAck(_)))
+        ) {}
+    })
+    .await
+    .expect("SUBACK in time");
+    let (pub5, mut pub_events) = connect5(options5(&w, "pub5", &w.b, &w.b.key))
+        .await
+        .unwrap();
+    let mut v3 = w.client("v3", &w.a).await;
+    v3.subscribe(&w.topic(&w.ch, "#"), QoS::AtLeastOnce).await;
+
+    pub5.publish(w.topic(&w.ch, "five"), QoS5::AtLeastOnce, false, "from v5")
+        .await
+        .unwrap();
+    tokio::spawn(async move { while pub_events.poll().await.is_ok() {} });
+    let got = next_publish5(&mut sub_events).await;
+    assert_eq!(&got.payload[..], b"from v5");
+    assert_eq!(&got.topic[..], w.topic(&w.ch, "five").as_bytes());
+    assert_eq!(&v3.message().await.payload[..], b"from v5");
+
+    v3.publish(&w.topic(&w.ch, "three"), QoS::AtLeastOnce, "from v3")
+        .await;
+    let got = next_publish5(&mut sub_events).await;
+    assert_eq!(&got.payload[..], b"from v3");
+}
+
+async fn raw_connect(w: &World, client_id: &str, clean: bool) -> (TcpStream, [u8; 4]) {
+    let mut tcp = TcpStream::connect(w.mqtt.local_addr()).await.unwrap();
+    tcp.write_all(&connect_packet(client_id, &w.a.id, &w.a.key, 30, clean))
+        .await
+        .unwrap();
+    let mut connack = [0u8; 4];
+    tokio::time::timeout(WAIT, tcp.read_exact(&mut connack))
+        .await
+        .expect("CONNACK in time")
+        .unwrap();
+    (tcp, connack)
+}
+
+/// MQTT 3.1.1: a client without an id gets one when it starts clean, and "identifier
+/// rejected" when it asks for a persistent session nobody could resume.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_client_id_is_accepted_only_with_a_clean_session() {
+    let w = World::start().await;
+    let (_tcp, connack) = raw_connect(&w, "", true).await;
+    assert_eq!(connack, [0x20, 2, 0, 0]);
+    let (_tcp, connack) = raw_connect(&w, "", false).await;
+    assert_eq!(connack, [0x20, 2, 0, 2]);
+}
+
+/// A packet announcing more than the maximum packet size closes the connection before
+/// its body is read (no buffer is reserved for it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_packet_closes_the_connection() {
+    let w = World::start().await;
+    let (mut tcp, connack) = raw_connect(&w, "big", true).await;
+    assert_eq!(connack, [0x20, 2, 0, 0]);
+    // PUBLISH QoS 0, remaining length 100 MiB (varint 0x80 0x80 0x80 0x32).
+    tcp.write_all(&[0x30, 0x80, 0x80, 0x80, 0x32])
+        .await
+        .unwrap();
+    let mut rest = [0u8; 16];
+    let read = tokio::time::timeout(WAIT, tcp.read(&mut rest))
+        .await
+        .expect("closed in time");
+    assert!(matches!(read, Ok(0) | Err(_)), "closed, not {read:?}");
+    tokio::time::sleep(QUIET).await;
+    assert_eq!(w.mqtt.stats().publishes, 0);
+}
