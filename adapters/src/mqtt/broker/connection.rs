@@ -78,25 +78,32 @@ impl End {
     }
 }
 
-pub(super) async fn serve(broker: Arc<Broker>, mut stream: TcpStream) {
+pub(super) async fn serve(broker: Arc<Broker>, stream: TcpStream) {
+    // The handshake's state is large and short-lived: boxed, so the task that lives on for
+    // an idle client is only as large as its `Connection` and its wait (an idle fleet's
+    // memory is mostly this).
+    let Some(mut connection) = Box::pin(handshake(broker, stream)).await else {
+        return;
+    };
+    let end = connection.run().await;
+    connection.finish(end);
+}
+
+async fn handshake(broker: Arc<Broker>, mut stream: TcpStream) -> Option<Connection> {
     let _ = stream.set_nodelay(true);
     let mut input = BytesMut::new();
     let max = broker.limits.max_packet_size;
     let hello = tokio::time::timeout(CONNECT_WAIT, read_hello(&mut stream, &mut input, max));
-    let (wire, connect) = match hello.await {
-        Ok(Ok(Hello::Connect(wire, connect))) => (wire, connect),
+    match hello.await {
+        Ok(Ok(Hello::Connect(wire, connect))) => open(broker, stream, wire, *connect, input).await,
         Ok(Ok(Hello::NoClientId(wire))) => {
             broker.gate.stats().count_connect_refused();
             let mut output = BytesMut::new();
             wire.connack_refused(&mut output, ConnackRefusal::IdentifierRejected);
             let _ = stream.write_all(&output).await;
-            return;
+            None
         }
-        _ => return,
-    };
-    if let Some(mut connection) = open(broker, stream, wire, *connect, input).await {
-        let end = connection.run().await;
-        connection.finish(end);
+        _ => None,
     }
 }
 
