@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
+use bytestring::ByteString;
 use domain::ids::ThingId;
 use rmqtt_codec::error::DecodeError;
 use rmqtt_codec::types::{Publish, QoS};
@@ -159,7 +160,7 @@ async fn open(
         max_out_packet: connect
             .max_packet_size
             .map_or(usize::MAX, |m| m.get() as usize),
-        will: connect.will.map(Box::new),
+        will: connect.will.as_ref().map(|will| Box::new(will.owned())),
         expiry_ms,
         session: attached.session,
         generation: attached.generation,
@@ -202,7 +203,7 @@ fn accept(broker: &Broker, wire: &Wire, connect: &Connect) -> Result<Accept, Con
     let mut assigned = None;
     // Without an id the client started clean (`Hello::NoClientId` otherwise): any id will do.
     let client_id = if connect.client_id.is_empty() {
-        let id = bytestring::ByteString::from(format!("ff-{}", uuid::Uuid::new_v4()));
+        let id = ByteString::from(format!("ff-{}", uuid::Uuid::new_v4()));
         assigned = wire.is_v5().then(|| id.clone());
         id
     } else {
@@ -451,7 +452,8 @@ impl Connection {
                 retained.extend(matching.into_iter().map(|m| (m, qos)));
             }
             let subscription = Subscription {
-                raw: requested.topic,
+                // Copied: the decoded filter shares (and would pin) the read buffer.
+                raw: ByteString::from(&*requested.topic),
                 channel,
                 filter,
                 qos,

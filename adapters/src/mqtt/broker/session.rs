@@ -19,6 +19,9 @@ use tokio::sync::Notify;
 use super::wire::OutgoingRef;
 use crate::subtopic::{Subtopic, SubtopicFilter};
 
+/// Queue capacity kept once a queue is empty again; beyond it the memory is returned.
+const KEPT_CAPACITY: usize = 64;
+
 /// A message routed to subscribers: parsed once, shared by every session it reaches.
 pub(super) struct Routed {
     pub channel: ChannelId,
@@ -218,6 +221,10 @@ impl State {
         if message.qos == QoS::AtLeastOnce {
             self.inflight.push_back(message.clone());
         }
+        if self.queue.is_empty() && self.queue.capacity() > KEPT_CAPACITY {
+            // A burst's backlog must not stay allocated for the life of the session.
+            self.queue = VecDeque::new();
+        }
         Some(message)
     }
 
@@ -230,6 +237,9 @@ impl State {
             .position(|m| m.packet_id == Some(packet_id))
         {
             self.inflight.remove(at);
+        }
+        if self.inflight.is_empty() && self.inflight.capacity() > KEPT_CAPACITY {
+            self.inflight = VecDeque::new();
         }
     }
 

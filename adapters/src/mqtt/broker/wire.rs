@@ -45,6 +45,20 @@ pub(super) struct Will {
     pub content_type: Option<ByteString>,
 }
 
+impl Will {
+    /// A copy that owns its bytes. What the codec decodes shares the read buffer the
+    /// packet came in; a will lives as long as the connection and must not pin it.
+    pub fn owned(&self) -> Will {
+        Will {
+            topic: ByteString::from(&*self.topic),
+            payload: Bytes::copy_from_slice(&self.payload),
+            qos: self.qos,
+            retain: self.retain,
+            content_type: self.content_type.as_deref().map(ByteString::from),
+        }
+    }
+}
+
 /// One SUBSCRIBE topic filter with its options (v3: QoS only).
 pub(super) struct Filter {
     pub topic: ByteString,
