@@ -1,4 +1,4 @@
-//! The two MQTT brokers the bench drives identically: ferroflux (rmqtt engine, every CONNECT
+//! The two MQTT brokers the bench drives identically: ferroflux (its own broker, every CONNECT
 //! authenticated and every PUBLISH authorized) and Mosquitto (anonymous, no ACL), each a
 //! pinned process on a free loopback port, never 1883.
 

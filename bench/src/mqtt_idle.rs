@@ -10,7 +10,7 @@ use tokio::net::TcpStream;
 
 use crate::mqtt_brokers::{Broker, Running};
 
-/// Connections opened at once: below rmqtt's 1,000 handshakes in progress.
+/// Connections opened at once, like a fleet reconnecting in waves.
 const PARALLEL: usize = 250;
 
 /// KiB of broker RSS per idle connection, and the count that stayed open.
