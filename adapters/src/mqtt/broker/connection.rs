@@ -1,4 +1,4 @@
-//! One client connection, on one task: the CONNECT, then packets in and messages out.
+//! One client connection after CONNACK, on one task: packets in and messages out.
 //!
 //! The task waits on two things only: the socket being ready and its session's `Notify`.
 //! Reads and writes are non-blocking (`try_read`/`try_write`), so a client that stops
@@ -8,28 +8,21 @@
 use std::io::ErrorKind;
 use std::num::NonZeroU16;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use bytestring::ByteString;
 use domain::ids::ThingId;
 use rmqtt_codec::error::DecodeError;
 use rmqtt_codec::types::{Publish, QoS};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
+use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 use super::Broker;
-use super::registry::Attach;
+use super::inbound::{Filter, Received, Will};
 use super::session::{Kick, Session, Subscription};
-use super::wire::{
-    Accepted, Ack, ConnackRefusal, Connect, Filter, Goodbye, Hello, Received, Will, Wire,
-    read_connect,
-};
-use crate::mqtt::gate::ConnectRefusal;
+use super::wire::{Ack, Goodbye, Wire};
 
-/// How long a new connection may take to send its CONNECT.
-const CONNECT_WAIT: Duration = Duration::from_secs(10);
 /// Bytes read at a time.
 const READ_CHUNK: usize = 4096;
 /// Output waiting for a slow client beyond which the connection stops reading from it
@@ -37,14 +30,10 @@ const READ_CHUNK: usize = 4096;
 const HIGH_WATER: usize = 64 * 1024;
 /// QoS 2 PUBLISHes awaiting their PUBREL, at most.
 const MAX_AWAITING_RELEASE: usize = 1024;
-/// How long a session outlives its connection, at most (Mosquitto's order of magnitude).
-pub(super) const MAX_SESSION_EXPIRY_MS: u64 = 2 * 3600 * 1000;
-/// How many QoS 1 PUBLISHes a client may have unacknowledged by us (we ack at once).
-const RECEIVE_MAX: NonZeroU16 = NonZeroU16::MAX;
 
 /// Why a connection ended.
 #[derive(Debug)]
-enum End {
+pub(super) enum End {
     /// The client sent DISCONNECT.
     Disconnect,
     /// The socket closed or failed.
@@ -79,180 +68,28 @@ impl End {
     }
 }
 
-pub(super) async fn serve(broker: Arc<Broker>, stream: TcpStream) {
-    // The handshake's state is large and short-lived: boxed, so the task that lives on for
-    // an idle client is only as large as its `Connection` and its wait (an idle fleet's
-    // memory is mostly this).
-    let Some(mut connection) = Box::pin(handshake(broker, stream)).await else {
-        return;
-    };
-    let end = connection.run().await;
-    connection.finish(end);
-}
-
-async fn handshake(broker: Arc<Broker>, mut stream: TcpStream) -> Option<Connection> {
-    let _ = stream.set_nodelay(true);
-    let mut input = BytesMut::new();
-    let max = broker.limits.max_packet_size;
-    let hello = tokio::time::timeout(CONNECT_WAIT, read_hello(&mut stream, &mut input, max));
-    match hello.await {
-        Ok(Ok(Hello::Connect(wire, connect))) => open(broker, stream, wire, *connect, input).await,
-        Ok(Ok(Hello::NoClientId(wire))) => {
-            broker.gate.stats().count_connect_refused();
-            let mut output = BytesMut::new();
-            wire.connack_refused(&mut output, ConnackRefusal::IdentifierRejected);
-            let _ = stream.write_all(&output).await;
-            None
-        }
-        _ => None,
-    }
-}
-
-async fn read_hello(
-    stream: &mut TcpStream,
-    input: &mut BytesMut,
-    max_packet_size: u32,
-) -> Result<Hello, End> {
-    loop {
-        input.reserve(512);
-        if stream.read_buf(input).await.map_err(|_| End::Lost)? == 0 {
-            return Err(End::Lost);
-        }
-        if let Some(hello) = read_connect(input, max_packet_size).map_err(End::Malformed)? {
-            return Ok(hello);
-        }
-    }
-}
-
-/// Authenticates the CONNECT, attaches the session and answers CONNACK.
-async fn open(
-    broker: Arc<Broker>,
-    mut stream: TcpStream,
-    mut wire: Wire,
-    connect: Connect,
-    input: BytesMut,
-) -> Option<Connection> {
-    let mut output = BytesMut::new();
-    let accepted = accept(&broker, &wire, &connect);
-    let (thing, attached, assigned) = match accepted {
-        Ok(accepted) => accepted,
-        Err(refusal) => {
-            wire.connack_refused(&mut output, refusal);
-            let _ = stream.write_all(&output).await;
-            return None;
-        }
-    };
-    let expiry_ms = session_expiry_ms(&connect);
-    wire.connack(
-        &mut output,
-        Accepted {
-            session_present: attached.present,
-            assigned_client_id: assigned,
-            max_packet_size: broker.limits.max_packet_size,
-            receive_max: RECEIVE_MAX,
-            session_expiry: connect.session_expiry.map(|_| (expiry_ms / 1000) as u32),
-        },
-    );
-    let client_limit = |max: Option<NonZeroU16>| max.map_or(usize::MAX, |m| usize::from(m.get()));
-    let connection = Connection {
-        thing,
-        receive_max: client_limit(connect.receive_max).min(broker.limits.max_inflight),
-        max_out_packet: connect
-            .max_packet_size
-            .map_or(usize::MAX, |m| m.get() as usize),
-        will: connect.will.as_ref().map(|will| Box::new(will.owned())),
-        expiry_ms,
-        session: attached.session,
-        generation: attached.generation,
-        wake: attached.wake,
-        broker,
-        stream,
-        wire,
-        input,
-        output,
-        awaiting_release: Vec::new(),
-    };
-    connection.broker.gate.connected(thing);
-    tracing::info!(%thing, client_id = %connection.session.client_id, "MQTT connect");
-    Some(connection)
-}
-
-type Accept = (
-    ThingId,
-    super::registry::Attached,
-    Option<bytestring::ByteString>,
-);
-
-fn accept(broker: &Broker, wire: &Wire, connect: &Connect) -> Result<Accept, ConnackRefusal> {
-    let will_topic = connect.will.as_ref().map(|w| &*w.topic);
-    let thing = broker
-        .gate
-        .connect(
-            connect.username.as_deref(),
-            connect.password.as_deref(),
-            will_topic,
-        )
-        .map_err(|refusal| match refusal {
-            ConnectRefusal::BadCredentials => ConnackRefusal::BadCredentials,
-            ConnectRefusal::NotAuthorized => ConnackRefusal::NotAuthorized,
-        })?;
-    let refuse = |refusal| {
-        broker.gate.stats().count_connect_refused();
-        refusal
-    };
-    let mut assigned = None;
-    // Without an id the client started clean (`Hello::NoClientId` otherwise): any id will do.
-    let client_id = if connect.client_id.is_empty() {
-        let id = ByteString::from(format!("ff-{}", uuid::Uuid::new_v4()));
-        assigned = wire.is_v5().then(|| id.clone());
-        id
-    } else {
-        connect.client_id.clone()
-    };
-    let attach = Attach {
-        client_id: &client_id,
-        thing,
-        clean_start: connect.clean_start,
-        keep_alive_ms: u64::from(connect.keep_alive) * 1000,
-        now_ms: broker.now_ms(),
-    };
-    let attached = broker
-        .registry
-        .attach(&broker.router, attach)
-        .map_err(refuse)?;
-    Ok((thing, attached, assigned))
-}
-
-/// v3: a persistent session (not clean) lives on for the maximum; v5: as asked, capped.
-fn session_expiry_ms(connect: &Connect) -> u64 {
-    match connect.session_expiry {
-        Some(secs) => (u64::from(secs) * 1000).min(MAX_SESSION_EXPIRY_MS),
-        None if connect.clean_start => 0,
-        None => MAX_SESSION_EXPIRY_MS,
-    }
-}
-
-struct Connection {
-    broker: Arc<Broker>,
-    stream: TcpStream,
-    wire: Wire,
-    session: Arc<Session>,
-    generation: u64,
-    wake: Arc<Notify>,
-    thing: ThingId,
-    will: Option<Box<Will>>,
-    expiry_ms: u64,
-    input: BytesMut,
-    output: BytesMut,
-    awaiting_release: Vec<NonZeroU16>,
+/// A connection after CONNACK: built by `handshake`, then run until it ends.
+pub(super) struct Connection {
+    pub(super) broker: Arc<Broker>,
+    pub(super) stream: TcpStream,
+    pub(super) wire: Wire,
+    pub(super) session: Arc<Session>,
+    pub(super) generation: u64,
+    pub(super) wake: Arc<Notify>,
+    pub(super) thing: ThingId,
+    pub(super) will: Option<Box<Will>>,
+    pub(super) expiry_ms: u64,
+    pub(super) input: BytesMut,
+    pub(super) output: BytesMut,
+    pub(super) awaiting_release: Vec<NonZeroU16>,
     /// QoS 1 messages in flight to the client, at most.
-    receive_max: usize,
+    pub(super) receive_max: usize,
     /// The largest packet the client accepts (v5).
-    max_out_packet: usize,
+    pub(super) max_out_packet: usize,
 }
 
 impl Connection {
-    async fn run(&mut self) -> End {
+    pub(super) async fn run(&mut self) -> End {
         loop {
             let more = match self.pull() {
                 Ok(more) => more,
@@ -472,7 +309,7 @@ impl Connection {
     }
 
     /// Says why (v5), publishes the will if due, detaches the session.
-    fn finish(mut self, end: End) {
+    pub(super) fn finish(mut self, end: End) {
         if let Some(reason) = end.goodbye() {
             self.wire.goodbye(&mut self.output, reason);
         }

@@ -6,14 +6,18 @@
 //! that holds no buffer while idle, a session is a small struct with empty queues, and
 //! every topic names one channel, so subscriptions are indexed by channel.
 //!
-//! - `connection`: one client's task (CONNECT, packets in, messages out, will).
+//! - `handshake`: a new connection up to CONNACK.
+//! - `connection`: one client's task after it (packets in, messages out, will).
 //! - `registry`: sessions by client id (resume, takeover, expiry, revocation).
 //! - `router`: subscriptions by channel; a message reaches each session once.
 //! - `session`: one session's queue, in-flight window and subscriptions.
 //! - `retained`: the last retained message per topic.
-//! - `wire`: both protocol versions read through rmqtt-codec, written by hand.
+//! - `inbound`: what clients send, read through rmqtt-codec, one shape for both versions.
+//! - `wire`: what the broker sends, written by hand.
 
 mod connection;
+mod handshake;
+mod inbound;
 mod registry;
 mod retained;
 mod router;
@@ -101,7 +105,7 @@ async fn accept(listener: TcpListener, broker: Arc<Broker>) {
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
-                tokio::spawn(connection::serve(broker.clone(), stream));
+                tokio::spawn(handshake::serve(broker.clone(), stream));
             }
             Err(e) => {
                 // Out of file descriptors, typically: wait instead of spinning.

@@ -1,95 +1,19 @@
-//! MQTT 3.1.1 and 5 on the wire: packets are read with rmqtt-codec and turned into the few
-//! shapes the broker acts on, so the session logic is written once for both versions.
-//! What the broker sends is small and fixed, so it is written here by hand (no packet
-//! struct, no allocation per message); only the v5 CONNACK, with its properties, goes
-//! through the codec.
+//! What the broker sends, for MQTT 3.1.1 and 5 (reading is in `inbound`). It is small and
+//! fixed, so it is written here by hand (no packet struct, no allocation per message); only
+//! the v5 CONNACK, with its properties, goes through the codec.
 
-use std::num::{NonZeroU16, NonZeroU32};
+use std::num::NonZeroU16;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{BufMut, BytesMut};
 use bytestring::ByteString;
-use rmqtt_codec::error::DecodeError;
-use rmqtt_codec::types::{Publish, QoS};
-use rmqtt_codec::version::{ProtocolVersion, VersionCodec};
+use rmqtt_codec::types::QoS;
 use rmqtt_codec::{v3, v5};
-use tokio_util::codec::{Decoder, Encoder};
+use tokio_util::codec::Encoder;
 
 /// One client's protocol version and its packet reader.
 pub(super) enum Wire {
     V3(v3::Codec),
     V5(v5::Codec),
-}
-
-/// A CONNECT, whatever the version.
-pub(super) struct Connect {
-    pub client_id: ByteString,
-    pub username: Option<ByteString>,
-    pub password: Option<Bytes>,
-    pub clean_start: bool,
-    pub keep_alive: u16,
-    /// v5 only: how long the session outlives the connection (v3: persistent iff not clean).
-    pub session_expiry: Option<u32>,
-    /// v5 only: how many QoS 1 messages the client takes unacknowledged.
-    pub receive_max: Option<NonZeroU16>,
-    /// v5 only: the largest packet the client accepts.
-    pub max_packet_size: Option<NonZeroU32>,
-    pub will: Option<Will>,
-}
-
-#[derive(Clone)]
-pub(super) struct Will {
-    pub topic: ByteString,
-    pub payload: Bytes,
-    pub qos: QoS,
-    pub retain: bool,
-    pub content_type: Option<ByteString>,
-}
-
-impl Will {
-    /// A copy that owns its bytes. What the codec decodes shares the read buffer the
-    /// packet came in; a will lives as long as the connection and must not pin it.
-    pub fn owned(&self) -> Will {
-        Will {
-            topic: ByteString::from(&*self.topic),
-            payload: Bytes::copy_from_slice(&self.payload),
-            qos: self.qos,
-            retain: self.retain,
-            content_type: self.content_type.as_deref().map(ByteString::from),
-        }
-    }
-}
-
-/// One SUBSCRIBE topic filter with its options (v3: QoS only).
-pub(super) struct Filter {
-    pub topic: ByteString,
-    pub qos: QoS,
-    pub no_local: bool,
-    pub retain_as_published: bool,
-    /// v5 retain handling 2: no retained messages at subscribe.
-    pub skip_retained: bool,
-}
-
-/// What a client sent after CONNECT.
-pub(super) enum Received {
-    Publish(Box<Publish>),
-    PubAck(NonZeroU16),
-    PubRel(NonZeroU16),
-    Subscribe {
-        packet_id: NonZeroU16,
-        filters: Vec<Filter>,
-    },
-    Unsubscribe {
-        packet_id: NonZeroU16,
-        filters: Vec<ByteString>,
-    },
-    Ping,
-    Disconnect {
-        keep_will: bool,
-        session_expiry: Option<u32>,
-    },
-    /// PUBREC/PUBCOMP (the broker never sends QoS 2), AUTH, a second CONNECT, or a packet
-    /// only a server sends: the connection is closed.
-    Unexpected,
 }
 
 /// Why a CONNECT is refused, as CONNACK codes of each version.
@@ -122,108 +46,9 @@ pub(super) enum Goodbye {
     PacketTooLarge = 0x95,
 }
 
-/// The first packet of a connection.
-pub(super) enum Hello {
-    Connect(Wire, Box<Connect>),
-    /// No client id and no clean start: no session could ever be resumed under it, so the
-    /// codec refuses it and we answer "identifier rejected" (MQTT-3.1.3-8).
-    NoClientId(Wire),
-}
-
-/// Reads the CONNECT at the start of `input`: `Ok(None)` until it is complete.
-/// The codecs consume a partial packet's header, so nothing is decoded until the whole
-/// CONNECT is in.
-pub(super) fn read_connect(
-    input: &mut BytesMut,
-    max_packet_size: u32,
-) -> Result<Option<Hello>, DecodeError> {
-    match packet_length(input)? {
-        Some(length) if length > max_packet_size as usize => {
-            return Err(DecodeError::MaxSizeExceeded {
-                size: length as u32,
-                max: max_packet_size,
-            });
-        }
-        Some(length) if input.len() >= length => {}
-        _ => return Ok(None),
-    }
-    let Some(version) = VersionCodec.decode(input)? else {
-        return Ok(None);
-    };
-    let mut wire = match version {
-        ProtocolVersion::MQTT3 => Wire::V3(v3::Codec::new(max_packet_size)),
-        ProtocolVersion::MQTT5 => Wire::V5(v5::Codec::new(max_packet_size, 0)),
-    };
-    let decoded = match &mut wire {
-        Wire::V3(codec) => codec.decode(input).map(|p| match p {
-            Some((v3::Packet::Connect(c), _)) => Some(from_v3(*c)),
-            _ => None,
-        }),
-        Wire::V5(codec) => codec.decode(input).map(|p| match p {
-            Some((v5::Packet::Connect(c), _)) => Some(from_v5(*c)),
-            _ => None,
-        }),
-    };
-    match decoded {
-        Ok(Some(connect)) => Ok(Some(Hello::Connect(wire, Box::new(connect)))),
-        // The whole packet was there: not a CONNECT.
-        Ok(None) => Err(DecodeError::UnsupportedPacketType),
-        Err(DecodeError::InvalidClientId) => Ok(Some(Hello::NoClientId(wire))),
-        Err(e) => Err(e),
-    }
-}
-
-fn from_v3(c: v3::Connect) -> Connect {
-    Connect {
-        client_id: c.client_id,
-        username: c.username,
-        password: c.password,
-        clean_start: c.clean_session,
-        keep_alive: c.keep_alive,
-        session_expiry: None,
-        receive_max: None,
-        max_packet_size: None,
-        will: c.last_will.map(|w| Will {
-            topic: w.topic,
-            payload: w.message,
-            qos: w.qos,
-            retain: w.retain,
-            content_type: None,
-        }),
-    }
-}
-
-fn from_v5(c: v5::Connect) -> Connect {
-    Connect {
-        client_id: c.client_id,
-        username: c.username,
-        password: c.password,
-        clean_start: c.clean_start,
-        keep_alive: c.keep_alive,
-        session_expiry: Some(c.session_expiry_interval_secs),
-        receive_max: c.receive_max,
-        max_packet_size: c.max_packet_size,
-        will: c.last_will.map(|w| Will {
-            topic: w.topic,
-            payload: w.message,
-            qos: w.qos,
-            retain: w.retain,
-            content_type: w.content_type,
-        }),
-    }
-}
-
 impl Wire {
     pub fn is_v5(&self) -> bool {
         matches!(self, Wire::V5(_))
-    }
-
-    /// The next complete packet in `input`, if any.
-    pub fn read(&mut self, input: &mut BytesMut) -> Result<Option<Received>, DecodeError> {
-        Ok(match self {
-            Wire::V3(codec) => codec.decode(input)?.map(|(p, _)| from_v3_packet(p)),
-            Wire::V5(codec) => codec.decode(input)?.map(|(p, _)| from_v5_packet(p)),
-        })
     }
 
     pub fn connack_refused(&self, out: &mut BytesMut, refusal: ConnackRefusal) {
@@ -369,22 +194,6 @@ pub(super) struct OutgoingRef<'a> {
     pub packet_id: Option<NonZeroU16>,
 }
 
-/// The whole length of the packet starting `input` (fixed header included), once its
-/// header is in.
-fn packet_length(input: &[u8]) -> Result<Option<usize>, DecodeError> {
-    let mut remaining = 0usize;
-    for (i, byte) in input.iter().skip(1).take(4).enumerate() {
-        remaining |= usize::from(byte & 0x7F) << (7 * i);
-        if byte & 0x80 == 0 {
-            return Ok(Some(1 + (i + 1) + remaining));
-        }
-    }
-    if input.len() > 4 {
-        return Err(DecodeError::InvalidLength);
-    }
-    Ok(None)
-}
-
 /// MQTT's variable-length integer ("remaining length").
 fn put_length(out: &mut BytesMut, mut length: usize) {
     loop {
@@ -400,78 +209,9 @@ fn put_length(out: &mut BytesMut, mut length: usize) {
     }
 }
 
-fn from_v3_packet(packet: v3::Packet) -> Received {
-    match packet {
-        v3::Packet::Publish(publish) => Received::Publish(publish),
-        v3::Packet::PublishAck { packet_id } => Received::PubAck(packet_id),
-        v3::Packet::PublishRelease { packet_id } => Received::PubRel(packet_id),
-        v3::Packet::Subscribe {
-            packet_id,
-            topic_filters,
-        } => Received::Subscribe {
-            packet_id,
-            filters: topic_filters
-                .into_iter()
-                .map(|(topic, qos)| Filter {
-                    topic,
-                    qos,
-                    no_local: false,
-                    retain_as_published: false,
-                    skip_retained: false,
-                })
-                .collect(),
-        },
-        v3::Packet::Unsubscribe {
-            packet_id,
-            topic_filters,
-        } => Received::Unsubscribe {
-            packet_id,
-            filters: topic_filters,
-        },
-        v3::Packet::PingRequest => Received::Ping,
-        v3::Packet::Disconnect => Received::Disconnect {
-            keep_will: false,
-            session_expiry: None,
-        },
-        _ => Received::Unexpected,
-    }
-}
-
-fn from_v5_packet(packet: v5::Packet) -> Received {
-    match packet {
-        v5::Packet::Publish(publish) => Received::Publish(publish),
-        v5::Packet::PublishAck(ack) => Received::PubAck(ack.packet_id),
-        v5::Packet::PublishRelease(ack) => Received::PubRel(ack.packet_id),
-        v5::Packet::Subscribe(subscribe) => Received::Subscribe {
-            packet_id: subscribe.packet_id,
-            filters: subscribe
-                .topic_filters
-                .into_iter()
-                .map(|(topic, options)| Filter {
-                    topic,
-                    qos: options.qos,
-                    no_local: options.no_local,
-                    retain_as_published: options.retain_as_published,
-                    skip_retained: options.retain_handling == v5::RetainHandling::NoAtSubscribe,
-                })
-                .collect(),
-        },
-        v5::Packet::Unsubscribe(unsubscribe) => Received::Unsubscribe {
-            packet_id: unsubscribe.packet_id,
-            filters: unsubscribe.topic_filters,
-        },
-        v5::Packet::PingRequest => Received::Ping,
-        v5::Packet::Disconnect(disconnect) => Received::Disconnect {
-            keep_will: disconnect.reason_code
-                == v5::DisconnectReasonCode::DisconnectWithWillMessage,
-            session_expiry: disconnect.session_expiry_interval_secs,
-        },
-        _ => Received::Unexpected,
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::inbound::Received;
     use super::*;
 
     #[test]
