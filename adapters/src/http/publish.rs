@@ -2,11 +2,14 @@
 
 use std::sync::Arc;
 
+use std::convert::Infallible;
+
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequestParts, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, Uri};
 
 use super::{AdapterError, HttpAdapter};
 use crate::message::{ContentType, Protocol};
@@ -17,27 +20,31 @@ use crate::subtopic::{TopicError, parse_publish_topic};
 /// connected, 413 payload over `FF_MAX_PAYLOAD`.
 pub async fn publish(
     State(adapter): State<Arc<HttpAdapter>>,
-    uri: Uri,
-    headers: HeaderMap,
+    head: Head,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, AdapterError> {
     let payload = body.map_err(|e| AdapterError(e.status(), e.body_text()))?;
     // The raw path: Mainflux unescapes subtopics itself, so axum's decoded params won't do.
-    let path = uri.path();
+    let path = head.uri.path();
     let topic = path.strip_prefix("/http").unwrap_or(path);
     let parsed = match parse_publish_topic(topic) {
         Ok(parsed) => Some(parsed),
         Err(TopicError::UnknownChannel) => None,
         Err(malformed) => return Err(malformed.into()),
     };
-    let key = thing_key(&headers).ok_or(PublishError::Unauthenticated)?;
+    let key = head
+        .authorization
+        .as_ref()
+        .and_then(thing_key)
+        .ok_or(PublishError::Unauthenticated)?;
     let Some((channel, subtopic)) = parsed else {
         // A well-formed id that no channel can have: a valid key is still only "forbidden".
         adapter.pipeline.authenticate(key)?;
         return Err(PublishError::Forbidden.into());
     };
-    let content_type = headers
-        .get(CONTENT_TYPE)
+    let content_type = head
+        .content_type
+        .as_ref()
         .and_then(|v| v.to_str().ok())
         .and_then(ContentType::parse);
     let inbound = Inbound {
@@ -54,13 +61,32 @@ pub async fn publish(
 /// `Authorization: Thing <key>`, or the whole header as the key, as Mainflux 0.10–0.12
 /// devices send it (so a key may hold spaces). Bytes, not ASCII: any UTF-8 key the REST API
 /// accepted must work here too.
-fn thing_key(headers: &HeaderMap) -> Option<&str> {
-    let value = std::str::from_utf8(headers.get(AUTHORIZATION)?.as_bytes())
-        .ok()?
-        .trim();
+fn thing_key(authorization: &HeaderValue) -> Option<&str> {
+    let value = std::str::from_utf8(authorization.as_bytes()).ok()?.trim();
     let key = match value.get(..6) {
         Some(scheme) if scheme.eq_ignore_ascii_case("thing ") => value[6..].trim_start(),
         _ => value,
     };
     (!key.is_empty()).then_some(key)
+}
+
+/// The part of the request head a publish reads: the raw path and two headers. Cheaper than
+/// the `Uri` and `HeaderMap` extractors, which would copy the whole header map per request;
+/// these clones only bump reference counts.
+pub struct Head {
+    uri: Uri,
+    authorization: Option<HeaderValue>,
+    content_type: Option<HeaderValue>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Head {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self {
+            uri: parts.uri.clone(),
+            authorization: parts.headers.get(AUTHORIZATION).cloned(),
+            content_type: parts.headers.get(CONTENT_TYPE).cloned(),
+        })
+    }
 }

@@ -10,26 +10,24 @@ use crate::message::{ContentType, Message};
 use crate::senml::{self, Measurement, SenmlFormat, Value};
 use crate::telemetry::TelemetryRecord;
 
-/// One record per SenML measurement, or one opaque record holding the payload.
+/// Appends one record per SenML measurement, or one opaque record holding the payload.
 ///
 /// A SenML content type is parsed as such (a failure is counted and the payload kept
 /// opaque). No content type at all, as from MQTT 3.1.1, is tried as SenML JSON, because
 /// Mainflux's writers read every payload as SenML; if it is not, it is kept opaque silently.
-pub fn records_of(message: &Message, stats: &WriterStats) -> Vec<TelemetryRecord> {
+pub fn records_of(message: &Message, stats: &WriterStats, records: &mut Vec<TelemetryRecord>) {
     let received_at = message.created as f64 / 1e9;
     let (format, declared) = match message.content_type {
         Some(ContentType::SenmlJson) => (Some(SenmlFormat::Json), true),
         Some(ContentType::SenmlCbor) => (Some(SenmlFormat::Cbor), true),
-        None => (Some(SenmlFormat::Json), false),
-        Some(_) => (None, false),
+        None if may_be_json_pack(&message.payload) => (Some(SenmlFormat::Json), false),
+        None | Some(_) => (None, false),
     };
     if let Some(format) = format {
         match senml::normalize(&message.payload, format, received_at) {
             Ok(measurements) => {
-                return measurements
-                    .into_iter()
-                    .map(|m| measured(message, m))
-                    .collect();
+                records.extend(measurements.into_iter().map(|m| measured(message, m)));
+                return;
             }
             Err(error) if declared => {
                 stats.invalid_senml.fetch_add(1, Ordering::Relaxed);
@@ -38,7 +36,17 @@ pub fn records_of(message: &Message, stats: &WriterStats) -> Vec<TelemetryRecord
             Err(_) => {}
         }
     }
-    vec![opaque(message, received_at)]
+    records.push(opaque(message, received_at));
+}
+
+/// Could this undeclared payload be a SenML JSON pack? A pack is a JSON array, so its first
+/// byte after JSON whitespace (RFC 8259 §2, as serde_json skips it) is `[`; anything else
+/// would fail to parse anyway, so most opaque payloads skip the parser.
+fn may_be_json_pack(payload: &[u8]) -> bool {
+    payload
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        == Some(&b'[')
 }
 
 fn base(message: &Message, time: f64) -> TelemetryRecord {
