@@ -93,6 +93,10 @@ impl Router {
         delivery
     }
 
+    pub fn has_subscribers(&self, channel: ChannelId) -> bool {
+        self.read().contains_key(&channel)
+    }
+
     /// The sessions subscribed to `channel`.
     pub fn subscribers(&self, channel: ChannelId) -> Vec<Arc<Session>> {
         self.read().get(&channel).cloned().unwrap_or_default()
