@@ -108,6 +108,7 @@ async fn a_qos2_publish_is_delivered_once() {
         (&message.payload[..], message.qos),
         (&b"once"[..], QoS::AtLeastOnce)
     );
+    assert!(!message.dup, "a first delivery is not flagged DUP");
     sub.nothing_more().await;
     assert_eq!(w.mqtt.stats().publishes, 1);
 }
@@ -239,4 +240,71 @@ async fn an_oversized_packet_closes_the_connection() {
     assert!(matches!(read, Ok(0) | Err(_)), "closed, not {read:?}");
     tokio::time::sleep(QUIET).await;
     assert_eq!(w.mqtt.stats().publishes, 0);
+}
+
+/// Packets sent right behind CONNECT, in the same segment, are handled: here a PUBLISH and
+/// a DISCONNECT from a client that closes at once (a firmware's fire-and-forget).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn packets_behind_the_connect_are_handled() {
+    let w = World::start().await;
+    let mut sub = w.client("sub", &w.a).await;
+    sub.subscribe(&w.topic(&w.ch, ""), QoS::AtMostOnce).await;
+
+    let topic = w.topic(&w.ch, "");
+    let mut burst = connect_packet("burst", &w.b.id, &w.b.key, 30, true);
+    let body_len = 2 + topic.len() + 2;
+    burst.extend([0x30, body_len as u8]);
+    burst.extend((topic.len() as u16).to_be_bytes());
+    burst.extend(topic.as_bytes());
+    burst.extend(b"hi");
+    burst.extend([0xE0, 0]);
+    let mut tcp = TcpStream::connect(w.mqtt.local_addr()).await.unwrap();
+    tcp.write_all(&burst).await.unwrap();
+    tcp.shutdown().await.unwrap();
+    drop(tcp);
+
+    assert_eq!(&sub.message().await.payload[..], b"hi");
+    sub.nothing_more().await;
+}
+
+/// A session that started clean ends with its connection: a persistent CONNECT under the
+/// same id does not inherit it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_session_is_not_resumed() {
+    let w = World::start().await;
+    let mut clean = w.client("device", &w.a).await;
+    clean.subscribe(&w.topic(&w.ch, ""), QoS::AtLeastOnce).await;
+    let mut options = w.options("device", &w.a);
+    options.set_clean_session(false);
+    let persistent = Client::connect(options).await.expect("connects");
+    assert!(!persistent.session_present);
+    clean.closed().await;
+}
+
+/// A session holds at most 256 topic filters; the next is refused, a repeated one is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_per_session_are_bounded() {
+    let w = World::start().await;
+    let mut client = w.client("greedy", &w.a).await;
+    for i in 0..256 {
+        let filter = w.topic(&w.ch, &format!("s{i}"));
+        assert_eq!(
+            client.subscribe(&filter, QoS::AtMostOnce).await,
+            rumqttc::SubscribeReasonCode::Success(QoS::AtMostOnce),
+            "{i}"
+        );
+    }
+    assert_eq!(
+        client
+            .subscribe(&w.topic(&w.ch, "one-more"), QoS::AtMostOnce)
+            .await,
+        rumqttc::SubscribeReasonCode::Failure
+    );
+    assert_eq!(
+        client
+            .subscribe(&w.topic(&w.ch, "s7"), QoS::AtLeastOnce)
+            .await,
+        rumqttc::SubscribeReasonCode::Success(QoS::AtLeastOnce),
+        "a repeated filter replaces its subscription"
+    );
 }

@@ -186,7 +186,7 @@ async fn mqtt_fanin_part(args: &Args) -> anyhow::Result<()> {
                 let point = mqtt_fanin::run(broker, qos, args.publishers, args.messages).await?;
                 let t = &point.tally;
                 println!(
-                    "round {round} QoS {qos} {:<9}: {:>7.0} msg/s, {:>7.0} delivered and {:>7.0} accepted /server-CPU-s, server busy {:>3.0} %, loss {} of {}, reordered {}, duplicates {}",
+                    "round {round} QoS {qos} {:<9}: {:>7.0} msg/s, {:>7.0} delivered and {:>7.0} accepted /server-CPU-s, server busy {:>3.0} %, loss {} of {}, reordered {}, duplicates {}{}",
                     broker.name(),
                     point.rate,
                     point.per_cpu_second,
@@ -195,9 +195,17 @@ async fn mqtt_fanin_part(args: &Args) -> anyhow::Result<()> {
                     t.loss(),
                     t.expected,
                     t.reordered,
-                    t.duplicates
+                    t.duplicates,
+                    point
+                        .stored
+                        .map_or(String::new(), |n| format!(", stored {n} of {}", t.expected))
                 );
                 ensure!(t.duplicates == 0, "{} delivered duplicates", broker.name());
+                ensure!(
+                    !args.smoke || point.stored.is_none_or(|n| n == t.expected),
+                    "{} did not store every message",
+                    broker.name()
+                );
                 ensure!(
                     !args.smoke || qos == 0 || t.loss() == 0,
                     "{} lost QoS 1 messages",

@@ -38,6 +38,8 @@ pub struct Running {
     pub addr: String,
     pub topic: String,
     credentials: Option<(String, String)>,
+    /// Ferroflux stores every message: the reader's URL for the channel and the owner token.
+    store: Option<(String, String)>,
     _dir: tempfile::TempDir,
 }
 
@@ -68,12 +70,15 @@ async fn ferroflux() -> anyhow::Result<Running> {
     ];
     let markers = [HTTP, "MQTT listening on mqtt://"];
     let server = Server::spawn(&sibling("ferroflux")?, &["serve"], &env, &markers)?;
-    let p = provision(&format!("http://{}", server.addrs[0])).await?;
+    let base = format!("http://{}", server.addrs[0]);
+    let p = provision(&base).await?;
+    let reader = format!("{base}/channels/{}/messages?limit=1", p.channel);
     Ok(Running {
         addr: server.addrs[1].clone(),
         server,
         topic: format!("channels/{}/messages", p.channel),
         credentials: Some((p.thing, p.key)),
+        store: Some((reader, p.token)),
         _dir: dir,
     })
 }
@@ -93,6 +98,7 @@ async fn mosquitto() -> anyhow::Result<Running> {
         addr,
         topic: "channels/00000000-0000-0000-0000-000000000000/messages".into(),
         credentials: None,
+        store: None,
         _dir: dir,
     })
 }
@@ -108,6 +114,23 @@ fn mosquitto_path() -> anyhow::Result<PathBuf> {
 }
 
 impl Running {
+    /// How many messages the broker stored (ferroflux's reader `total`); `None` for a broker
+    /// that stores nothing.
+    pub async fn stored(&self) -> anyhow::Result<Option<u64>> {
+        let Some((reader, token)) = &self.store else {
+            return Ok(None);
+        };
+        let page: serde_json::Value = reqwest::Client::new()
+            .get(reader)
+            .bearer_auth(token)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        Ok(page["total"].as_u64())
+    }
+
     /// A connected session: CONNECT, then CONNACK accepted. TCP_NODELAY is set on every
     /// generator socket (Nagle off; the generator batches its own writes); brokers keep
     /// their defaults (Nagle on, both).

@@ -6,7 +6,7 @@ pub fn ratio_summary(ratios: &[f64]) -> String {
     let median = sorted[sorted.len() / 2];
     let (min, max) = (sorted[0], sorted[sorted.len() - 1]);
     format!(
-        "median {median:.1}x (min {min:.1}x, max {max:.1}x, {} rounds)",
+        "median {median:.2}x (min {min:.2}x, max {max:.2}x, {} rounds)",
         sorted.len()
     )
 }

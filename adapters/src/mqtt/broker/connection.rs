@@ -81,7 +81,6 @@ pub(super) struct Connection {
     pub(super) expiry_ms: u64,
     pub(super) input: BytesMut,
     pub(super) output: BytesMut,
-    pub(super) awaiting_release: Vec<NonZeroU16>,
     /// QoS 1 messages in flight to the client, at most.
     pub(super) receive_max: usize,
     /// The largest packet the client accepts (v5).
@@ -90,6 +89,10 @@ pub(super) struct Connection {
 
 impl Connection {
     pub(super) async fn run(&mut self) -> End {
+        // A client may send packets right behind its CONNECT, in the same segment.
+        if let Err(end) = self.decode() {
+            return end;
+        }
         loop {
             let more = match self.pull() {
                 Ok(more) => more,
@@ -172,7 +175,12 @@ impl Connection {
     fn flush(&mut self) -> Result<(), End> {
         while !self.output.is_empty() {
             match self.stream.try_write(&self.output) {
-                Ok(written) => self.output.advance(written),
+                Ok(written) => {
+                    self.output.advance(written);
+                    // A client taking what we send is alive, even while we do not read its
+                    // PINGREQs (past `HIGH_WATER`).
+                    self.session.touch(self.broker.now_ms());
+                }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(_) => return Err(End::Lost),
             }
@@ -188,6 +196,11 @@ impl Connection {
             Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
             Err(_) => return Err(End::Lost),
         }
+        self.decode()
+    }
+
+    /// Handles every complete packet in the input.
+    fn decode(&mut self) -> Result<(), End> {
         while let Some(packet) = self.wire.read(&mut self.input).map_err(End::Malformed)? {
             self.handle(packet)?;
         }
@@ -199,7 +212,10 @@ impl Connection {
             Received::Publish(publish) => return self.on_publish(*publish),
             Received::PubAck(id) => self.session.lock().acknowledge(id),
             Received::PubRel(id) => {
-                self.awaiting_release.retain(|waiting| *waiting != id);
+                self.session
+                    .lock()
+                    .awaiting_release
+                    .retain(|waiting| *waiting != id);
                 self.wire.ack(&mut self.output, Ack::Completed, id);
             }
             Received::Subscribe { packet_id, filters } => self.on_subscribe(packet_id, filters),
@@ -240,10 +256,15 @@ impl Connection {
         } = publish;
         if qos == QoS::ExactlyOnce {
             let id = packet_id.ok_or(End::Protocol)?;
-            if self.awaiting_release.contains(&id) {
+            let state = self.session.lock();
+            if state.awaiting_release.contains(&id) {
                 // A resend of one we already took: ack again, deliver once.
+                drop(state);
                 self.wire.ack(&mut self.output, Ack::Recorded, id);
                 return Ok(());
+            }
+            if state.awaiting_release.len() >= MAX_AWAITING_RELEASE {
+                return Err(End::Protocol);
             }
         }
         let content_type = properties.as_ref().and_then(|p| p.content_type.as_deref());
@@ -264,8 +285,8 @@ impl Connection {
         match (qos, packet_id) {
             (QoS::AtMostOnce, _) => {}
             (QoS::AtLeastOnce, Some(id)) => self.wire.ack(&mut self.output, Ack::Received, id),
-            (QoS::ExactlyOnce, Some(id)) if self.awaiting_release.len() < MAX_AWAITING_RELEASE => {
-                self.awaiting_release.push(id);
+            (QoS::ExactlyOnce, Some(id)) => {
+                self.session.lock().awaiting_release.push(id);
                 self.wire.ack(&mut self.output, Ack::Recorded, id);
             }
             _ => return Err(End::Protocol),
@@ -284,10 +305,9 @@ impl Connection {
                 continue;
             };
             let qos = requested.qos.min(QoS::AtLeastOnce);
-            if !requested.skip_retained {
-                let matching = self.broker.retained.matching(channel, &filter);
-                retained.extend(matching.into_iter().map(|m| (m, qos)));
-            }
+            // Subscribed before the retained messages are read: a retained publish in
+            // between is then delivered live, not missed.
+            let retained_wanted = (!requested.skip_retained).then(|| (channel, filter.clone()));
             let subscription = Subscription {
                 // Copied: the decoded filter shares (and would pin) the read buffer.
                 raw: ByteString::from(&*requested.topic),
@@ -299,6 +319,10 @@ impl Connection {
             };
             let subscribed = self.broker.router.subscribe(&self.session, subscription);
             granted.push(subscribed.then_some(qos));
+            if let Some((channel, filter)) = retained_wanted.filter(|_| subscribed) {
+                let matching = self.broker.retained.matching(channel, &filter);
+                retained.extend(matching.into_iter().map(|m| (m, qos)));
+            }
         }
         self.wire.suback(&mut self.output, packet_id, &granted);
         let mut state = self.session.lock();

@@ -15,7 +15,7 @@ use tokio::net::TcpStream;
 use super::Broker;
 use super::connection::Connection;
 use super::inbound::{Connect, Hello, read_connect};
-use super::registry::{Attach, Attached};
+use super::registry::{Attach, Attached, Refused};
 use super::wire::{Accepted, ConnackRefusal, Wire};
 use crate::mqtt::gate::ConnectRefusal;
 
@@ -23,6 +23,8 @@ use crate::mqtt::gate::ConnectRefusal;
 const CONNECT_WAIT: Duration = Duration::from_secs(10);
 /// How long a session outlives its connection, at most (Mosquitto's order of magnitude).
 const MAX_SESSION_EXPIRY_MS: u64 = 2 * 3600 * 1000;
+/// Authentications tried when revocations keep racing a CONNECT.
+const AUTHENTICATE_ATTEMPTS: usize = 3;
 /// How many QoS 1 PUBLISHes a client may have unacknowledged by us (we ack at once).
 const RECEIVE_MAX: NonZeroU16 = NonZeroU16::MAX;
 
@@ -120,7 +122,6 @@ async fn open(
         wire,
         input,
         output,
-        awaiting_release: Vec::new(),
     };
     connection.broker.gate.connected(thing);
     tracing::info!(%thing, client_id = %connection.session.client_id, "MQTT connect");
@@ -130,18 +131,6 @@ async fn open(
 type Accept = (ThingId, Attached, Option<ByteString>);
 
 fn accept(broker: &Broker, wire: &Wire, connect: &Connect) -> Result<Accept, ConnackRefusal> {
-    let will_topic = connect.will.as_ref().map(|w| &*w.topic);
-    let thing = broker
-        .gate
-        .connect(
-            connect.username.as_deref(),
-            connect.password.as_deref(),
-            will_topic,
-        )
-        .map_err(|refusal| match refusal {
-            ConnectRefusal::BadCredentials => ConnackRefusal::BadCredentials,
-            ConnectRefusal::NotAuthorized => ConnackRefusal::NotAuthorized,
-        })?;
     let refuse = |refusal| {
         broker.gate.stats().count_connect_refused();
         refusal
@@ -155,18 +144,43 @@ fn accept(broker: &Broker, wire: &Wire, connect: &Connect) -> Result<Accept, Con
     } else {
         connect.client_id.clone()
     };
-    let attach = Attach {
-        client_id: &client_id,
-        thing,
-        clean_start: connect.clean_start,
-        keep_alive_ms: u64::from(connect.keep_alive) * 1000,
-        now_ms: broker.now_ms(),
-    };
-    let attached = broker
-        .registry
-        .attach(&broker.router, attach)
-        .map_err(refuse)?;
-    Ok((thing, attached, assigned))
+    // A revocation between authenticating and attaching would miss this session: then
+    // authenticate again, against the new state.
+    for _ in 0..AUTHENTICATE_ATTEMPTS {
+        let revocations_seen = broker.registry.revocations();
+        let thing = authenticate(broker, connect)?;
+        let attach = Attach {
+            client_id: &client_id,
+            thing,
+            clean_start: connect.clean_start,
+            persistent: session_expiry_ms(connect) > 0,
+            keep_alive_ms: u64::from(connect.keep_alive) * 1000,
+            now_ms: broker.now_ms(),
+            revocations_seen,
+        };
+        match broker.registry.attach(&broker.router, attach) {
+            Ok(attached) => return Ok((thing, attached, assigned)),
+            Err(Refused::Taken) => return Err(refuse(ConnackRefusal::NotAuthorized)),
+            Err(Refused::Stale) => continue,
+        }
+    }
+    // Revocations kept coming: the client retries later.
+    Err(refuse(ConnackRefusal::Unavailable))
+}
+
+fn authenticate(broker: &Broker, connect: &Connect) -> Result<ThingId, ConnackRefusal> {
+    let will_topic = connect.will.as_ref().map(|w| &*w.topic);
+    broker
+        .gate
+        .connect(
+            connect.username.as_deref(),
+            connect.password.as_deref(),
+            will_topic,
+        )
+        .map_err(|refusal| match refusal {
+            ConnectRefusal::BadCredentials => ConnackRefusal::BadCredentials,
+            ConnectRefusal::NotAuthorized => ConnackRefusal::NotAuthorized,
+        })
 }
 
 /// v3: a persistent session (not clean) lives on for the maximum; v5: as asked, capped.

@@ -127,7 +127,7 @@ async fn sweep(broker: std::sync::Weak<Broker>) {
         let now = broker.now_ms();
         let (silent, ended) = broker.registry.expired(now);
         for session in silent {
-            kick(&session, Kick::KeepAlive);
+            kick_if_silent(&session, now);
         }
         for session in ended {
             broker.registry.end_expired(&broker.router, &session, now);
@@ -135,11 +135,15 @@ async fn sweep(broker: std::sync::Weak<Broker>) {
     }
 }
 
-/// Tells the live connection of `session` to close, keeping the session.
-fn kick(session: &Session, why: Kick) {
+/// Tells the live connection of `session` to close if it is still silent: checked again
+/// under the state lock, as a new connection may have taken the session over since.
+fn kick_if_silent(session: &Session, now_ms: u64) {
     let mut state = session.lock();
+    if !session.is_silent(now_ms) {
+        return;
+    }
     if let Some(link) = &mut state.link {
-        link.kick = Some(why);
+        link.kick = Some(Kick::KeepAlive);
         link.wake.notify_one();
     }
     // Checked once: a connection that lingers is not kicked again every sweep.
@@ -159,21 +163,21 @@ impl Broker {
         from: Option<&Session>,
         inbound: Inbound<'_>,
     ) -> Result<(), Refusal> {
-        let (channel, subtopic) = self.gate.publish(
-            thing,
-            inbound.topic,
-            inbound.payload.clone(),
-            inbound.content_type,
-        )?;
+        // Copied once: decoded, the payload shares the publisher's whole read buffer, which
+        // every queued copy (an away subscriber's backlog) would keep alive.
+        let payload = Bytes::copy_from_slice(&inbound.payload);
+        let (channel, subtopic) =
+            self.gate
+                .publish(thing, inbound.topic, payload.clone(), inbound.content_type)?;
         let topic = match is_canonical(inbound.topic, subtopic.as_ref()) {
-            true => inbound.topic.clone(),
+            true => ByteString::from(&**inbound.topic),
             false => ByteString::from(mqtt_topic(channel, subtopic.as_ref())),
         };
         let message = Routed {
             channel,
             subtopic,
             topic,
-            payload: inbound.payload,
+            payload,
             qos: inbound.qos.min(QoS::AtLeastOnce),
             retain: inbound.retain,
         };

@@ -4,7 +4,7 @@
 //! Lock order: the registry, then the router's index, then a session's state.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use domain::ids::ThingId;
@@ -12,11 +12,22 @@ use tokio::sync::Notify;
 
 use super::router::Router;
 use super::session::{Kick, Link, Session};
-use super::wire::ConnackRefusal;
 
 #[derive(Default)]
 pub(super) struct Registry {
     sessions: Mutex<HashMap<Box<str>, Arc<Session>>>,
+    /// Counts revocations. A CONNECT authenticated before one and attached after it could
+    /// escape it, so `attach` refuses when the count moved since authentication.
+    revocations: AtomicU64,
+}
+
+/// Why `attach` did not attach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Refused {
+    /// Another thing holds a session under this client id ("not authorized").
+    Taken,
+    /// A revocation ran since the client was authenticated: authenticate again.
+    Stale,
 }
 
 /// What a CONNECT asks of its session.
@@ -24,8 +35,12 @@ pub(super) struct Attach<'a> {
     pub client_id: &'a str,
     pub thing: ThingId,
     pub clean_start: bool,
+    /// Whether the session outlives the connection (it may be resumed only then).
+    pub persistent: bool,
     pub keep_alive_ms: u64,
     pub now_ms: u64,
+    /// `revocations()` read before the client was authenticated.
+    pub revocations_seen: u64,
 }
 
 /// A connection attached to its session.
@@ -45,15 +60,18 @@ impl Registry {
     /// Attaches a new connection. A live connection of the same client id is taken over;
     /// its session is resumed unless the client starts clean or it expired. Client ids are
     /// one namespace for all things: another thing's session is not taken ("not authorized").
-    pub fn attach(&self, router: &Router, attach: Attach<'_>) -> Result<Attached, ConnackRefusal> {
+    pub fn attach(&self, router: &Router, attach: Attach<'_>) -> Result<Attached, Refused> {
         let mut sessions = self.lock();
+        if self.revocations.load(Ordering::Relaxed) != attach.revocations_seen {
+            return Err(Refused::Stale);
+        }
         let existing = sessions.get(attach.client_id).cloned();
         if existing.as_ref().is_some_and(|s| s.thing != attach.thing) {
-            return Err(ConnackRefusal::NotAuthorized);
+            return Err(Refused::Taken);
         }
         let resumable = |s: &Arc<Session>| {
             let expires = s.expires_at.load(Ordering::Relaxed);
-            !attach.clean_start && (expires == 0 || expires > attach.now_ms)
+            !attach.clean_start && s.lock().persistent && (expires == 0 || expires > attach.now_ms)
         };
         let (session, present) = match existing {
             Some(session) if resumable(&session) => (session, true),
@@ -77,14 +95,17 @@ impl Registry {
                 wake: wake.clone(),
                 kick: None,
             });
+            state.persistent = attach.persistent;
             state.resend_inflight();
+            // Under the state lock, so a keep-alive check that races with this attach sees
+            // the new connection's clock, not the old one's.
+            session.last_seen.store(attach.now_ms, Ordering::Relaxed);
+            session
+                .keep_alive
+                .store(attach.keep_alive_ms, Ordering::Relaxed);
+            session.expires_at.store(0, Ordering::Relaxed);
             state.generation
         };
-        session.last_seen.store(attach.now_ms, Ordering::Relaxed);
-        session
-            .keep_alive
-            .store(attach.keep_alive_ms, Ordering::Relaxed);
-        session.expires_at.store(0, Ordering::Relaxed);
         Ok(Attached {
             session,
             generation,
@@ -131,6 +152,7 @@ impl Registry {
         select: impl Fn(&Session) -> bool,
     ) -> usize {
         let mut sessions = self.lock();
+        self.revocations.fetch_add(1, Ordering::Relaxed);
         let victims: Vec<_> = sessions.values().filter(|s| select(s)).cloned().collect();
         for session in &victims {
             unregister(&mut sessions, session);
@@ -145,10 +167,7 @@ impl Registry {
         let sessions = self.lock();
         let silent = sessions
             .values()
-            .filter(|s| {
-                let keep_alive = s.keep_alive.load(Ordering::Relaxed);
-                keep_alive > 0 && now_ms > s.last_seen.load(Ordering::Relaxed) + keep_alive * 3 / 2
-            })
+            .filter(|s| s.is_silent(now_ms))
             .cloned()
             .collect();
         let ended = sessions
@@ -160,6 +179,10 @@ impl Registry {
             .cloned()
             .collect();
         (silent, ended)
+    }
+
+    pub fn revocations(&self) -> u64 {
+        self.revocations.load(Ordering::Relaxed)
     }
 
     /// Forgets an away session whose time is up, unless a client came back meanwhile.
@@ -195,5 +218,39 @@ fn forget(router: &Router, session: &Arc<Session>, kick: Option<Kick>) {
     if let Some(link) = &mut state.link {
         link.kick = Some(kick.unwrap_or(Kick::TakenOver));
         link.wake.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attach(client_id: &str, revocations_seen: u64) -> Attach<'_> {
+        Attach {
+            client_id,
+            thing: ThingId(uuid::Uuid::nil()),
+            clean_start: true,
+            persistent: false,
+            keep_alive_ms: 0,
+            now_ms: 0,
+            revocations_seen,
+        }
+    }
+
+    /// A CONNECT authenticated before a revocation is not attached after it.
+    #[test]
+    fn a_revocation_between_authentication_and_attach_makes_it_stale() {
+        let (registry, router) = (Registry::default(), Router::default());
+        let seen = registry.revocations();
+        registry.kick_where(&router, Kick::Revoked, |_| false);
+        assert_eq!(
+            registry.attach(&router, attach("late", seen)).err(),
+            Some(Refused::Stale)
+        );
+        assert!(
+            registry
+                .attach(&router, attach("late", registry.revocations()))
+                .is_ok()
+        );
     }
 }

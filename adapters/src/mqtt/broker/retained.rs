@@ -7,8 +7,6 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
-use bytes::Bytes;
-use bytestring::ByteString;
 use domain::ids::ChannelId;
 
 use super::session::Routed;
@@ -40,13 +38,11 @@ impl Retained {
             }
             return;
         }
-        // Copied: a decoded PUBLISH shares its connection's read buffer, which a retained
-        // message would otherwise keep alive for as long as it is retained.
         let kept = Routed {
             channel: message.channel,
             subtopic: message.subtopic.clone(),
-            topic: ByteString::from(&*message.topic),
-            payload: Bytes::copy_from_slice(&message.payload),
+            topic: message.topic.clone(),
+            payload: message.payload.clone(),
             qos: message.qos,
             retain: true,
         };

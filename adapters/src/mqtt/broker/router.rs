@@ -12,6 +12,10 @@ use domain::ids::ChannelId;
 
 use super::session::{Offer, Routed, Session, Subscription};
 
+/// Topic filters one session may hold: every message on a channel is matched against its
+/// subscribers' filters, so a client must not make that list unbounded. Beyond: SUBACK failure.
+pub(super) const MAX_SUBSCRIPTIONS: usize = 256;
+
 #[derive(Default)]
 pub(super) struct Router {
     channels: RwLock<HashMap<ChannelId, Vec<Arc<Session>>>>,
@@ -34,7 +38,8 @@ impl Router {
     }
 
     /// Adds `subscription`, replacing one with the same filter. `false` when the session
-    /// was forgotten meanwhile (it must not come back into the index).
+    /// was forgotten meanwhile (it must not come back into the index) or holds
+    /// `MAX_SUBSCRIPTIONS` already.
     pub fn subscribe(&self, session: &Arc<Session>, subscription: Subscription) -> bool {
         let mut channels = self.write();
         let mut state = session.lock();
@@ -43,6 +48,9 @@ impl Router {
         }
         let channel = subscription.channel;
         state.subscriptions.retain(|s| s.raw != subscription.raw);
+        if state.subscriptions.len() >= MAX_SUBSCRIPTIONS {
+            return false;
+        }
         state.subscriptions.push(subscription);
         let sessions = channels.entry(channel).or_default();
         if !sessions.iter().any(|s| Arc::ptr_eq(s, session)) {

@@ -21,6 +21,8 @@ use crate::subtopic::{Subtopic, SubtopicFilter};
 
 /// Queue capacity kept once a queue is empty again; beyond it the memory is returned.
 const KEPT_CAPACITY: usize = 64;
+/// In-flight windows up to this size are scanned for a free packet id (the default is 128).
+const SCANNED_WINDOW: usize = 1024;
 
 /// A message routed to subscribers: parsed once, shared by every session it reaches.
 pub(super) struct Routed {
@@ -40,8 +42,10 @@ pub(super) struct Outgoing {
     pub payload: Bytes,
     pub qos: QoS,
     pub retain: bool,
-    /// Set when it was sent once (QoS 1): a resend keeps its id and says DUP.
+    /// Given when first sent at QoS 1; a resend keeps it.
     pub packet_id: Option<NonZeroU16>,
+    /// Sent before, to a connection that ended unacknowledged: resent with DUP.
+    pub resent: bool,
 }
 
 impl Outgoing {
@@ -51,7 +55,7 @@ impl Outgoing {
             payload: &self.payload,
             qos: self.qos,
             retain: self.retain,
-            dup: self.packet_id.is_some(),
+            dup: self.resent,
             packet_id: self.packet_id,
         }
     }
@@ -92,6 +96,11 @@ pub(super) struct State {
     pub generation: u64,
     /// False once the broker forgot the session: nothing is queued to it any more.
     pub alive: bool,
+    /// Whether it outlives its connection: only then may another connection resume it.
+    pub persistent: bool,
+    /// QoS 2 PUBLISHes taken and awaiting PUBREL: a resend of one is not published again,
+    /// also after a reconnect.
+    pub awaiting_release: Vec<NonZeroU16>,
     pub subscriptions: Vec<Subscription>,
     pub queue: VecDeque<Outgoing>,
     pub inflight: VecDeque<Outgoing>,
@@ -130,6 +139,8 @@ impl Session {
                 link: None,
                 generation: 0,
                 alive: true,
+                persistent: false,
+                awaiting_release: Vec::new(),
                 subscriptions: Vec::new(),
                 queue: VecDeque::new(),
                 inflight: VecDeque::new(),
@@ -151,6 +162,12 @@ impl Session {
 
     pub fn touch(&self, now_ms: u64) {
         self.last_seen.store(now_ms, Ordering::Relaxed);
+    }
+
+    /// Connected and silent for 1.5 times its keep-alive (MQTT's rule).
+    pub fn is_silent(&self, now_ms: u64) -> bool {
+        let keep_alive = self.keep_alive.load(Ordering::Relaxed);
+        keep_alive > 0 && now_ms > self.last_seen.load(Ordering::Relaxed) + keep_alive * 3 / 2
     }
 
     /// Queues `message` if a subscription wants it; `from` is the publishing session (for
@@ -194,6 +211,7 @@ impl State {
             qos,
             retain,
             packet_id: None,
+            resent: false,
         });
         if let Some(link) = &self.link {
             link.wake.notify_one();
@@ -204,18 +222,16 @@ impl State {
     /// The next message to write, within `receive_max` unacknowledged QoS 1 messages. A
     /// QoS 1 message gets its packet id and moves to in-flight; `None` when nothing may go.
     pub fn next_to_send(&mut self, receive_max: usize) -> Option<Outgoing> {
-        let front = self.queue.front_mut()?;
-        if front.qos == QoS::AtLeastOnce && front.packet_id.is_none() {
+        let front = self.queue.front()?;
+        if front.qos == QoS::AtLeastOnce {
             if self.inflight.len() >= receive_max {
                 return None;
             }
-            let id = next_id(self.last_packet_id);
-            // Ids run in order; the oldest unacknowledged one blocks the wrap-around.
-            if self.inflight.front().and_then(|m| m.packet_id) == Some(id) {
-                return None;
+            if front.packet_id.is_none() {
+                let id = self.free_packet_id()?;
+                self.last_packet_id = id.get();
+                self.queue.front_mut()?.packet_id = Some(id);
             }
-            self.last_packet_id = id.get();
-            front.packet_id = Some(id);
         }
         let message = self.queue.pop_front()?;
         if message.qos == QoS::AtLeastOnce {
@@ -226,6 +242,21 @@ impl State {
             self.queue = VecDeque::new();
         }
         Some(message)
+    }
+
+    /// The next packet id not in flight. Ids are handed out in order, so only one that a
+    /// client never acknowledged can be in the way after a wrap-around: skipped when the
+    /// window is small enough to scan, waited for otherwise.
+    fn free_packet_id(&self) -> Option<NonZeroU16> {
+        let in_flight = |id| self.inflight.iter().any(|m| m.packet_id == Some(id));
+        let mut id = next_id(self.last_packet_id);
+        if self.inflight.len() > SCANNED_WINDOW {
+            return (self.inflight.front().and_then(|m| m.packet_id) != Some(id)).then_some(id);
+        }
+        while in_flight(id) {
+            id = next_id(id.get());
+        }
+        Some(id)
     }
 
     /// A PUBACK: the message leaves in-flight. Acks come in order almost always, so the
@@ -245,7 +276,8 @@ impl State {
 
     /// A client came back: what was in flight is sent again first, flagged DUP.
     pub fn resend_inflight(&mut self) {
-        while let Some(message) = self.inflight.pop_back() {
+        while let Some(mut message) = self.inflight.pop_back() {
+            message.resent = true;
             self.queue.push_front(message);
         }
     }
@@ -317,8 +349,23 @@ mod tests {
         let sent = state.next_to_send(1).unwrap();
         state.resend_inflight();
         let again = state.next_to_send(1).unwrap();
+        assert!(!sent.as_ref().dup, "a first send is not a duplicate");
         assert_eq!(again.packet_id, sent.packet_id);
         assert!(again.as_ref().dup);
+    }
+
+    #[test]
+    fn an_id_never_acknowledged_is_skipped_after_the_wrap_around() {
+        let mut state = connected();
+        state.push(&routed(QoS::AtLeastOnce), QoS::AtLeastOnce, false, 10);
+        let stuck = state.next_to_send(10).unwrap().packet_id.unwrap();
+        for _ in 0..u16::MAX {
+            state.push(&routed(QoS::AtLeastOnce), QoS::AtLeastOnce, false, 10);
+            let sent = state.next_to_send(10).expect("ids remain");
+            assert_ne!(sent.packet_id, Some(stuck));
+            state.acknowledge(sent.packet_id.unwrap());
+        }
+        assert_eq!(state.inflight.len(), 1);
     }
 
     #[test]

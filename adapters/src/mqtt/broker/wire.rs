@@ -22,6 +22,8 @@ pub(super) enum ConnackRefusal {
     BadCredentials,
     NotAuthorized,
     IdentifierRejected,
+    /// "Server unavailable": retry later.
+    Unavailable,
 }
 
 /// The broker's side of a CONNACK.
@@ -54,6 +56,8 @@ impl Wire {
     pub fn connack_refused(&self, out: &mut BytesMut, refusal: ConnackRefusal) {
         let code = match (self, refusal) {
             (Wire::V3(_), ConnackRefusal::IdentifierRejected) => 2,
+            (Wire::V3(_), ConnackRefusal::Unavailable) => 3,
+            (Wire::V5(_), ConnackRefusal::Unavailable) => 0x88,
             (Wire::V3(_), ConnackRefusal::BadCredentials) => 4,
             (Wire::V3(_), ConnackRefusal::NotAuthorized) => 5,
             (Wire::V5(_), ConnackRefusal::IdentifierRejected) => 0x85,
