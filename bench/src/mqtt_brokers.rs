@@ -38,7 +38,7 @@ pub struct Running {
     pub addr: String,
     pub topic: String,
     credentials: Option<(String, String)>,
-    /// Ferroflux stores every message: the reader's URL for the channel and the owner token.
+    /// Ferroflux stores what its telemetry writer keeps up with: the reader URL and owner token.
     store: Option<(String, String)>,
     _dir: tempfile::TempDir,
 }
