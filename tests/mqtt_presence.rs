@@ -97,3 +97,26 @@ async fn a_revoked_session_is_reported_as_a_disconnect() {
         (w.b.id.clone(), adapters::mqtt::PresenceKind::Disconnect)
     );
 }
+
+/// A takeover reports the old connection's disconnect before the new one's connect, once,
+/// so whoever tracks presence by the last event sees the thing online.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_takeover_reports_the_disconnect_before_the_connect() {
+    let w = World::start().await;
+    let mut presence = w.t.app.presence.subscribe();
+    let mut first = w.client("device", &w.a).await;
+    let _second = w.client("device", &w.a).await;
+    first.closed().await;
+    let mut kinds = Vec::new();
+    for _ in 0..3 {
+        let event = tokio::time::timeout(mqtt_support::WAIT, presence.recv())
+            .await
+            .expect("in time")
+            .unwrap();
+        kinds.push(event.event_type);
+    }
+    use adapters::mqtt::PresenceKind::{Connect, Disconnect};
+    assert_eq!(kinds, [Connect, Disconnect, Connect]);
+    tokio::time::sleep(mqtt_support::QUIET).await;
+    assert!(presence.try_recv().is_err(), "no second disconnect");
+}

@@ -354,14 +354,16 @@ impl Connection {
             }
         }
         let now = broker.now_ms();
-        broker.registry.detach(
+        let current = broker.registry.detach(
             &broker.router,
             &self.session,
             self.generation,
             self.expiry_ms,
             now,
         );
-        broker.gate.disconnected(self.thing);
+        if current {
+            broker.gate.disconnected(self.thing);
+        }
         tracing::info!(thing = %self.thing, client_id = %self.session.client_id, reason = ?end, "MQTT disconnect");
     }
 }

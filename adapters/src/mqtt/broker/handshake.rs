@@ -123,6 +123,9 @@ async fn open(
         input,
         output,
     };
+    if attached.took_over {
+        connection.broker.gate.disconnected(thing);
+    }
     connection.broker.gate.connected(thing);
     tracing::info!(%thing, client_id = %connection.session.client_id, "MQTT connect");
     Some(connection)

@@ -50,6 +50,9 @@ pub(super) struct Attached {
     pub wake: Arc<Notify>,
     /// An earlier session was resumed (CONNACK "session present").
     pub present: bool,
+    /// A live connection under the same client id was closed for this one: its
+    /// disconnect is reported by the new connection, before its own connect.
+    pub took_over: bool,
 }
 
 impl Registry {
@@ -73,11 +76,12 @@ impl Registry {
             let expires = s.expires_at.load(Ordering::Relaxed);
             !attach.clean_start && s.lock().persistent && (expires == 0 || expires > attach.now_ms)
         };
+        let mut took_over = false;
         let (session, present) = match existing {
             Some(session) if resumable(&session) => (session, true),
             Some(old) => {
                 sessions.remove(attach.client_id);
-                forget(router, &old, None);
+                took_over = forget(router, &old, None);
                 (fresh(&mut sessions, &attach), false)
             }
             None => (fresh(&mut sessions, &attach), false),
@@ -86,8 +90,9 @@ impl Registry {
         let generation = {
             let mut state = session.lock();
             if let Some(old) = state.link.take() {
-                // The old connection sees a newer generation and ends.
+                // The old connection finds its link gone and ends.
                 old.wake.notify_one();
+                took_over = true;
             }
             state.generation += 1;
             state.link = Some(Link {
@@ -111,11 +116,13 @@ impl Registry {
             generation,
             wake,
             present,
+            took_over,
         })
     }
 
     /// The connection `generation` of `session` ended. A persistent session stays for
-    /// `expiry_ms`; any other is forgotten. Nothing happens if a newer connection took over.
+    /// `expiry_ms`; any other is forgotten. Nothing happens if a newer connection took over
+    /// (then `false`: that one reported this disconnect already).
     pub fn detach(
         &self,
         router: &Router,
@@ -123,12 +130,12 @@ impl Registry {
         generation: u64,
         expiry_ms: u64,
         now_ms: u64,
-    ) {
+    ) -> bool {
         let mut sessions = self.lock();
         let keep = {
             let mut state = session.lock();
             if state.link.as_ref().map(|l| l.generation) != Some(generation) {
-                return;
+                return false;
             }
             state.link = None;
             expiry_ms > 0 && state.alive
@@ -142,6 +149,7 @@ impl Registry {
             unregister(&mut sessions, session);
             forget(router, session, None);
         }
+        true
     }
 
     /// Forgets the sessions `select` picks, closing their connections with `kick`.
@@ -211,13 +219,23 @@ fn unregister(sessions: &mut HashMap<Box<str>, Arc<Session>>, session: &Arc<Sess
     }
 }
 
-/// Out of the router, nothing queued; its live connection (if any) is told to close.
-fn forget(router: &Router, session: &Arc<Session>, kick: Option<Kick>) {
+/// Out of the router, nothing queued; its live connection (if any) is told to close:
+/// with `kick`, or without one by taking its link (a takeover, which the new connection
+/// reports). Whether there was a live connection.
+fn forget(router: &Router, session: &Arc<Session>, kick: Option<Kick>) -> bool {
     router.remove(session);
     let mut state = session.lock();
-    if let Some(link) = &mut state.link {
-        link.kick = Some(kick.unwrap_or(Kick::TakenOver));
-        link.wake.notify_one();
+    match (kick, &mut state.link) {
+        (_, None) => false,
+        (Some(kick), Some(link)) => {
+            link.kick = Some(kick);
+            link.wake.notify_one();
+            true
+        }
+        (None, link @ Some(_)) => {
+            link.take().inspect(|old| old.wake.notify_one());
+            true
+        }
     }
 }
 
