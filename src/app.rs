@@ -40,8 +40,9 @@ pub struct App {
     /// Every adapter publishes through it; the data plane's one path.
     pub pipeline: Pipeline,
     pub max_payload: usize,
-    /// Per-session MQTT limits: (in flight, queued).
-    mqtt_session_limits: (u16, usize),
+    /// Per-session MQTT limits (`FF_MQTT_MAX_INFLIGHT`, `FF_MQTT_MAX_QUEUE`).
+    mqtt_max_inflight: u16,
+    mqtt_max_queue: usize,
     pub telemetry: Arc<dyn TelemetryStore>,
     pub writer_stats: Arc<WriterStats>,
     authz: Arc<AuthzCache>,
@@ -118,7 +119,8 @@ impl App {
             service: Arc::new(service),
             pipeline,
             max_payload: config.max_payload,
-            mqtt_session_limits: (config.mqtt_max_inflight, config.mqtt_max_queue),
+            mqtt_max_inflight: config.mqtt_max_inflight,
+            mqtt_max_queue: config.mqtt_max_queue,
             telemetry,
             writer_stats,
             authz: authz_for_pipeline,
@@ -162,8 +164,8 @@ impl App {
         let config = MqttConfig {
             addr,
             max_packet_size: self.max_mqtt_packet(),
-            max_inflight: self.mqtt_session_limits.0,
-            max_queue: self.mqtt_session_limits.1,
+            max_inflight: self.mqtt_max_inflight,
+            max_queue: self.mqtt_max_queue,
         };
         let revocations = self.revocations.subscribe();
         let presence = self.presence.clone();
