@@ -189,8 +189,8 @@ impl Broker {
     }
 
     fn route(&self, message: &Routed, from: Option<&Session>) {
-        let delivery = self.router.route(message, from, self.limits.max_queue);
-        for _ in 0..delivery.dropped {
+        let dropped = self.router.route(message, from, self.limits.max_queue);
+        for _ in 0..dropped {
             self.gate.stats().count_dropped();
         }
     }

@@ -14,18 +14,11 @@ use super::session::{Offer, Routed, Session, Subscription};
 
 /// Topic filters one session may hold: every message on a channel is matched against its
 /// subscribers' filters, so a client must not make that list unbounded. Beyond: SUBACK failure.
-pub(super) const MAX_SUBSCRIPTIONS: usize = 256;
+const MAX_SUBSCRIPTIONS: usize = 256;
 
 #[derive(Default)]
 pub(super) struct Router {
     channels: RwLock<HashMap<ChannelId, Vec<Arc<Session>>>>,
-}
-
-/// How one message fared.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Delivery {
-    pub queued: usize,
-    pub dropped: usize,
 }
 
 impl Router {
@@ -84,21 +77,17 @@ impl Router {
     }
 
     /// Queues `message` for every session that wants it; `from` is the publisher's own
-    /// session, if it came over MQTT.
-    pub fn route(&self, message: &Routed, from: Option<&Session>, max_queue: usize) -> Delivery {
+    /// session, if it came over MQTT. Returns how many sessions wanted it and could not
+    /// take it.
+    pub fn route(&self, message: &Routed, from: Option<&Session>, max_queue: usize) -> usize {
         let channels = self.read();
-        let mut delivery = Delivery::default();
         let Some(sessions) = channels.get(&message.channel) else {
-            return delivery;
+            return 0;
         };
-        for session in sessions {
-            match session.offer(message, from, max_queue) {
-                Offer::Queued => delivery.queued += 1,
-                Offer::Dropped => delivery.dropped += 1,
-                Offer::NotWanted => {}
-            }
-        }
-        delivery
+        sessions
+            .iter()
+            .filter(|s| matches!(s.offer(message, from, max_queue), Offer::Dropped))
+            .count()
     }
 
     pub fn has_subscribers(&self, channel: ChannelId) -> bool {
