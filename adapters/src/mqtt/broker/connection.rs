@@ -270,7 +270,7 @@ impl Connection {
         let content_type = properties.as_ref().and_then(|p| p.content_type.as_deref());
         let message = super::Inbound {
             topic: &topic,
-            payload,
+            payload: &payload,
             qos,
             retain,
             content_type,
@@ -344,7 +344,7 @@ impl Connection {
         {
             let message = super::Inbound {
                 topic: &will.topic,
-                payload: will.payload.clone(),
+                payload: &will.payload,
                 qos: will.qos,
                 retain: will.retain,
                 content_type: will.content_type.as_deref(),

@@ -67,7 +67,7 @@ pub(super) struct Broker {
 /// A PUBLISH (or will) as the client sent it.
 struct Inbound<'a> {
     topic: &'a ByteString,
-    payload: Bytes,
+    payload: &'a [u8],
     qos: QoS,
     retain: bool,
     content_type: Option<&'a str>,
@@ -165,7 +165,7 @@ impl Broker {
     ) -> Result<(), Refusal> {
         // Copied once: decoded, the payload shares the publisher's whole read buffer, which
         // every queued copy (an away subscriber's backlog) would keep alive.
-        let payload = Bytes::copy_from_slice(&inbound.payload);
+        let payload = Bytes::copy_from_slice(inbound.payload);
         let (channel, subtopic) =
             self.gate
                 .publish(thing, inbound.topic, payload.clone(), inbound.content_type)?;
