@@ -85,6 +85,16 @@ pub(super) struct Connection {
     pub(super) receive_max: usize,
     /// The largest packet the client accepts (v5).
     pub(super) max_out_packet: usize,
+    /// `finish` ran.
+    pub(super) finished: bool,
+}
+
+impl Drop for Connection {
+    /// A task that ends without `finish` (a panic while handling a packet) still leaves
+    /// its session: otherwise the session would stay attached to nobody, queueing forever.
+    fn drop(&mut self) {
+        self.finish(End::Lost);
+    }
 }
 
 impl Connection {
@@ -332,8 +342,11 @@ impl Connection {
         }
     }
 
-    /// Says why (v5), publishes the will if due, detaches the session.
-    pub(super) fn finish(mut self, end: End) {
+    /// Says why (v5), publishes the will if due, detaches the session. Once.
+    pub(super) fn finish(&mut self, end: End) {
+        if std::mem::replace(&mut self.finished, true) {
+            return;
+        }
         if let Some(reason) = end.goodbye() {
             self.wire.goodbye(&mut self.output, reason);
         }

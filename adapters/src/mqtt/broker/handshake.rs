@@ -122,6 +122,7 @@ async fn open(
         wire,
         input,
         output,
+        finished: false,
     };
     if attached.took_over {
         connection.broker.gate.disconnected(thing);
