@@ -108,13 +108,17 @@ impl App {
                 .context("cannot open the telemetry store")?,
         );
         let writer_stats = Arc::new(WriterStats::default());
-        let (store, stats) = (telemetry.clone(), writer_stats.clone());
-        let subscription = writer::subscribe(bus.as_ref()).await?;
-        tokio::spawn(async move {
-            if let Err(error) = writer::run(subscription, bus, store, stats).await {
-                tracing::error!(%error, "telemetry writer stopped: messages are no longer stored");
-            }
-        });
+        if config.no_store {
+            tracing::info!("FF_NO_STORE: messages are delivered, not stored");
+        } else {
+            let (store, stats) = (telemetry.clone(), writer_stats.clone());
+            let subscription = writer::subscribe(bus.as_ref()).await?;
+            tokio::spawn(async move {
+                if let Err(error) = writer::run(subscription, bus, store, stats).await {
+                    tracing::error!(%error, "telemetry writer stopped: messages are no longer stored");
+                }
+            });
+        }
         Ok(App {
             service: Arc::new(service),
             pipeline,

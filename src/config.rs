@@ -29,6 +29,10 @@ pub struct Config {
     /// Only logged-in users (or the operator's admin token) may create users.
     #[arg(long, env = "FF_CLOSED_REGISTRATION")]
     pub closed_registration: bool,
+    /// Messaging only: no message is stored (Mainflux without its writers); the reader
+    /// serves what was stored before.
+    #[arg(long, env = "FF_NO_STORE")]
+    pub no_store: bool,
     /// Largest message payload a device may publish, in bytes.
     #[arg(long, env = "FF_MAX_PAYLOAD", default_value_t = adapters::http::DEFAULT_MAX_PAYLOAD)]
     pub max_payload: usize,
@@ -54,6 +58,7 @@ impl Default for Config {
             jwt_secret: None,
             master_key: None,
             closed_registration: false,
+            no_store: false,
             max_payload: adapters::http::DEFAULT_MAX_PAYLOAD,
             mqtt_max_inflight: 128,
             mqtt_max_queue: 100_000,
@@ -85,6 +90,7 @@ impl Config {
             format!("FF_JWT_SECRET={}", secret(&self.jwt_secret)),
             format!("FF_MASTER_KEY={}", secret(&self.master_key)),
             format!("FF_CLOSED_REGISTRATION={}", self.closed_registration),
+            format!("FF_NO_STORE={}", self.no_store),
             format!("FF_MAX_PAYLOAD={}", self.max_payload),
             format!("FF_MQTT_MAX_INFLIGHT={}", self.mqtt_max_inflight),
             format!("FF_MQTT_MAX_QUEUE={}", self.mqtt_max_queue),

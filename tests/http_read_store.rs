@@ -280,3 +280,32 @@ async fn a_publish_right_after_startup_is_stored() {
     })
     .await;
 }
+
+/// `FF_NO_STORE`: messaging only. A publish is accepted and delivered (here to a bus
+/// subscriber, as MQTT subscribers get it) and nothing is stored.
+#[tokio::test(flavor = "multi_thread")]
+async fn with_no_store_messages_are_delivered_not_stored() {
+    let t = TestApp::start_with(|c| c.no_store = true).await;
+    let (owner, device) = owner_and_device(&t, "nostore@example.com").await;
+    let mut bus = t
+        .app
+        .pipeline
+        .bus()
+        .subscribe(adapters::bus::ChannelFilter::all(), 16)
+        .await
+        .unwrap();
+    t.publish_ok(senml_json(&device.path(""), &device.key, &pack()))
+        .await;
+    let delivered = tokio::time::timeout(std::time::Duration::from_secs(5), bus.next())
+        .await
+        .expect("delivered in time")
+        .unwrap();
+    assert_eq!(delivered.channel.to_string(), device.channel);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let page = t
+        .read(&device.channel, "", &format!("Bearer {}", owner.token))
+        .await;
+    assert_eq!(page["total"], 0);
+    assert_eq!(t.app.writer_stats.messages.load(Ordering::Relaxed), 0);
+    t.finish().await;
+}

@@ -172,9 +172,10 @@ async fn mqtt_fanin_part(args: &Args) -> anyhow::Result<()> {
          (+10 % warm-up, not timed), {} rounds; generator TCP_NODELAY on (Nagle off), brokers at \
          their default (Nagle on). Mosquitto: anonymous, no ACL, max_queued_messages 1000000, \
          max_inflight_messages 0; ferroflux: authenticates every CONNECT, authorizes every \
-         PUBLISH and hands every message to its telemetry writer (what it stored is printed: \
-         the bus drops the writer, counted, whenever it falls behind), FF_MQTT_MAX_QUEUE \
-         1000000, FF_MQTT_MAX_INFLIGHT 65535.",
+         PUBLISH, messaging only (FF_NO_STORE), FF_MQTT_MAX_QUEUE 1000000, \
+         FF_MQTT_MAX_INFLIGHT 65535; ferroflux+store (last round only): the same while its \
+         telemetry writer stores what it keeps up with (the bus drops it, counted, when it \
+         falls behind) and its CPU is counted until the store settled.",
         args.publishers,
         mqtt_fanin::PAYLOAD,
         args.messages,
@@ -184,11 +185,16 @@ async fn mqtt_fanin_part(args: &Args) -> anyhow::Result<()> {
         let (mut ratios, mut accepted) = (Vec::new(), Vec::new());
         for round in 1..=args.rounds {
             let mut points = Vec::new();
-            for broker in [Broker::Ferroflux, Broker::Mosquitto] {
+            // The last round also runs ferroflux with its store, once: what storing costs.
+            let storing = (round == args.rounds).then_some(Broker::FerrofluxStoring);
+            let brokers = [Broker::Ferroflux, Broker::Mosquitto]
+                .into_iter()
+                .chain(storing);
+            for broker in brokers {
                 let point = mqtt_fanin::run(broker, qos, args.publishers, args.messages).await?;
                 let t = &point.tally;
                 println!(
-                    "round {round} QoS {qos} {:<9}: {:>7.0} msg/s, {:>7.0} delivered and {:>7.0} accepted /server-CPU-s, server busy {:>3.0} %, loss {} of {}, reordered {}, duplicates {}{}",
+                    "round {round} QoS {qos} {:<15}: {:>7.0} msg/s, {:>7.0} delivered and {:>7.0} accepted /server-CPU-s, server busy {:>3.0} %, loss {} of {}, reordered {}, duplicates {}{}",
                     broker.name(),
                     point.rate,
                     point.per_cpu_second,

@@ -14,7 +14,10 @@ use crate::server::{Server, free_port, sibling, wait_for_port};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Broker {
+    /// Messaging only (`FF_NO_STORE`), the same work as Mosquitto plus authorization.
     Ferroflux,
+    /// Also storing every message it can (the embedded telemetry writer on the same core).
+    FerrofluxStoring,
     Mosquitto,
 }
 
@@ -47,21 +50,24 @@ impl Broker {
     pub fn name(self) -> &'static str {
         match self {
             Broker::Ferroflux => "ferroflux",
+            Broker::FerrofluxStoring => "ferroflux+store",
             Broker::Mosquitto => "mosquitto",
         }
     }
 
     pub async fn start(self) -> anyhow::Result<Running> {
         match self {
-            Broker::Ferroflux => ferroflux().await,
+            Broker::Ferroflux => ferroflux(false).await,
+            Broker::FerrofluxStoring => ferroflux(true).await,
             Broker::Mosquitto => mosquitto().await,
         }
     }
 }
 
-async fn ferroflux() -> anyhow::Result<Running> {
+async fn ferroflux(store: bool) -> anyhow::Result<Running> {
     let dir = tempfile::tempdir()?;
     let env = [
+        ("FF_NO_STORE", (!store).to_string()),
         ("FF_DATA_DIR", dir.path().display().to_string()),
         ("FF_HTTP_ADDR", "127.0.0.1:0".into()),
         ("FF_MQTT_ADDR", "127.0.0.1:0".into()),
@@ -78,7 +84,7 @@ async fn ferroflux() -> anyhow::Result<Running> {
         server,
         topic: format!("channels/{}/messages", p.channel),
         credentials: Some((p.thing, p.key)),
-        store: Some((reader, p.token)),
+        store: store.then_some((reader, p.token)),
         _dir: dir,
     })
 }
