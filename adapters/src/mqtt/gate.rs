@@ -61,10 +61,6 @@ impl Gate {
         &self.stats
     }
 
-    pub fn pipeline(&self) -> &Pipeline {
-        &self.pipeline
-    }
-
     /// CONNECT: username = thing id, password = thing key (Mainflux 0.11: the key's thing
     /// must be the username). A will must be on a topic the thing may publish to, since
     /// the engine publishes it later without asking.

@@ -3,9 +3,9 @@
 //!
 //! Each WebSocket is bridged to the MQTT listener over loopback, so the engine sees one
 //! more client and every rule (CONNECT, ACL, revocation, presence) applies unchanged. The
-//! cost is one local hop per WebSocket connection: rmqtt cannot be handed a foreign stream
-//! (its connection processing is crate-private), and a second engine listener speaking
-//! WebSocket itself would need its own port, not the HTTP one.
+//! cost is one local hop per WebSocket connection: the broker's connections work on a
+//! `TcpStream` directly (readiness and non-blocking reads and writes, no buffer while
+//! idle), and a second listener speaking WebSocket itself would need its own port.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};

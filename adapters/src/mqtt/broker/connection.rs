@@ -43,6 +43,8 @@ pub(super) enum End {
     Protocol,
     /// A PUBLISH the thing may not make: Mainflux closes the connection.
     Refused,
+    /// A newer connection with the same client id took the session (or started clean).
+    TakenOver,
     Kicked(Kick),
 }
 
@@ -57,7 +59,7 @@ impl End {
             End::Kicked(Kick::Revoked) => Goodbye::AdministrativeAction,
             End::Kicked(Kick::KeepAlive) => Goodbye::KeepAliveTimeout,
             End::Kicked(Kick::Shutdown) => Goodbye::ServerShuttingDown,
-            End::Kicked(Kick::TakenOver) => Goodbye::SessionTakenOver,
+            End::TakenOver => Goodbye::SessionTakenOver,
         })
     }
 
@@ -159,7 +161,7 @@ impl Connection {
                     return Err(End::Kicked(kick));
                 }
             }
-            _ => return Err(End::Kicked(Kick::TakenOver)),
+            _ => return Err(End::TakenOver),
         }
         loop {
             if self.output.len() >= HIGH_WATER {

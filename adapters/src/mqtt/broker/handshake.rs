@@ -85,7 +85,8 @@ async fn open(
     input: BytesMut,
 ) -> Option<Connection> {
     let mut output = BytesMut::new();
-    let accepted = accept(&broker, &wire, &connect);
+    let expiry_ms = session_expiry_ms(&connect);
+    let accepted = accept(&broker, &wire, &connect, expiry_ms);
     let (thing, attached, assigned) = match accepted {
         Ok(accepted) => accepted,
         Err(refusal) => {
@@ -94,7 +95,6 @@ async fn open(
             return None;
         }
     };
-    let expiry_ms = session_expiry_ms(&connect);
     wire.connack(
         &mut output,
         Accepted {
@@ -134,7 +134,12 @@ async fn open(
 
 type Accept = (ThingId, Attached, Option<ByteString>);
 
-fn accept(broker: &Broker, wire: &Wire, connect: &Connect) -> Result<Accept, ConnackRefusal> {
+fn accept(
+    broker: &Broker,
+    wire: &Wire,
+    connect: &Connect,
+    expiry_ms: u64,
+) -> Result<Accept, ConnackRefusal> {
     let refuse = |refusal| {
         broker.gate.stats().count_connect_refused();
         refusal
@@ -157,7 +162,7 @@ fn accept(broker: &Broker, wire: &Wire, connect: &Connect) -> Result<Accept, Con
             client_id: &client_id,
             thing,
             clean_start: connect.clean_start,
-            persistent: session_expiry_ms(connect) > 0,
+            persistent: expiry_ms > 0,
             keep_alive_ms: u64::from(connect.keep_alive) * 1000,
             now_ms: broker.now_ms(),
             revocations_seen,

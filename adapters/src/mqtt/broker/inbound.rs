@@ -29,7 +29,6 @@ pub(super) struct Connect {
     pub will: Option<Will>,
 }
 
-#[derive(Clone)]
 pub(super) struct Will {
     pub topic: ByteString,
     pub payload: Bytes,

@@ -30,7 +30,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use bytestring::ByteString;
 use domain::ids::{ChannelId, ThingId};
 use rmqtt_codec::types::QoS;
@@ -163,14 +163,12 @@ impl Broker {
         from: Option<&Session>,
         inbound: Inbound<'_>,
     ) -> Result<(), Refusal> {
-        // Copied once: decoded, the payload shares the publisher's whole read buffer, which
-        // every queued copy (an away subscriber's backlog) would keep alive.
-        let payload = Bytes::copy_from_slice(inbound.payload);
+        let (topic, payload) = owned(inbound.topic, inbound.payload);
         let (channel, subtopic) =
             self.gate
-                .publish(thing, inbound.topic, payload.clone(), inbound.content_type)?;
-        let topic = match is_canonical(inbound.topic, subtopic.as_ref()) {
-            true => ByteString::from(&**inbound.topic),
+                .publish(thing, &topic, payload.clone(), inbound.content_type)?;
+        let topic = match is_canonical(&topic, subtopic.as_ref()) {
+            true => topic,
             false => ByteString::from(mqtt_topic(channel, subtopic.as_ref())),
         };
         let message = Routed {
@@ -196,15 +194,27 @@ impl Broker {
     }
 
     /// Forgets the sessions `select` picks and closes their connections; how many.
-    fn revoke(&self, select: impl Fn(&Session) -> bool) -> usize {
-        let closed = self
-            .registry
-            .kick_where(&self.router, Kick::Revoked, select);
+    fn close_where(&self, why: Kick, select: impl Fn(&Session) -> bool) -> usize {
+        let closed = self.registry.kick_where(&self.router, why, select);
         for _ in 0..closed {
             self.gate.stats().count_session_closed();
         }
         closed
     }
+}
+
+/// Topic and payload copied out of the read buffer, in one allocation: decoded, they share
+/// the publisher's whole read buffer, which every queued copy (an away subscriber's
+/// backlog) would keep alive.
+fn owned(topic: &str, payload: &[u8]) -> (ByteString, Bytes) {
+    let mut both = BytesMut::with_capacity(topic.len() + payload.len());
+    both.extend_from_slice(topic.as_bytes());
+    both.extend_from_slice(payload);
+    let mut payload = both.freeze();
+    let topic = payload.split_to(topic.len());
+    // The bytes of a `str`: valid UTF-8.
+    let topic = ByteString::try_from(topic).unwrap_or_default();
+    (topic, payload)
 }
 
 /// Whether `topic` is already written as `channels/<id>/messages[/a/b]`, the spelling every
@@ -247,7 +257,7 @@ impl MqttEngine for Broker {
     }
 
     async fn close_sessions(&self, thing: ThingId) -> usize {
-        self.revoke(|session| session.thing == thing)
+        self.close_where(Kick::Revoked, |session| session.thing == thing)
     }
 
     async fn close_channel(&self, channel: ChannelId) -> usize {
@@ -256,17 +266,13 @@ impl MqttEngine for Broker {
             tracing::info!(%channel, cleared, "retained messages of a removed channel dropped");
         }
         let subscribed = self.router.subscribers(channel);
-        self.revoke(|session| subscribed.iter().any(|s| std::ptr::eq(&**s, session)))
+        self.close_where(Kick::Revoked, |session| {
+            subscribed.iter().any(|s| std::ptr::eq(&**s, session))
+        })
     }
 
     async fn close_all(&self) -> usize {
-        let closed = self
-            .registry
-            .kick_where(&self.router, Kick::Shutdown, |_| true);
-        for _ in 0..closed {
-            self.gate.stats().count_session_closed();
-        }
-        closed
+        self.close_where(Kick::Shutdown, |_| true)
     }
 
     async fn retained_messages(&self) -> usize {
@@ -277,6 +283,15 @@ impl MqttEngine for Broker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn owned_topic_and_payload_share_one_allocation_and_keep_their_bytes() {
+        let (topic, payload) = owned("channels/é/messages", b"\x00\xffdata");
+        assert_eq!(&*topic, "channels/é/messages");
+        assert_eq!(&payload[..], b"\x00\xffdata");
+        let (topic_end, payload_start) = (topic.as_bytes().as_ptr_range().end, payload.as_ptr());
+        assert_eq!(topic_end, payload_start, "one buffer, split");
+    }
 
     #[test]
     fn canonical_topics_are_recognized_without_rebuilding_them() {

@@ -79,8 +79,6 @@ pub(super) enum Kick {
     Revoked,
     KeepAlive,
     Shutdown,
-    /// A newer connection with the same client id took the session (or started clean).
-    TakenOver,
 }
 
 /// Where a session's messages go when its client is connected.
