@@ -185,17 +185,7 @@ async fn base_value_and_base_sum_carry_over_and_the_http_prefix_stores_alike() {
 }
 
 /// RFC 8428 §5.1.2, "multiple data points" (absolute `bt`, negative `t`, `bver` 5).
-const RFC_5_1_2: &str = r#"[
-  {"bn":"urn:dev:ow:10e2073a0108006:","bt":1.276020076001e+09,
-   "bu":"A","bver":5,
-   "n":"voltage","u":"V","v":120.1},
-  {"n":"current","t":-5,"v":1.2},
-  {"n":"current","t":-4,"v":1.3},
-  {"n":"current","t":-3,"v":1.4},
-  {"n":"current","t":-2,"v":1.5},
-  {"n":"current","t":-1,"v":1.6},
-  {"n":"current","v":1.7}
-]"#;
+const RFC_5_1_2: &str = include_str!("../adapters/tests/vectors/rfc8428-5.1.2.json");
 
 /// RFC 8428 §6: the same pack in CBOR, byte for byte (195 bytes).
 const RFC_6_CBOR_HEX: &str = "87a721781b75726e3a6465763a6f773a31306532303733613031303830303\

@@ -7,7 +7,6 @@ mod mqtt_support;
 use std::process::Stdio;
 use std::time::Duration;
 
-use adapters::bus::ChannelFilter;
 use adapters::message::Protocol;
 use axum::http::StatusCode;
 use common::req;
@@ -26,13 +25,7 @@ fn refused(result: Result<Client, ConnectionError>) -> ConnectReturnCode {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mqtt_to_mqtt_qos0_and_qos1_exactly_once_and_on_the_bus() {
     let w = World::start().await;
-    let mut bus =
-        w.t.app
-            .pipeline
-            .bus()
-            .subscribe(ChannelFilter::all(), 16)
-            .await
-            .unwrap();
+    let mut bus = w.bus().await;
     let mut sub = w.client("sub", &w.a).await;
     let filter = w.topic(&w.ch, "#");
     assert_eq!(
@@ -274,13 +267,7 @@ async fn a_will_is_delivered_to_subscribers_and_the_bus() {
     watcher
         .subscribe(&w.topic(&w.ch, "#"), QoS::AtLeastOnce)
         .await;
-    let mut bus =
-        w.t.app
-            .pipeline
-            .bus()
-            .subscribe(ChannelFilter::all(), 16)
-            .await
-            .unwrap();
+    let mut bus = w.bus().await;
     let options = w.with_will(w.options("mortal", &w.b), &w.topic(&w.ch, "status"), "gone");
     let mortal = Client::connect(options).await.expect("connects");
     mortal.vanish();

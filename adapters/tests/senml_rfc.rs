@@ -43,17 +43,7 @@ fn rfc8428_5_1_2_multiple_data_points_now() {
     assert_eq!(both(pack), expected);
 }
 
-const RFC_5_1_2_TIMED: &str = r#"[
-  {"bn":"urn:dev:ow:10e2073a0108006:","bt":1.276020076001e+09,
-   "bu":"A","bver":5,
-   "n":"voltage","u":"V","v":120.1},
-  {"n":"current","t":-5,"v":1.2},
-  {"n":"current","t":-4,"v":1.3},
-  {"n":"current","t":-3,"v":1.4},
-  {"n":"current","t":-2,"v":1.5},
-  {"n":"current","t":-1,"v":1.6},
-  {"n":"current","v":1.7}
-]"#;
+const RFC_5_1_2_TIMED: &str = include_str!("vectors/rfc8428-5.1.2.json");
 
 fn rfc_5_1_2_timed_expected() -> Vec<Measurement> {
     const BT: f64 = 1.276020076001e+09;

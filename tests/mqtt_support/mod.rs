@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use adapters::bus::{BusSubscription, ChannelFilter};
 use adapters::mqtt::MqttAdapter;
 use rumqttc::{
     AsyncClient, ConnectionError, Event, LastWill, MqttOptions, Packet, Publish, QoS,
@@ -70,6 +71,17 @@ impl World {
             b,
             c,
         }
+    }
+
+    /// A subscription to every message on the bus: what the store and other protocols get.
+    pub async fn bus(&self) -> Box<dyn BusSubscription> {
+        self.t
+            .app
+            .pipeline
+            .bus()
+            .subscribe(ChannelFilter::all(), 16)
+            .await
+            .expect("bus subscription")
     }
 
     /// Waits until the adapter has counted `n` sessions closed by revocation.
