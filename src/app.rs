@@ -8,7 +8,7 @@ use adapters::bus::{MemoryBus, MessageBus};
 use adapters::http::{Credential, HttpAdapter, ReadDenied, ReaderAuth};
 use adapters::mqtt::websocket::{self, MqttTarget};
 use adapters::mqtt::{MqttAdapter, MqttConfig, PresenceFeed, RevocationFeed};
-use adapters::pipeline::{KeyHasher, Pipeline};
+use adapters::pipeline::{KeyHasher, Pipeline, PublishError};
 use adapters::telemetry::{FjallTelemetryStore, TelemetryStore};
 use adapters::writer::{self, WriterStats};
 use anyhow::{Context, bail};
@@ -207,13 +207,10 @@ struct Readers {
 
 impl Readers {
     fn thing(&self, key: &str, channel: ChannelId) -> Result<(), ReadDenied> {
-        let thing = self
-            .pipeline
-            .authenticate(key)
-            .map_err(|_| ReadDenied::Unauthenticated)?;
-        match self.authz.can_access(thing, channel) {
-            true => Ok(()),
-            false => Err(ReadDenied::Forbidden),
+        match self.pipeline.authorize(key, channel) {
+            Ok(_) => Ok(()),
+            Err(PublishError::Forbidden) => Err(ReadDenied::Forbidden),
+            Err(_) => Err(ReadDenied::Unauthenticated),
         }
     }
 

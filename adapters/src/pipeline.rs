@@ -94,9 +94,7 @@ impl Pipeline {
     /// only the connection, so a disconnect or removal still refuses at once. A key change
     /// must end such sessions; the adapter does that, not this call.
     pub fn publish_as(&self, thing: ThingId, inbound: Inbound) -> Result<(), PublishError> {
-        if !self.authz.can_access(thing, inbound.channel) {
-            return Err(PublishError::Forbidden);
-        }
+        self.check_access(thing, inbound.channel)?;
         self.send(thing, inbound)
     }
 
@@ -109,19 +107,10 @@ impl Pipeline {
         }
     }
 
-    /// May the thing with `key` subscribe to `channel`? The same rule as publishing:
-    /// subscribers get only channels their thing is connected to.
-    pub fn authorize_subscribe(
-        &self,
-        key: &str,
-        channel: ChannelId,
-    ) -> Result<ThingId, PublishError> {
-        self.authorize(key, channel)
-    }
-
-    /// One cache lookup when allowed; on refusal a second one tells 401 from 403, so an
-    /// unknown key learns nothing about channels.
-    fn authorize(&self, key: &str, channel: ChannelId) -> Result<ThingId, PublishError> {
+    /// May the thing with `key` use `channel` (publish, subscribe, read its messages)? One
+    /// cache lookup when allowed; on refusal a second one tells 401 from 403, so an unknown
+    /// key learns nothing about channels.
+    pub fn authorize(&self, key: &str, channel: ChannelId) -> Result<ThingId, PublishError> {
         if key.is_empty() {
             return Err(PublishError::Unauthenticated);
         }

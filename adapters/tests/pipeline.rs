@@ -179,7 +179,7 @@ fn a_thing_not_connected_is_forbidden() {
             Err(PublishError::Forbidden)
         );
         assert_eq!(
-            world.pipeline.authorize_subscribe("key-1", channel),
+            world.pipeline.authorize("key-1", channel),
             Err(PublishError::Forbidden)
         );
         let inbound = inbound(channel, Bytes::new());
@@ -219,10 +219,7 @@ async fn a_connected_thing_publishes_as_itself() {
         (before..=after).contains(&got.created),
         "created is the reception time"
     );
-    assert_eq!(
-        world.pipeline.authorize_subscribe("sensor-key", channel),
-        Ok(thing)
-    );
+    assert_eq!(world.pipeline.authorize("sensor-key", channel), Ok(thing));
     let inbound = inbound(channel, Bytes::from_static(b"x"));
     assert_eq!(world.pipeline.publish_as(thing, inbound), Ok(()));
     assert_eq!(
@@ -280,7 +277,7 @@ fn revocation_refuses_the_next_publish() {
             "{what}"
         );
         assert_eq!(
-            world.pipeline.authorize_subscribe("old-key", channel),
+            world.pipeline.authorize("old-key", channel),
             Err(refusal),
             "{what}"
         );

@@ -42,7 +42,6 @@ struct Shared {
     published: AtomicU64,
     delivered: AtomicU64,
     dropped_slow: AtomicU64,
-    subscribers: AtomicU64,
 }
 
 #[derive(Default)]
@@ -81,13 +80,20 @@ impl Shared {
             None => Some(&mut index.every_channel),
         };
         let Some(list) = list else { return };
-        let before = list.len();
         list.retain(|subscriber| subscriber.id != id);
-        let removed = (before - list.len()) as u64;
         if let Some(channel) = channel.filter(|_| list.is_empty()) {
             index.by_channel.remove(&channel);
         }
-        self.subscribers.fetch_sub(removed, Ordering::Relaxed);
+    }
+
+    /// Subscribers in the index, counted when asked (stats are rare; publishes are not).
+    fn subscriber_count(&self) -> u64 {
+        let index = self
+            .index
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let by_channel: usize = index.by_channel.values().map(Vec::len).sum();
+        (index.every_channel.len() + by_channel) as u64
     }
 }
 
@@ -172,7 +178,6 @@ impl MessageBus for MemoryBus {
                 None => index.every_channel.push(subscriber),
             }
         }
-        self.shared.subscribers.fetch_add(1, Ordering::Relaxed);
         Ok(Box::new(MemorySubscription {
             id,
             channel: filter.channel,
@@ -188,7 +193,7 @@ impl MessageBus for MemoryBus {
             published: shared.published.load(Ordering::Relaxed),
             delivered: shared.delivered.load(Ordering::Relaxed),
             dropped_slow_subscribers: shared.dropped_slow.load(Ordering::Relaxed),
-            subscribers: shared.subscribers.load(Ordering::Relaxed),
+            subscribers: shared.subscriber_count(),
         }
     }
 }

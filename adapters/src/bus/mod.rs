@@ -57,15 +57,6 @@ impl ChannelFilter {
             ..self
         }
     }
-
-    pub fn matches(&self, message: &Message) -> bool {
-        self.channel
-            .is_none_or(|channel| channel == message.channel)
-            && self
-                .subtopic
-                .as_ref()
-                .is_none_or(|filter| filter.matches(message.subtopic.as_ref()))
-    }
 }
 
 /// Counters since the bus started (`subscribers` is the current number).

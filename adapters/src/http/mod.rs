@@ -49,3 +49,11 @@ pub fn router(adapter: HttpAdapter) -> Router {
     }
     router.layer(DefaultBodyLimit::max(limit)).with_state(state)
 }
+
+/// What follows `scheme` (say `"thing "`, matched without regard to case) in an
+/// `Authorization` value, if it starts with it.
+fn after_scheme<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
+    let head = value.get(..scheme.len())?;
+    head.eq_ignore_ascii_case(scheme)
+        .then(|| value[scheme.len()..].trim_start())
+}

@@ -11,7 +11,7 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, Uri};
 
-use super::{AdapterError, HttpAdapter};
+use super::{AdapterError, HttpAdapter, after_scheme};
 use crate::message::{ContentType, Protocol};
 use crate::pipeline::{Inbound, PublishError};
 use crate::subtopic::{TopicError, parse_publish_topic};
@@ -63,10 +63,7 @@ pub async fn publish(
 /// accepted must work here too.
 fn thing_key(authorization: &HeaderValue) -> Option<&str> {
     let value = std::str::from_utf8(authorization.as_bytes()).ok()?.trim();
-    let key = match value.get(..6) {
-        Some(scheme) if scheme.eq_ignore_ascii_case("thing ") => value[6..].trim_start(),
-        _ => value,
-    };
+    let key = after_scheme(value, "thing ").unwrap_or(value);
     (!key.is_empty()).then_some(key)
 }
 

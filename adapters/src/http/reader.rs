@@ -6,9 +6,10 @@ use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, StatusCode};
+use domain::DomainError;
 use domain::ids::ChannelId;
 
-use super::{AdapterError, HttpAdapter};
+use super::{AdapterError, HttpAdapter, after_scheme};
 use crate::subtopic::{Subtopic, parse_channel};
 use crate::telemetry::{ReadPage, ReadQuery, TelemetryError};
 
@@ -80,14 +81,9 @@ fn credential(headers: &HeaderMap) -> Option<Credential<'_>> {
     let value = std::str::from_utf8(headers.get(AUTHORIZATION)?.as_bytes())
         .ok()?
         .trim();
-    let after = |scheme: &str| {
-        let head = value.get(..scheme.len())?;
-        head.eq_ignore_ascii_case(scheme)
-            .then(|| value[scheme.len()..].trim_start())
-    };
-    let credential = if let Some(key) = after("thing ") {
+    let credential = if let Some(key) = after_scheme(value, "thing ") {
         Credential::Thing(key)
-    } else if let Some(token) = after("bearer ") {
+    } else if let Some(token) = after_scheme(value, "bearer ") {
         Credential::User(token)
     } else {
         Credential::Raw(value)
@@ -111,5 +107,5 @@ fn bad_request(message: String) -> AdapterError {
 
 /// A path id that is no channel id: like the REST API, it names nothing.
 fn not_found() -> AdapterError {
-    AdapterError(StatusCode::NOT_FOUND, "entity not found".into())
+    AdapterError(StatusCode::NOT_FOUND, DomainError::NotFound.to_string())
 }

@@ -74,7 +74,7 @@ pub enum MqttError {
 pub trait MqttEngine: Send + Sync + 'static {
     /// Delivers a message that arrived over another protocol to the engine's subscribers,
     /// at QoS 1, not retained. `false` when the engine did not take it.
-    async fn inject(&self, message: &Message) -> bool;
+    fn inject(&self, message: &Message) -> bool;
     /// Closes every live session of `thing` and forgets its subscriptions; how many.
     async fn close_sessions(&self, thing: ThingId) -> usize;
     /// Closes every live session subscribed to `channel`; how many.
@@ -136,7 +136,7 @@ async fn inject(
     loop {
         match subscription.next().await {
             Ok(message) if message.protocol == Protocol::Mqtt => {}
-            Ok(message) => match engine.inject(&message).await {
+            Ok(message) => match engine.inject(&message) {
                 true => stats.count_injected(),
                 false => stats.count_inject_failure(),
             },
@@ -190,11 +190,6 @@ impl MqttAdapter {
     /// How many retained messages are held (one per topic at most).
     pub async fn retained_messages(&self) -> usize {
         self.engine.retained_messages().await
-    }
-
-    /// Closes the live sessions of `thing` (revocation); how many.
-    pub async fn close_sessions(&self, thing: ThingId) -> usize {
-        self.engine.close_sessions(thing).await
     }
 
     /// Stops accepting, closes every session, stops injecting.

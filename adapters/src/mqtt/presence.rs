@@ -4,8 +4,8 @@
 //! mqtt`. Only authenticated things appear: Mainflux also reported the unverified username
 //! of a refused CONNECT, which let anyone write any thing id into the feed.
 
+use crate::message::now_ns;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use domain::ids::ThingId;
 use serde::Serialize;
@@ -52,9 +52,7 @@ impl PresenceFeed {
     }
 
     pub(crate) fn publish(&self, thing_id: ThingId, event_type: PresenceKind) {
-        let timestamp = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let timestamp = u64::try_from(now_ns() / 1_000_000_000).unwrap_or(0);
         let presence = Presence {
             thing_id,
             timestamp,

@@ -6,7 +6,7 @@
 //! numbers, so arrival order is commit order. A read is one reverse range scan of the
 //! channel's keys between the query's time bounds, on a blocking thread.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
@@ -64,7 +64,6 @@ impl Default for FjallTelemetryOptions {
 
 /// The telemetry of one fjall database directory, owned by this process (fjall locks it).
 pub struct FjallTelemetryStore {
-    dir: PathBuf,
     inner: Arc<Inner>,
 }
 
@@ -104,7 +103,6 @@ impl FjallTelemetryStore {
             })?),
         };
         Ok(Self {
-            dir: dir.to_owned(),
             inner: Arc::new(Inner {
                 db,
                 records,
@@ -113,10 +111,6 @@ impl FjallTelemetryStore {
                 next_seq: Mutex::new(next_seq),
             }),
         })
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 }
 

@@ -239,7 +239,7 @@ fn is_canonical(topic: &str, subtopic: Option<&Subtopic>) -> bool {
 
 #[async_trait]
 impl MqttEngine for Broker {
-    async fn inject(&self, message: &Message) -> bool {
+    fn inject(&self, message: &Message) -> bool {
         // Most channels have no MQTT subscriber: no topic to build then.
         if !self.router.has_subscribers(message.channel) {
             return true;
