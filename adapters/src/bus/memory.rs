@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 
 use super::{BusError, BusStats, BusSubscription, ChannelFilter, MessageBus};
-use crate::message::Message;
+use crate::message::{Message, Protocol};
 use crate::subtopic::SubtopicFilter;
 
 /// Largest queue a subscription may ask for: far above any sane need, and below what
@@ -53,6 +53,7 @@ struct Index {
 struct Subscriber {
     id: u64,
     subtopic: Option<SubtopicFilter>,
+    except_protocol: Option<Protocol>,
     queue: mpsc::Sender<Arc<Message>>,
     /// Set once, by the publish that found the queue full; shared with the subscription so
     /// it can tell `Lagged` from `Closed`.
@@ -118,10 +119,11 @@ impl MessageBus for MemoryBus {
             ];
             for (listed_under, list) in lists {
                 for subscriber in list {
-                    let wanted = subscriber
-                        .subtopic
-                        .as_ref()
-                        .is_none_or(|filter| filter.matches(message.subtopic.as_ref()));
+                    let wanted = subscriber.except_protocol != Some(message.protocol)
+                        && subscriber
+                            .subtopic
+                            .as_ref()
+                            .is_none_or(|filter| filter.matches(message.subtopic.as_ref()));
                     if !wanted || subscriber.lagged.load(Ordering::Acquire) {
                         continue;
                     }
@@ -164,6 +166,7 @@ impl MessageBus for MemoryBus {
         let subscriber = Subscriber {
             id,
             subtopic: filter.subtopic,
+            except_protocol: filter.except_protocol,
             queue,
             lagged: Arc::clone(&lagged),
         };

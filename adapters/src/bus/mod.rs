@@ -23,7 +23,7 @@ use std::task::{Context, Poll};
 use async_trait::async_trait;
 use domain::ids::ChannelId;
 
-use crate::message::Message;
+use crate::message::{Message, Protocol};
 use crate::subtopic::SubtopicFilter;
 
 pub use memory::{MAX_CAPACITY, MemoryBus};
@@ -35,6 +35,9 @@ pub struct ChannelFilter {
     pub channel: Option<ChannelId>,
     /// `None`: every subtopic, and messages without one.
     pub subtopic: Option<SubtopicFilter>,
+    /// Messages that arrived over this protocol are not delivered: an adapter that delivers
+    /// its own protocol's messages itself (MQTT) takes only the others.
+    pub except_protocol: Option<Protocol>,
 }
 
 impl ChannelFilter {
@@ -47,7 +50,14 @@ impl ChannelFilter {
     pub fn channel(channel: ChannelId) -> Self {
         Self {
             channel: Some(channel),
-            subtopic: None,
+            ..Self::default()
+        }
+    }
+
+    pub fn except(self, protocol: Protocol) -> Self {
+        Self {
+            except_protocol: Some(protocol),
+            ..self
         }
     }
 

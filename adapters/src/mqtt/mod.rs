@@ -104,7 +104,7 @@ pub async fn start(
 ) -> Result<MqttAdapter, MqttError> {
     let stats = Arc::new(MqttStats::default());
     let bus = pipeline.bus().clone();
-    let subscription = bus.subscribe(ChannelFilter::all(), INJECTOR_QUEUE).await?;
+    let subscription = bus.subscribe(injected(), INJECTOR_QUEUE).await?;
     let gate = Gate::new(pipeline, stats.clone(), presence);
     let (engine, local_addr, mut tasks) = broker::start(&config, gate).await?;
     let engine: Arc<dyn MqttEngine> = engine;
@@ -125,6 +125,13 @@ pub async fn start(
 
 type Bus = Arc<dyn MessageBus>;
 
+/// What the injector takes from the bus: every message that did not come over MQTT (the
+/// broker delivers those itself; Mainflux's forwarder rule), filtered by the bus, so an
+/// MQTT publish costs the injector nothing.
+fn injected() -> ChannelFilter {
+    ChannelFilter::all().except(Protocol::Mqtt)
+}
+
 /// Bus → engine, for every message that did not come over MQTT. A lagged subscription is
 /// replaced (messages in the gap are lost to MQTT subscribers, and counted).
 async fn inject(
@@ -135,7 +142,6 @@ async fn inject(
 ) {
     loop {
         match subscription.next().await {
-            Ok(message) if message.protocol == Protocol::Mqtt => {}
             Ok(message) => match engine.inject(&message) {
                 true => stats.count_injected(),
                 false => stats.count_inject_failure(),
@@ -143,7 +149,7 @@ async fn inject(
             Err(BusError::Lagged) => {
                 stats.count_injector_lagged();
                 tracing::warn!("MQTT injector fell behind the bus: resubscribing");
-                match bus.subscribe(ChannelFilter::all(), INJECTOR_QUEUE).await {
+                match bus.subscribe(injected(), INJECTOR_QUEUE).await {
                     Ok(fresh) => subscription = fresh,
                     Err(e) => {
                         tracing::error!(error = %e, "MQTT injector cannot resubscribe");

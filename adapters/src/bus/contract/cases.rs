@@ -132,6 +132,28 @@ pub async fn other_channels_receive_nothing<F: BusFactory>(factory: &F) {
     }
 }
 
+pub async fn an_excluded_protocol_is_not_delivered<F: BusFactory>(factory: &F) {
+    let (publishing, receiving) = (factory.open().await, factory.open().await);
+    let (mine, publisher) = (channel(), thing());
+    let all = ChannelFilter::all().except(Protocol::Mqtt);
+    let one = ChannelFilter::channel(mine).except(Protocol::Mqtt);
+    let mut subscriptions = [
+        subscribe(&receiving, all, 64).await,
+        subscribe(&receiving, one, 64).await,
+    ];
+    for n in 0..5 {
+        let mut over_mqtt = message(mine, publisher, None, n);
+        over_mqtt.protocol = Protocol::Mqtt;
+        publish(&*publishing, over_mqtt);
+    }
+    publish(&*publishing, message(mine, publisher, None, 5));
+    for subscription in &mut subscriptions {
+        let got = receive("other protocol", &mut **subscription).await;
+        assert_eq!((got.protocol, got.created), (Protocol::Http, 5));
+        assert_quiet("excluded protocol", &mut **subscription).await;
+    }
+}
+
 pub async fn every_channel_subscriptions_see_every_channel<F: BusFactory>(factory: &F) {
     let (publishing, receiving) = (factory.open().await, factory.open().await);
     let channels = [channel(), channel(), channel()];

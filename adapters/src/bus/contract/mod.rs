@@ -50,6 +50,7 @@ macro_rules! message_bus_contract_tests {
             every_matching_subscriber_gets_each_message_once_in_order,
             subtopic_filters_select_what_they_match,
             other_channels_receive_nothing,
+            an_excluded_protocol_is_not_delivered,
             every_channel_subscriptions_see_every_channel,
             only_messages_after_subscribing_arrive,
             message_fields_arrive_intact,
