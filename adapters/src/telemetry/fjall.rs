@@ -1,6 +1,7 @@
 //! `FjallTelemetryStore`: the embedded `TelemetryStore` backend.
 //!
-//! One database directory with two keyspaces: `records` (layout in `codec`) and `meta`,
+//! One database directory with two keyspaces: `records` (layouts in `codec` and
+//! `value_codec`) and `meta`,
 //! which holds the next sequence number. A save is one write batch (its records plus the
 //! new sequence, so a crash keeps both or neither) under a mutex that hands out sequence
 //! numbers, so arrival order is commit order. A read is one reverse range scan of the
@@ -14,6 +15,7 @@ use domain::ids::ChannelId;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
 use super::codec::{self, storage_error};
+use super::value_codec::{decode_record, encode_record};
 use super::{ReadPage, ReadQuery, TelemetryError, TelemetryRecord, TelemetryStore};
 
 /// Keyspace of the records: channel ++ time ns ++ sequence → record.
@@ -119,32 +121,29 @@ impl Inner {
         if records.is_empty() {
             return Ok(());
         }
-        let mut entries = Vec::with_capacity(records.len());
-        for (index, record) in records.iter().enumerate() {
+        // The counter is only written after a successful commit, so a panic elsewhere
+        // cannot leave it half-updated: a poisoned lock is still usable.
+        let mut next_seq = self.next_seq.lock().unwrap_or_else(PoisonError::into_inner);
+        let first = *next_seq;
+        let after = u64::try_from(records.len())
+            .ok()
+            .and_then(|count| first.checked_add(count))
+            .ok_or_else(|| TelemetryError::Unavailable("sequence numbers exhausted".into()))?;
+        let mut batch = self.db.batch().durability(Some(self.persist));
+        // One buffer for every value: fjall copies what it is given, and a fresh buffer per
+        // record cost more than the encoding (profiled).
+        let mut value = Vec::new();
+        for (index, (seq, record)) in (first..).zip(records).enumerate() {
             record.check().map_err(|error| match error {
                 TelemetryError::Invalid(reason) => {
                     TelemetryError::Invalid(format!("record {index} of the batch: {reason}"))
                 }
                 other => other,
             })?;
-            let ns = codec::time_ns(record.time);
-            entries.push((record.channel, ns, codec::encode_record(record)?));
-        }
-        // The counter is only written after a successful commit, so a panic elsewhere
-        // cannot leave it half-updated: a poisoned lock is still usable.
-        let mut next_seq = self.next_seq.lock().unwrap_or_else(PoisonError::into_inner);
-        let first = *next_seq;
-        let after = u64::try_from(entries.len())
-            .ok()
-            .and_then(|count| first.checked_add(count))
-            .ok_or_else(|| TelemetryError::Unavailable("sequence numbers exhausted".into()))?;
-        let mut batch = self.db.batch().durability(Some(self.persist));
-        for (seq, (channel, ns, value)) in (first..).zip(entries) {
-            batch.insert(
-                &self.records,
-                &codec::record_key(channel, ns, seq)[..],
-                value,
-            );
+            value.clear();
+            encode_record(record, &mut value);
+            let key = codec::record_key(record.channel, codec::time_ns(record.time), seq);
+            batch.insert(&self.records, &key[..], &value[..]);
         }
         batch.insert(&self.meta, NEXT_SEQ, &after.to_be_bytes()[..]);
         batch.commit().map_err(storage_error)?;
@@ -179,7 +178,7 @@ impl Inner {
                 .into_inner_if(|key| wanted || !by_key || on_boundary(key))
                 .map_err(storage_error)?;
             let record = value
-                .map(|value| codec::decode_record(channel, &value))
+                .map(|value| decode_record(channel, &value))
                 .transpose()?;
             if record.as_ref().is_some_and(|record| !query.matches(record)) {
                 continue;

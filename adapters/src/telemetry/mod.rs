@@ -4,7 +4,8 @@
 //! - `record`: `TelemetryRecord`, one stored measurement (or one opaque message), with the
 //!   field names Mainflux's readers answer with.
 //! - `query`: `ReadQuery`, the reader's filters and paging, parsed from a raw query string.
-//! - `fjall`, `codec`: `FjallTelemetryStore`, the embedded backend, and its byte layouts.
+//! - `fjall`, `codec`, `value_codec`: `FjallTelemetryStore`, the embedded backend, and its
+//!   key and value layouts.
 //! - `memory`: `MemoryTelemetryStore`, the in-memory double for tests of code above the port.
 //! - `contract`: the backend-agnostic suite (`telemetry_contract_tests!`) every backend passes.
 //!
@@ -20,6 +21,7 @@ mod query;
 #[cfg(test)]
 mod query_tests;
 mod record;
+mod value_codec;
 
 use async_trait::async_trait;
 use domain::ids::ChannelId;

@@ -1,5 +1,6 @@
 //! `TelemetryRecord`: one stored measurement, named as Mainflux's readers name it.
 
+use bytes::Bytes;
 use domain::ids::{ChannelId, ThingId};
 use serde::{Deserialize, Serialize};
 
@@ -10,7 +11,7 @@ use super::TelemetryError;
 /// The JSON is Mainflux's reader output: snake_case names, absent fields omitted (Mainflux
 /// uses pointers and `omitempty`). A SenML record carries at most one of `value`,
 /// `string_value`, `bool_value`, `data_value`, plus an optional `sum`; an opaque message
-/// carries `payload` (standard base64 of the raw bytes) and `content_type` instead. The
+/// carries `payload` (the raw bytes, standard base64 in JSON) and `content_type` instead. The
 /// store does not enforce that split: the writer that builds records does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TelemetryRecord {
@@ -41,9 +42,13 @@ pub struct TelemetryRecord {
     pub data_value: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sum: Option<f64>,
-    /// Standard base64 of the raw payload of a non-SenML message.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payload: Option<String>,
+    /// The raw payload of a non-SenML message; standard base64 in JSON.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "base64_payload"
+    )]
+    pub payload: Option<Bytes>,
     /// The content type the opaque payload was published with, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
@@ -104,6 +109,34 @@ impl TelemetryRecord {
             }
         }
         Ok(())
+    }
+}
+
+/// `Option<Bytes>` as standard base64 text, as Mainflux's readers show a raw payload.
+mod base64_payload {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use bytes::Bytes;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub(super) fn serialize<S: Serializer>(
+        payload: &Option<Bytes>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match payload {
+            Some(bytes) => s.serialize_str(&STANDARD.encode(bytes)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Bytes>, D::Error> {
+        let Some(text) = Option::<String>::deserialize(d)? else {
+            return Ok(None);
+        };
+        STANDARD
+            .decode(text)
+            .map(|bytes| Some(Bytes::from(bytes)))
+            .map_err(D::Error::custom)
     }
 }
 

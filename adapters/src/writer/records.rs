@@ -2,9 +2,6 @@
 
 use std::sync::atomic::Ordering;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-
 use super::WriterStats;
 use crate::message::{ContentType, Message};
 use crate::senml::{self, Measurement, SenmlFormat, Value};
@@ -81,7 +78,7 @@ fn measured(message: &Message, m: Measurement) -> TelemetryRecord {
 
 fn opaque(message: &Message, received_at: f64) -> TelemetryRecord {
     TelemetryRecord {
-        payload: Some(STANDARD.encode(&message.payload)),
+        payload: Some(message.payload.clone()),
         content_type: message.content_type.as_ref().map(|c| c.as_str().to_owned()),
         ..base(message, received_at)
     }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use uuid::Uuid;
 
 use super::{StoreFactory, channel, measurement, read, save, thing, values};
@@ -84,16 +85,16 @@ pub async fn every_value_kind_round_trips<F: StoreFactory>(factory: &F) {
 pub async fn opaque_records_round_trip<F: StoreFactory>(factory: &F) {
     let store = factory.open("main").await;
     let ch = channel();
-    let opaque = |time: f64, payload: &str, content_type: Option<&str>| TelemetryRecord {
+    let opaque = |time: f64, payload: &[u8], content_type: Option<&str>| TelemetryRecord {
         subtopic: Some("raw".into()),
-        payload: Some(payload.into()),
+        payload: Some(Bytes::copy_from_slice(payload)),
         content_type: content_type.map(Into::into),
         ..TelemetryRecord::new(ch, thing(), "mqtt", time)
     };
     let records = vec![
-        opaque(10.0, "eyJ0ZW1wIjogMjF9", Some("application/json")),
-        opaque(11.0, "AAEC/w==", None),
-        opaque(12.0, "", Some("application/octet-stream")),
+        opaque(10.0, br#"{"temp": 21}"#, Some("application/json")),
+        opaque(11.0, &[0, 1, 2, 0xff], None),
+        opaque(12.0, b"", Some("application/octet-stream")),
     ];
     save(&*store, records.clone()).await;
     let page = read(&*store, ch, "").await;

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use domain::ids::{ChannelId, ThingId};
 use uuid::Uuid;
 
@@ -75,7 +76,7 @@ fn mixed_record(channel: ChannelId, index: usize) -> TelemetryRecord {
         Kind::Vb(vb) => record.bool_value = Some(*vb),
         Kind::Vd(vd) => record.data_value = Some((*vd).into()),
         Kind::Payload => {
-            record.payload = Some("eyJ4IjoxfQ==".into());
+            record.payload = Some(Bytes::from_static(br#"{"x":1}"#));
             record.content_type = Some("application/json".into());
         }
     }
