@@ -7,11 +7,21 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, ensure};
 use serde_json::{Value, json};
 
+use crate::http_load::{Target, load};
 use crate::server::{Server, sibling};
 
 pub struct Run {
     pub requests_per_second: f64,
     pub per_cpu_second: f64,
+}
+
+impl Run {
+    fn of(requests: u64, seconds: f64, cpu_seconds: f64) -> Self {
+        Self {
+            requests_per_second: requests as f64 / seconds,
+            per_cpu_second: requests as f64 / cpu_seconds.max(0.01),
+        }
+    }
 }
 
 /// Serves the bare peer: POST /channels/{id}/messages → 202, nothing else.
@@ -26,83 +36,58 @@ pub async fn serve_bare() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn load(url: &str, key: &str, requests: u64, concurrency: usize) -> anyhow::Result<f64> {
-    let client = reqwest::Client::new();
-    let started = Instant::now();
-    let workers = (0..concurrency as u64).map(|w| {
-        let share = requests / concurrency as u64 + u64::from(w < requests % concurrency as u64);
-        let (client, url, key) = (client.clone(), url.to_owned(), key.to_owned());
-        tokio::spawn(async move {
-            for n in 0..share {
-                let body = format!(
-                    "{{\"worker\":{w},\"n\":{n},\"pad\":\"{}\"}}",
-                    "x".repeat(60)
-                );
-                let response = client
-                    .post(&url)
-                    .header("authorization", format!("Thing {key}"))
-                    .body(body)
-                    .send()
-                    .await?;
-                ensure!(
-                    response.status() == 202,
-                    "publish answered {}",
-                    response.status()
-                );
-            }
-            anyhow::Ok(())
-        })
-    });
-    for worker in futures::future::join_all(workers).await {
-        worker??;
-    }
-    Ok(started.elapsed().as_secs_f64())
-}
-
 pub async fn bare(requests: u64, concurrency: usize) -> anyhow::Result<Run> {
     let exe = std::env::current_exe()?;
     let server = Server::spawn(&exe, &["--serve-bare"], &[], &["listening on http://"])?;
-    let url = format!(
-        "http://{}/channels/00000000-0000-0000-0000-000000000000/messages",
-        server.addrs[0]
-    );
-    measure(&server, &url, "k", requests, concurrency).await
+    let target = Target {
+        addr: server.addrs[0].clone(),
+        path: "/channels/00000000-0000-0000-0000-000000000000/messages".into(),
+        key: "k".into(),
+    };
+    measure(&server, &target, requests, concurrency).await
 }
 
 /// What ferroflux prints once its REST API listens.
 pub const HTTP: &str = "listening on http://";
 
-pub async fn ferroflux(requests: u64, concurrency: usize) -> anyhow::Result<Run> {
+/// Ferroflux publishing over HTTP: messaging only (`FF_NO_STORE`, as Mainflux's HTTP
+/// adapter, whose writers are other services), or storing every message in the same
+/// process, read back until all are there (its CPU counted until then).
+pub async fn ferroflux(requests: u64, concurrency: usize, store: bool) -> anyhow::Result<Run> {
     let dir = tempfile::tempdir()?;
     let env = [
         ("FF_DATA_DIR", dir.path().display().to_string()),
         ("FF_HTTP_ADDR", "127.0.0.1:0".into()),
         ("FF_MQTT_ADDR", "127.0.0.1:0".into()),
+        ("FF_NO_STORE", (!store).to_string()),
     ];
     let server = Server::spawn(&sibling("ferroflux")?, &["serve"], &env, &[HTTP])?;
     let base = format!("http://{}", server.addrs[0]);
     let p = provision(&base).await?;
-    let url = format!("{base}/channels/{}/messages", p.channel);
-    let run = measure(&server, &url, &p.key, requests, concurrency).await?;
-    stored(&base, &p.channel, &p.token, requests).await?;
-    Ok(run)
+    let target = Target {
+        addr: server.addrs[0].clone(),
+        path: format!("/channels/{}/messages", p.channel),
+        key: p.key.clone(),
+    };
+    load(&target, requests / 10, concurrency).await?; // warm-up, not counted
+    let cpu = server.cpu_seconds()?;
+    let seconds = load(&target, requests, concurrency).await?;
+    if store {
+        stored(&base, &p.channel, &p.token, requests).await?;
+    }
+    Ok(Run::of(requests, seconds, server.cpu_seconds()? - cpu))
 }
 
 async fn measure(
     server: &Server,
-    url: &str,
-    key: &str,
+    target: &Target,
     requests: u64,
     concurrency: usize,
 ) -> anyhow::Result<Run> {
-    load(url, key, requests / 10, concurrency).await?; // warm-up, not counted
+    load(target, requests / 10, concurrency).await?; // warm-up, not counted
     let cpu = server.cpu_seconds()?;
-    let seconds = load(url, key, requests, concurrency).await?;
-    let cpu = (server.cpu_seconds()? - cpu).max(0.01);
-    Ok(Run {
-        requests_per_second: requests as f64 / seconds,
-        per_cpu_second: requests as f64 / cpu,
-    })
+    let seconds = load(target, requests, concurrency).await?;
+    Ok(Run::of(requests, seconds, server.cpu_seconds()? - cpu))
 }
 
 /// One user's thing connected to one channel: enough to publish and subscribe.
