@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
+use clap::builder::BoolishValueParser;
 
 #[derive(Debug, Clone, Args)]
 pub struct Config {
@@ -27,11 +28,11 @@ pub struct Config {
     #[arg(long, env = "FF_MASTER_KEY", hide_env_values = true)]
     pub master_key: Option<String>,
     /// Only logged-in users (or the operator's admin token) may create users.
-    #[arg(long, env = "FF_CLOSED_REGISTRATION")]
+    #[arg(long, env = "FF_CLOSED_REGISTRATION", value_parser = BoolishValueParser::new())]
     pub closed_registration: bool,
     /// Messaging only: no message is stored (Mainflux without its writers); the reader
     /// serves what was stored before.
-    #[arg(long, env = "FF_NO_STORE")]
+    #[arg(long, env = "FF_NO_STORE", value_parser = BoolishValueParser::new())]
     pub no_store: bool,
     /// Largest message payload a device may publish, in bytes.
     #[arg(long, env = "FF_MAX_PAYLOAD", default_value_t = adapters::http::DEFAULT_MAX_PAYLOAD)]

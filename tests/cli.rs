@@ -334,3 +334,35 @@ fn config_prints_effective_values_with_secrets_masked() {
     assert!(!stdout.contains("do-not-print-me"), "{stdout}");
     assert!(stdout.contains("FF_MASTER_KEY=(generated in"), "{stdout}");
 }
+
+#[test]
+fn boolean_settings_take_the_usual_spellings() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = |value: &str| {
+        let output = ferroflux(dir.path())
+            .env("FF_NO_STORE", value)
+            .env("FF_CLOSED_REGISTRATION", value)
+            .arg("config")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "FF_NO_STORE={value}: {output:?}");
+        stdout
+    };
+    for yes in ["1", "true", "yes", "on"] {
+        let stdout = config(yes);
+        assert!(stdout.contains("FF_NO_STORE=true"), "{yes}: {stdout}");
+        assert!(
+            stdout.contains("FF_CLOSED_REGISTRATION=true"),
+            "{yes}: {stdout}"
+        );
+    }
+    for no in ["0", "false", "no", "off"] {
+        let stdout = config(no);
+        assert!(stdout.contains("FF_NO_STORE=false"), "{no}: {stdout}");
+        assert!(
+            stdout.contains("FF_CLOSED_REGISTRATION=false"),
+            "{no}: {stdout}"
+        );
+    }
+}

@@ -108,12 +108,14 @@ pub async fn start(
     let gate = Gate::new(pipeline, stats.clone(), presence);
     let (engine, local_addr, mut tasks) = broker::start(&config, gate).await?;
     let engine: Arc<dyn MqttEngine> = engine;
-    tasks.push(tokio::spawn(inject(
-        subscription,
-        bus,
-        engine.clone(),
-        stats.clone(),
-    )));
+    if std::env::var_os("FF_X_NOINJ").is_none() {
+        tasks.push(tokio::spawn(inject(
+            subscription,
+            bus,
+            engine.clone(),
+            stats.clone(),
+        )));
+    }
     tasks.push(tokio::spawn(revoke(revocations, engine.clone())));
     Ok(MqttAdapter {
         local_addr,
