@@ -22,6 +22,7 @@ use projections::{AuthzCache, Projection, Projections, Views};
 use tokio::net::TcpListener;
 
 use crate::Config;
+use crate::metrics::{self, MqttCounters};
 
 /// Thing keys are looked up by their keyed hash; the vault makes it.
 struct VaultHasher(KeyVault);
@@ -52,6 +53,8 @@ pub struct App {
     pub presence: PresenceFeed,
     /// The MQTT listener's address once started, for MQTT over WebSocket at `/mqtt`.
     mqtt_target: MqttTarget,
+    /// The MQTT adapter's counters once started, for `/metrics`.
+    mqtt_counters: MqttCounters,
     pub log: Arc<FjallEventLog>,
     /// The projections this process keeps live, for `replay --verify`.
     pub live: Vec<Arc<dyn Projection>>,
@@ -131,6 +134,7 @@ impl App {
             revocations,
             presence: PresenceFeed::new(&config.instance),
             mqtt_target: MqttTarget::default(),
+            mqtt_counters: MqttCounters::default(),
             log,
             live,
         })
@@ -159,6 +163,11 @@ impl App {
                 self.mqtt_target.clone(),
                 self.max_mqtt_packet() as usize,
             ))
+            .merge(metrics::router(metrics::Sources {
+                bus: self.pipeline.bus().clone(),
+                writer: self.writer_stats.clone(),
+                mqtt: self.mqtt_counters.clone(),
+            }))
             .fallback(not_found)
     }
 
@@ -177,6 +186,7 @@ impl App {
             .await
             .map_err(|e| anyhow::anyhow!("{e}; free the port or set FF_MQTT_ADDR"))?;
         let _ = self.mqtt_target.set(adapter.local_addr());
+        let _ = self.mqtt_counters.set(adapter.counters());
         Ok(adapter)
     }
 

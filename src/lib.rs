@@ -3,9 +3,11 @@
 //! - `config`: flags and `FF_*` variables, one typed tree.
 //! - `app`: opens the event log, catches the projections up, builds the service, serves.
 //! - `presence`: the MQTT presence feed over HTTP.
+//! - `metrics`: `GET /metrics`, the data plane's counters for Prometheus.
 
 pub mod app;
 pub mod config;
+mod metrics;
 mod presence;
 
 pub use app::App;

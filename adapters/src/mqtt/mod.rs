@@ -195,6 +195,11 @@ impl MqttAdapter {
         self.stats.snapshot()
     }
 
+    /// The live counters, for a metrics endpoint that outlives no adapter.
+    pub fn counters(&self) -> Arc<MqttStats> {
+        self.stats.clone()
+    }
+
     /// How many retained messages are held (one per topic at most).
     pub async fn retained_messages(&self) -> usize {
         self.engine.retained_messages().await

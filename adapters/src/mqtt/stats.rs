@@ -1,4 +1,4 @@
-//! Counters of the MQTT adapter, readable at any time (tests, `/metrics` later).
+//! Counters of the MQTT adapter, readable at any time (tests, `/metrics`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

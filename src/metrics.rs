@@ -1,0 +1,173 @@
+//! `GET /metrics`: the data plane's counters in Prometheus' text format, unauthenticated
+//! like Mainflux's `/metrics` (counts only: no ids, keys or payloads).
+//!
+//! Read on demand from the atomics the bus, the telemetry writer and the MQTT adapter keep
+//! anyway, so serving metrics costs the hot path nothing.
+
+use std::fmt::Write as _;
+use std::sync::{Arc, OnceLock};
+
+use adapters::bus::MessageBus;
+use adapters::mqtt::MqttStats;
+use adapters::writer::WriterStats;
+use axum::Router;
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+/// The MQTT adapter's counters, once it has started (it starts after the router is built).
+pub type MqttCounters = Arc<OnceLock<Arc<MqttStats>>>;
+
+#[derive(Clone)]
+pub struct Sources {
+    pub bus: Arc<dyn MessageBus>,
+    pub writer: Arc<WriterStats>,
+    pub mqtt: MqttCounters,
+}
+
+pub fn router(sources: Sources) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .with_state(sources)
+}
+
+async fn metrics(State(sources): State<Sources>) -> impl IntoResponse {
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4")],
+        exposition(&sources),
+    )
+}
+
+/// One `# HELP`, `# TYPE` and sample per metric.
+fn exposition(sources: &Sources) -> String {
+    let mut text = String::with_capacity(4096);
+    let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+        let _ = writeln!(
+            text,
+            "# HELP ferroflux_{name} {help}\n# TYPE ferroflux_{name} {kind}\nferroflux_{name} {value}"
+        );
+    };
+    let bus = sources.bus.stats();
+    metric(
+        "bus_published_total",
+        "counter",
+        "Messages published on the bus.",
+        bus.published,
+    );
+    metric(
+        "bus_delivered_total",
+        "counter",
+        "Messages queued for a subscriber, one per matching subscriber.",
+        bus.delivered,
+    );
+    metric(
+        "bus_dropped_slow_subscribers_total",
+        "counter",
+        "Subscriptions disconnected because their queue was full.",
+        bus.dropped_slow_subscribers,
+    );
+    metric(
+        "bus_subscribers",
+        "gauge",
+        "Live bus subscriptions.",
+        bus.subscribers,
+    );
+    for (name, help, value) in writer_counters(&sources.writer) {
+        metric(name, "counter", help, value);
+    }
+    if let Some(mqtt) = sources.mqtt.get() {
+        for (name, help, value) in mqtt_counters(mqtt) {
+            metric(name, "counter", help, value);
+        }
+    }
+    text
+}
+
+fn writer_counters(writer: &WriterStats) -> [(&'static str, &'static str, u64); 5] {
+    use std::sync::atomic::Ordering::Relaxed;
+    [
+        (
+            "telemetry_messages_total",
+            "Messages the telemetry writer took from the bus.",
+            writer.messages.load(Relaxed),
+        ),
+        (
+            "telemetry_records_stored_total",
+            "Records saved in the telemetry store.",
+            writer.records.load(Relaxed),
+        ),
+        (
+            "telemetry_invalid_senml_total",
+            "SenML payloads that did not parse and were stored opaque.",
+            writer.invalid_senml.load(Relaxed),
+        ),
+        (
+            "telemetry_writer_lagged_total",
+            "Times the writer fell behind the bus and lost messages.",
+            writer.lagged.load(Relaxed),
+        ),
+        (
+            "telemetry_failed_batches_total",
+            "Batches dropped after every save attempt failed.",
+            writer.failed_batches.load(Relaxed),
+        ),
+    ]
+}
+
+fn mqtt_counters(mqtt: &MqttStats) -> [(&'static str, &'static str, u64); 11] {
+    let s = mqtt.snapshot();
+    [
+        ("mqtt_connects_total", "CONNECTs accepted.", s.connects),
+        (
+            "mqtt_connects_refused_total",
+            "CONNECTs refused.",
+            s.connects_refused,
+        ),
+        (
+            "mqtt_disconnects_total",
+            "Sessions of things that ended.",
+            s.disconnects,
+        ),
+        (
+            "mqtt_publishes_total",
+            "PUBLISHes authorized and published.",
+            s.publishes,
+        ),
+        (
+            "mqtt_publishes_refused_total",
+            "PUBLISHes refused (the connection was closed).",
+            s.publishes_refused,
+        ),
+        (
+            "mqtt_subscribes_refused_total",
+            "SUBSCRIBE filters refused.",
+            s.subscribes_refused,
+        ),
+        (
+            "mqtt_injected_total",
+            "Messages from other protocols delivered into the broker.",
+            s.injected,
+        ),
+        (
+            "mqtt_inject_failures_total",
+            "Messages from other protocols the broker did not take.",
+            s.inject_failures,
+        ),
+        (
+            "mqtt_injector_lagged_total",
+            "Times the bus dropped the MQTT injector for being slow.",
+            s.injector_lagged,
+        ),
+        (
+            "mqtt_sessions_closed_total",
+            "Sessions ended by the server (revocation, shutdown).",
+            s.sessions_closed,
+        ),
+        (
+            "mqtt_dropped_total",
+            "Messages a subscriber could not take (queue full, away at QoS 0, too large).",
+            s.dropped,
+        ),
+    ]
+}
