@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::http_load::{Target, load};
 use crate::server::{Server, sibling};
+use crate::store_probe::Store;
 
 pub struct Run {
     pub requests_per_second: f64,
@@ -72,10 +73,24 @@ pub async fn ferroflux(requests: u64, concurrency: usize, store: bool) -> anyhow
     load(&target, requests / 10, concurrency).await?; // warm-up, not counted
     let cpu = server.cpu_seconds()?;
     let seconds = load(&target, requests, concurrency).await?;
-    if store {
-        stored(&base, &p.channel, &p.token, requests).await?;
+    let accepted = requests + requests / 10;
+    let store = store.then_some(Store {
+        base,
+        channel: p.channel,
+        token: p.token,
+    });
+    if let Some(store) = &store {
+        all_saved(store, accepted).await?;
     }
-    Ok(Run::of(requests, seconds, server.cpu_seconds()? - cpu))
+    let run = Run::of(requests, seconds, server.cpu_seconds()? - cpu);
+    if let Some(store) = &store {
+        let readable = store.readable().await?;
+        ensure!(
+            readable == accepted,
+            "the reader serves {readable} of {accepted}"
+        );
+    }
+    Ok(run)
 }
 
 async fn measure(
@@ -148,27 +163,19 @@ pub async fn provision(base: &str) -> anyhow::Result<Provisioned> {
     })
 }
 
-/// Every accepted message must reach the store (warm-up included): no loss.
-async fn stored(base: &str, channel: &str, token: &str, requests: u64) -> anyhow::Result<()> {
-    let expected = requests + requests / 10;
-    let url = format!("{base}/channels/{channel}/messages?limit=1");
+/// Waits until every accepted message (warm-up included) is saved, then checks that the
+/// reader serves them all: no loss.
+async fn all_saved(store: &Store, expected: u64) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let page: Value = reqwest::Client::new()
-            .get(&url)
-            .bearer_auth(token)
-            .send()
-            .await?
-            .json()
-            .await?;
-        let total = page["total"].as_u64().unwrap_or(0);
-        if total == expected {
+        let saved = store.saved().await?;
+        if saved == expected {
             return Ok(());
         }
         ensure!(
             Instant::now() < deadline,
-            "stored {total} of {expected} accepted messages"
+            "saved {saved} of {expected} accepted messages"
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

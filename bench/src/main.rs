@@ -21,6 +21,7 @@ mod provisioning;
 mod replay_speed;
 mod server;
 mod stats;
+mod store_probe;
 
 use anyhow::ensure;
 

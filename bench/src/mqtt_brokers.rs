@@ -11,6 +11,7 @@ use tokio::net::TcpStream;
 use crate::http_publish::{HTTP, provision};
 use crate::mqtt_wire;
 use crate::server::{Server, free_port, sibling, wait_for_port};
+use crate::store_probe::Store;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Broker {
@@ -41,8 +42,8 @@ pub struct Running {
     pub addr: String,
     pub topic: String,
     credentials: Option<(String, String)>,
-    /// Ferroflux stores what its telemetry writer keeps up with: the reader URL and owner token.
-    store: Option<(String, String)>,
+    /// Ferroflux stores what its telemetry writer keeps up with.
+    pub store: Option<Store>,
     _dir: tempfile::TempDir,
 }
 
@@ -78,13 +79,17 @@ async fn ferroflux(store: bool) -> anyhow::Result<Running> {
     let server = Server::spawn(&sibling("ferroflux")?, &["serve"], &env, &markers)?;
     let base = format!("http://{}", server.addrs[0]);
     let p = provision(&base).await?;
-    let reader = format!("{base}/channels/{}/messages?limit=1", p.channel);
+    let probe = Store {
+        base,
+        channel: p.channel.clone(),
+        token: p.token,
+    };
     Ok(Running {
         addr: server.addrs[1].clone(),
         server,
         topic: format!("channels/{}/messages", p.channel),
         credentials: Some((p.thing, p.key)),
-        store: store.then_some((reader, p.token)),
+        store: store.then_some(probe),
         _dir: dir,
     })
 }
@@ -120,21 +125,13 @@ fn mosquitto_path() -> anyhow::Result<PathBuf> {
 }
 
 impl Running {
-    /// How many messages the broker stored (ferroflux's reader `total`); `None` for a broker
+    /// How many messages the broker has saved (ferroflux's metric); `None` for a broker
     /// that stores nothing.
     pub async fn stored(&self) -> anyhow::Result<Option<u64>> {
-        let Some((reader, token)) = &self.store else {
-            return Ok(None);
-        };
-        let page: serde_json::Value = reqwest::Client::new()
-            .get(reader)
-            .bearer_auth(token)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        Ok(page["total"].as_u64())
+        match &self.store {
+            Some(store) => store.saved().await.map(Some),
+            None => Ok(None),
+        }
     }
 
     /// A connected session: CONNECT, then CONNACK accepted. TCP_NODELAY is set on every

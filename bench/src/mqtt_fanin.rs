@@ -82,6 +82,13 @@ pub async fn run(
     // The broker's CPU counts until its work is done: ferroflux's store included.
     let stored = settle_store(&running, sent).await?;
     let cpu = (running.server.cpu_seconds()? - cpu).max(0.01);
+    if let (Some(store), Some(saved)) = (&running.store, stored) {
+        let readable = store.readable().await?;
+        ensure!(
+            readable == saved,
+            "saved {saved}, the reader serves {readable}"
+        );
+    }
     let _ = stop.send(());
     let tally = sub.await??;
     let delivered = (progress.received() - before) as f64;
