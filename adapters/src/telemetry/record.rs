@@ -1,5 +1,7 @@
 //! `TelemetryRecord`: one stored measurement, named as Mainflux's readers name it.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use domain::ids::{ChannelId, ThingId};
 use serde::{Deserialize, Serialize};
@@ -21,8 +23,8 @@ pub struct TelemetryRecord {
     pub subtopic: Option<String>,
     /// The thing that published the message.
     pub publisher: ThingId,
-    /// `http`, `mqtt`, …
-    pub protocol: String,
+    /// `http`, `mqtt`, …: borrowed from the message when written, owned when read back.
+    pub protocol: Cow<'static, str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -60,12 +62,17 @@ pub const MAX_TIME: f64 = 18_446_744_073.0;
 
 impl TelemetryRecord {
     /// A record with only the fields every record has; set the rest with struct update.
-    pub fn new(channel: ChannelId, publisher: ThingId, protocol: &str, time: f64) -> Self {
+    pub fn new(
+        channel: ChannelId,
+        publisher: ThingId,
+        protocol: impl Into<Cow<'static, str>>,
+        time: f64,
+    ) -> Self {
         Self {
             channel,
             subtopic: None,
             publisher,
-            protocol: protocol.to_owned(),
+            protocol: protocol.into(),
             name: None,
             unit: None,
             time,

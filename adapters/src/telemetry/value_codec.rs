@@ -116,7 +116,7 @@ pub(super) fn decode_record(
         return Err(corrupt(format!("unknown fields {present:#x}")));
     }
     let protocol = input.text()?;
-    let mut record = TelemetryRecord::new(channel, publisher, &protocol, time);
+    let mut record = TelemetryRecord::new(channel, publisher, protocol, time);
     let has = |bit| present & bit != 0;
     let r = &mut record;
     r.subtopic = has(SUBTOPIC).then(|| input.text()).transpose()?;

@@ -112,7 +112,7 @@ prop_compose! {
             subtopic, name, unit, string_value, data_value, content_type,
             update_time, value, sum, bool_value,
             payload: payload.map(Bytes::from),
-            ..TelemetryRecord::new(channel(), ThingId(Uuid::from_u128(ids.0)), &ids.1, time)
+            ..TelemetryRecord::new(channel(), ThingId(Uuid::from_u128(ids.0)), ids.1, time)
         }
     }
 }

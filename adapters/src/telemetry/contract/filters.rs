@@ -68,7 +68,7 @@ fn mixed_record(channel: ChannelId, index: usize) -> TelemetryRecord {
     let mut record = TelemetryRecord {
         subtopic: subtopic.map(Into::into),
         name: name.map(Into::into),
-        ..TelemetryRecord::new(channel, *publisher, protocol, T0 + index as f64)
+        ..TelemetryRecord::new(channel, *publisher, *protocol, T0 + index as f64)
     };
     match kind {
         Kind::V(v) => record.value = Some(*v),
