@@ -60,6 +60,9 @@ pub struct TelemetryRecord {
 /// 2^64 ns. Backends order by nanoseconds in a `u64`, so later times would not sort.
 pub const MAX_TIME: f64 = 18_446_744_073.0;
 
+/// The longest text or payload a record may hold, in bytes: lengths are stored as `u32`.
+pub const MAX_FIELD_LEN: usize = u32::MAX as usize;
+
 impl TelemetryRecord {
     /// A record with only the fields every record has; set the rest with struct update.
     pub fn new(
@@ -114,6 +117,26 @@ impl TelemetryRecord {
                     "{field} {number} is not a finite number"
                 )));
             }
+        }
+        let longest = [
+            self.subtopic.as_deref(),
+            Some(&*self.protocol),
+            self.name.as_deref(),
+            self.unit.as_deref(),
+            self.string_value.as_deref(),
+            self.data_value.as_deref(),
+            self.content_type.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(str::len)
+        .chain(self.payload.as_ref().map(Bytes::len))
+        .max()
+        .unwrap_or(0);
+        if longest > MAX_FIELD_LEN {
+            return Err(TelemetryError::Invalid(format!(
+                "a field of {longest} bytes is longer than {MAX_FIELD_LEN}"
+            )));
         }
         Ok(())
     }
@@ -201,6 +224,16 @@ mod tests {
             text.starts_with(r#"{"total":7,"offset":5,"limit":2,"messages":[{"channel":"#),
             "{text}"
         );
+    }
+
+    #[test]
+    fn check_refuses_a_payload_over_4_gib() {
+        // Zeroed memory comes from the OS untouched: this costs no RSS.
+        let huge = TelemetryRecord {
+            payload: Some(Bytes::from(vec![0u8; MAX_FIELD_LEN + 1])),
+            ..record()
+        };
+        assert!(matches!(huge.check(), Err(TelemetryError::Invalid(_))));
     }
 
     #[test]

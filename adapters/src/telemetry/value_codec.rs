@@ -90,7 +90,7 @@ fn present(r: &TelemetryRecord) -> u16 {
     .fold(0, |bits, (_, bit)| bits | bit)
 }
 
-/// A length fits: `check` and the payload limit keep every field far below 4 GiB.
+/// The length fits: `TelemetryRecord::check` refuses fields over `MAX_FIELD_LEN`.
 fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
     out.extend_from_slice(bytes);
