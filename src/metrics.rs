@@ -84,7 +84,7 @@ fn exposition(sources: &Sources) -> String {
     text
 }
 
-fn writer_counters(writer: &WriterStats) -> [(&'static str, &'static str, u64); 5] {
+fn writer_counters(writer: &WriterStats) -> [(&'static str, &'static str, u64); 6] {
     use std::sync::atomic::Ordering::Relaxed;
     [
         (
@@ -111,6 +111,11 @@ fn writer_counters(writer: &WriterStats) -> [(&'static str, &'static str, u64); 
             "telemetry_failed_batches_total",
             "Batches dropped after every save attempt failed.",
             writer.failed_batches.load(Relaxed),
+        ),
+        (
+            "telemetry_unstorable_total",
+            "Messages no store keeps, even opaque (payload too large).",
+            writer.unstorable.load(Relaxed),
         ),
     ]
 }

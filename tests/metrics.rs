@@ -87,6 +87,7 @@ async fn counters_follow_http_and_mqtt_traffic() {
         ("ferroflux_telemetry_messages_total", 3),
         ("ferroflux_telemetry_records_stored_total", 3),
         ("ferroflux_telemetry_failed_batches_total", 0),
+        ("ferroflux_telemetry_unstorable_total", 0),
         ("ferroflux_mqtt_connects_total", 1),
         ("ferroflux_mqtt_connects_refused_total", 1),
         ("ferroflux_mqtt_injected_total", 3),
@@ -102,7 +103,9 @@ async fn counters_follow_http_and_mqtt_traffic() {
 #[tokio::test]
 async fn metrics_need_no_token_and_show_no_ids() {
     let w = World::start().await;
-    let text = String::from_utf8(w.t.send(req("GET", "/metrics")).await.body.to_vec()).unwrap();
+    let response = w.t.send(req("GET", "/metrics")).await;
+    assert_eq!(response.status, StatusCode::OK);
+    let text = String::from_utf8(response.body.to_vec()).unwrap();
     for id in [&w.ch, &w.a.id, &w.a.key] {
         assert!(!text.contains(id.as_str()));
     }

@@ -22,9 +22,10 @@ pub struct Target {
     pub key: String,
 }
 
-/// Sends `requests` publishes (a ~80-byte JSON body each, numbered per connection) over
+/// Sends `requests` publishes (a ~90-byte JSON body each, numbered per connection) over
 /// `concurrency` connections; every one must be answered 202. Returns the seconds taken.
 pub async fn load(target: &Target, requests: u64, concurrency: usize) -> anyhow::Result<f64> {
+    let concurrency = concurrency.max(1);
     let started = Instant::now();
     let workers = (0..concurrency as u64).map(|w| {
         let share = requests / concurrency as u64 + u64::from(w < requests % concurrency as u64);
@@ -84,7 +85,7 @@ async fn read_response(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> anyhow::
             }
             ensure!(
                 buffer.len() == head + length,
-                "more bytes than one response: the server answered unasked"
+                "{status} and more bytes than one response: the server answered unasked"
             );
             return Ok(status);
         }

@@ -45,7 +45,7 @@ pub async fn bare(requests: u64, concurrency: usize) -> anyhow::Result<Run> {
         path: "/channels/00000000-0000-0000-0000-000000000000/messages".into(),
         key: "k".into(),
     };
-    measure(&server, &target, requests, concurrency).await
+    measure(&server, &target, requests, concurrency, None).await
 }
 
 /// What ferroflux prints once its REST API listens.
@@ -70,21 +70,14 @@ pub async fn ferroflux(requests: u64, concurrency: usize, store: bool) -> anyhow
         path: format!("/channels/{}/messages", p.channel),
         key: p.key.clone(),
     };
-    load(&target, requests / 10, concurrency).await?; // warm-up, not counted
-    let cpu = server.cpu_seconds()?;
-    let seconds = load(&target, requests, concurrency).await?;
-    let accepted = requests + requests / 10;
     let store = store.then_some(Store {
         base,
         channel: p.channel,
         token: p.token,
     });
+    let run = measure(&server, &target, requests, concurrency, store.as_ref()).await?;
     if let Some(store) = &store {
-        all_saved(store, accepted).await?;
-    }
-    let run = Run::of(requests, seconds, server.cpu_seconds()? - cpu);
-    if let Some(store) = &store {
-        let readable = store.readable().await?;
+        let (accepted, readable) = (requests + requests / 10, store.readable().await?);
         ensure!(
             readable == accepted,
             "the reader serves {readable} of {accepted}"
@@ -93,15 +86,25 @@ pub async fn ferroflux(requests: u64, concurrency: usize, store: bool) -> anyhow
     Ok(run)
 }
 
+/// A warm-up (a tenth of `requests`, not counted), then the measured run. With a store, CPU
+/// is read once the warm-up is saved, and again once the run is: storing is counted whole.
 async fn measure(
     server: &Server,
     target: &Target,
     requests: u64,
     concurrency: usize,
+    store: Option<&Store>,
 ) -> anyhow::Result<Run> {
-    load(target, requests / 10, concurrency).await?; // warm-up, not counted
+    let warm_up = requests / 10;
+    load(target, warm_up, concurrency).await?;
+    if let Some(store) = store {
+        all_saved(store, warm_up).await?;
+    }
     let cpu = server.cpu_seconds()?;
     let seconds = load(target, requests, concurrency).await?;
+    if let Some(store) = store {
+        all_saved(store, warm_up + requests).await?;
+    }
     Ok(Run::of(requests, seconds, server.cpu_seconds()? - cpu))
 }
 
@@ -163,8 +166,7 @@ pub async fn provision(base: &str) -> anyhow::Result<Provisioned> {
     })
 }
 
-/// Waits until every accepted message (warm-up included) is saved, then checks that the
-/// reader serves them all: no loss.
+/// Waits until `expected` messages are saved: none lost, nothing left to count.
 async fn all_saved(store: &Store, expected: u64) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {

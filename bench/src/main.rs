@@ -151,7 +151,7 @@ async fn http_part(args: &Args) -> anyhow::Result<()> {
     let concurrency = args.concurrency.min(64);
     println!(
         "HTTP publish: {} requests (+10 % warm-up, not timed) over {concurrency} keep-alive \
-         connections, one request in flight on each, ~80 B JSON bodies, {} rounds. bare axum: \
+         connections, one request in flight on each, ~90 B JSON bodies, {} rounds. bare axum: \
          a handler that only answers 202; ferroflux: key check, authorization, bus, messaging \
          only (FF_NO_STORE, as Mainflux's HTTP adapter); ferroflux+store: the same while its \
          writer stores every message (fjall, page cache only), CPU counted until all are stored.",

@@ -14,7 +14,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let app = App::open(&config).await?;
     let http = app::bind(config.http_addr, "HTTP", "FF_HTTP_ADDR").await?;
     tracing::info!(
-        "HTTP API listening on http://{} (REST, /health, /ready, /openapi.json; MQTT over WebSocket at /mqtt)",
+        "HTTP API listening on http://{} (REST, /health, /ready, /metrics, /openapi.json; MQTT over WebSocket at /mqtt)",
         http.local_addr()?
     );
     let mqtt = app.start_mqtt(config.mqtt_addr).await?;

@@ -108,14 +108,12 @@ pub async fn start(
     let gate = Gate::new(pipeline, stats.clone(), presence);
     let (engine, local_addr, mut tasks) = broker::start(&config, gate).await?;
     let engine: Arc<dyn MqttEngine> = engine;
-    if std::env::var_os("FF_X_NOINJ").is_none() {
-        tasks.push(tokio::spawn(inject(
-            subscription,
-            bus,
-            engine.clone(),
-            stats.clone(),
-        )));
-    }
+    tasks.push(tokio::spawn(inject(
+        subscription,
+        bus,
+        engine.clone(),
+        stats.clone(),
+    )));
     tasks.push(tokio::spawn(revoke(revocations, engine.clone())));
     Ok(MqttAdapter {
         local_addr,
@@ -195,7 +193,7 @@ impl MqttAdapter {
         self.stats.snapshot()
     }
 
-    /// The live counters, for a metrics endpoint that outlives no adapter.
+    /// The live counters, shared with `/metrics`.
     pub fn counters(&self) -> Arc<MqttStats> {
         self.stats.clone()
     }

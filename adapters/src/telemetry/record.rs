@@ -60,8 +60,9 @@ pub struct TelemetryRecord {
 /// 2^64 ns. Backends order by nanoseconds in a `u64`, so later times would not sort.
 pub const MAX_TIME: f64 = 18_446_744_073.0;
 
-/// The longest text or payload a record may hold, in bytes: lengths are stored as `u32`.
-pub const MAX_FIELD_LEN: usize = u32::MAX as usize;
+/// The most bytes of text and payload one record may hold together: far above any payload
+/// limit, and below what a `u32` length (and fjall's 4 GiB value) can carry.
+pub const MAX_RECORD_BYTES: usize = 1 << 30;
 
 impl TelemetryRecord {
     /// A record with only the fields every record has; set the rest with struct update.
@@ -95,8 +96,8 @@ impl TelemetryRecord {
     ///
     /// Negative times are refused rather than clamped: SenML relative times are resolved
     /// against reception time before they get here, so a negative time is a bug upstream,
-    /// and clamping would silently move data. Non-finite numbers are refused because JSON
-    /// (Mainflux's wire format and our stored one) cannot carry them.
+    /// and clamping would silently move data. Non-finite numbers are refused because JSON,
+    /// the reader's answer (and Mainflux's wire format), cannot carry them.
     pub fn check(&self) -> Result<(), TelemetryError> {
         if !(self.time.is_finite() && self.time >= 0.0 && self.time < MAX_TIME) {
             return Err(TelemetryError::Invalid(format!(
@@ -118,7 +119,7 @@ impl TelemetryRecord {
                 )));
             }
         }
-        let longest = [
+        let bytes: usize = [
             self.subtopic.as_deref(),
             Some(&*self.protocol),
             self.name.as_deref(),
@@ -131,11 +132,10 @@ impl TelemetryRecord {
         .flatten()
         .map(str::len)
         .chain(self.payload.as_ref().map(Bytes::len))
-        .max()
-        .unwrap_or(0);
-        if longest > MAX_FIELD_LEN {
+        .sum();
+        if bytes > MAX_RECORD_BYTES {
             return Err(TelemetryError::Invalid(format!(
-                "a field of {longest} bytes is longer than {MAX_FIELD_LEN}"
+                "{bytes} bytes of text and payload, more than {MAX_RECORD_BYTES}"
             )));
         }
         Ok(())
@@ -227,10 +227,10 @@ mod tests {
     }
 
     #[test]
-    fn check_refuses_a_payload_over_4_gib() {
+    fn check_refuses_a_record_over_1_gib() {
         // Zeroed memory comes from the OS untouched: this costs no RSS.
         let huge = TelemetryRecord {
-            payload: Some(Bytes::from(vec![0u8; MAX_FIELD_LEN + 1])),
+            payload: Some(Bytes::from(vec![0u8; MAX_RECORD_BYTES + 1])),
             ..record()
         };
         assert!(matches!(huge.check(), Err(TelemetryError::Invalid(_))));

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! format (u8 = 2) | publisher (16) | time (f64 bits, LE) | present (u16 LE) | protocol (text)
-//! then, in `FIELDS` order, each optional field whose bit is set in `present`:
+//! then, in the order of the presence bits below, each optional field whose bit is set:
 //!   texts and the payload as u32 LE length ++ bytes; numbers as f64 bits LE; a bool as u8
 //! ```
 //!
@@ -90,7 +90,7 @@ fn present(r: &TelemetryRecord) -> u16 {
     .fold(0, |bits, (_, bit)| bits | bit)
 }
 
-/// The length fits: `TelemetryRecord::check` refuses fields over `MAX_FIELD_LEN`.
+/// The length fits: `TelemetryRecord::check` refuses records over `MAX_RECORD_BYTES`.
 fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
     out.extend_from_slice(bytes);

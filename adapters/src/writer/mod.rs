@@ -1,9 +1,9 @@
 //! The telemetry writer: follows the bus, turns each message into records (SenML resolved
 //! into one record per measurement, anything else kept opaque) and saves them in batches.
 //!
-//! It never loses a message quietly: a SenML payload that does not parse is stored opaque
-//! (and counted), a lagging writer resubscribes (and counts the gap), a failed save is
-//! retried before it is dropped (and counted).
+//! It never loses a message quietly: a SenML payload that does not parse (or that no store
+//! keeps) is stored opaque (and counted), a lagging writer resubscribes (and counts the
+//! gap), a failed save is retried before it is dropped (and counted).
 
 mod records;
 #[cfg(test)]
@@ -18,7 +18,7 @@ pub use records::records_of;
 
 use crate::bus::{BusError, BusSubscription, ChannelFilter, MessageBus};
 use crate::message::Message;
-use crate::telemetry::{TelemetryRecord, TelemetryStore};
+use crate::telemetry::{TelemetryError, TelemetryRecord, TelemetryStore};
 
 /// Queue between the bus and the writer: large, so bursts are absorbed while a batch saves.
 pub const QUEUE: usize = 65_536;
@@ -45,6 +45,8 @@ pub struct WriterStats {
     pub lagged: AtomicU64,
     /// Batches dropped after every save attempt failed.
     pub failed_batches: AtomicU64,
+    /// Messages no store can keep, even opaque (a payload over `MAX_RECORD_BYTES`).
+    pub unstorable: AtomicU64,
 }
 
 /// Subscribes to every channel. Call it before anything may publish, then hand the
@@ -138,7 +140,10 @@ async fn save(store: &dyn TelemetryStore, batch: &[Arc<Message>], stats: &Writer
                 stats.records.fetch_add(count, Ordering::Relaxed);
                 return;
             }
-            Err(error) if attempt < SAVE_ATTEMPTS => {
+            // A refused record would be refused again: only outages are worth a retry.
+            Err(error)
+                if attempt < SAVE_ATTEMPTS && !matches!(error, TelemetryError::Invalid(_)) =>
+            {
                 tracing::warn!(%error, attempt, "saving telemetry failed; retrying");
                 tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
                 // Invalid SenML was counted on the first build already.

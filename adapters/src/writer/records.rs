@@ -12,6 +12,8 @@ use crate::telemetry::TelemetryRecord;
 /// A SenML content type is parsed as such (a failure is counted and the payload kept
 /// opaque). No content type at all, as from MQTT 3.1.1, is tried as SenML JSON, because
 /// Mainflux's writers read every payload as SenML; if it is not, it is kept opaque silently.
+/// A pack that parses but holds a record no store keeps (a time past `MAX_TIME`) counts as
+/// invalid too: saved as measured, it would make the store refuse the whole batch.
 pub fn records_of(message: &Message, stats: &WriterStats, records: &mut Vec<TelemetryRecord>) {
     let received_at = message.created as f64 / 1e9;
     let (format, declared) = match message.content_type {
@@ -21,19 +23,31 @@ pub fn records_of(message: &Message, stats: &WriterStats, records: &mut Vec<Tele
         None | Some(_) => (None, false),
     };
     if let Some(format) = format {
-        match senml::normalize(&message.payload, format, received_at) {
+        let first = records.len();
+        let error = match senml::normalize(&message.payload, format, received_at) {
             Ok(measurements) => {
                 records.extend(measurements.into_iter().map(|m| measured(message, m)));
-                return;
+                match records[first..].iter().try_for_each(TelemetryRecord::check) {
+                    Ok(()) => return,
+                    Err(error) => error.to_string(),
+                }
             }
-            Err(error) if declared => {
-                stats.invalid_senml.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(%error, channel = %message.channel, "invalid SenML stored opaque");
-            }
-            Err(_) => {}
+            Err(error) => error.to_string(),
+        };
+        records.truncate(first);
+        if declared {
+            stats.invalid_senml.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(%error, channel = %message.channel, "invalid SenML stored opaque");
         }
     }
-    records.push(opaque(message, received_at));
+    let record = opaque(message, received_at);
+    match record.check() {
+        Ok(()) => records.push(record),
+        Err(error) => {
+            stats.unstorable.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(%error, channel = %message.channel, "message not stored");
+        }
+    }
 }
 
 /// Could this undeclared payload be a SenML JSON pack? A pack is a JSON array, so its first

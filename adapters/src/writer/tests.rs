@@ -4,12 +4,14 @@
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use domain::ids::ChannelId;
 
 use super::*;
 use crate::bus::MemoryBus;
 use crate::bus::contract::{channel, message, thing};
-use crate::telemetry::{ReadPage, ReadQuery, TelemetryError};
+use crate::message::ContentType;
+use crate::telemetry::{MemoryTelemetryStore, ReadPage, ReadQuery, TelemetryError};
 
 /// Records the size of every batch it is asked to save; fails the first `failures` saves.
 #[derive(Default)]
@@ -93,4 +95,35 @@ async fn a_failed_save_is_retried_with_the_same_records() {
     saved(&stats, 3).await;
     assert_eq!(*store.sizes.lock().unwrap(), [3]);
     assert_eq!(stats.failed_batches.load(Ordering::Relaxed), 0);
+}
+
+#[tokio::test]
+async fn a_pack_the_store_refuses_is_kept_opaque_and_loses_no_other_message() {
+    // Parses as SenML, but its time (year 33658) is past what any store keeps: were it
+    // saved as measured, the store would refuse the whole batch, and every message in it.
+    let far_future = br#"[{"n":"temp","v":21.5,"t":1e12}]"#;
+    let store = Arc::new(MemoryTelemetryStore::new());
+    let bus: Arc<dyn MessageBus> = Arc::new(MemoryBus::new());
+    let stats = Arc::new(WriterStats::default());
+    let subscription = subscribe(bus.as_ref()).await.unwrap();
+    tokio::spawn(run(subscription, bus.clone(), store.clone(), stats.clone()));
+    let (channel, thing) = (channel(), thing());
+    bus.publish(message(channel, thing, None, 1)).unwrap();
+    bus.publish(Message {
+        content_type: Some(ContentType::SenmlJson),
+        payload: Bytes::from_static(far_future),
+        ..message(channel, thing, None, 2)
+    })
+    .unwrap();
+    bus.publish(message(channel, thing, None, 3)).unwrap();
+    saved(&stats, 3).await;
+    assert_eq!(stats.invalid_senml.load(Ordering::Relaxed), 1);
+    assert_eq!(stats.failed_batches.load(Ordering::Relaxed), 0);
+    let page = store.read(channel, &ReadQuery::default()).await.unwrap();
+    assert_eq!(page.total, 3);
+    assert!(
+        page.messages
+            .iter()
+            .any(|r| r.payload.as_deref() == Some(&far_future[..]) && r.name.is_none())
+    );
 }
