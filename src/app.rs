@@ -44,6 +44,7 @@ pub struct App {
     /// Per-session MQTT limits (`FF_MQTT_MAX_INFLIGHT`, `FF_MQTT_MAX_QUEUE`).
     mqtt_max_inflight: u16,
     mqtt_max_queue: usize,
+    mqtt_max_queue_bytes: usize,
     pub telemetry: Arc<dyn TelemetryStore>,
     pub writer_stats: Arc<WriterStats>,
     authz: Arc<AuthzCache>,
@@ -63,6 +64,7 @@ pub struct App {
 impl App {
     /// Opens the data dir, catches the projections up with the log, builds the service.
     pub async fn open(config: &Config) -> anyhow::Result<App> {
+        config.check()?;
         ensure_writable(config)?;
         let secrets = Secrets::load(
             &config.secrets_dir(),
@@ -128,6 +130,7 @@ impl App {
             max_payload: config.max_payload,
             mqtt_max_inflight: config.mqtt_max_inflight,
             mqtt_max_queue: config.mqtt_max_queue,
+            mqtt_max_queue_bytes: config.mqtt_max_queue_bytes,
             telemetry,
             writer_stats,
             authz: authz_for_pipeline,
@@ -179,6 +182,7 @@ impl App {
             max_packet_size: self.max_mqtt_packet(),
             max_inflight: self.mqtt_max_inflight,
             max_queue: self.mqtt_max_queue,
+            max_queue_bytes: self.mqtt_max_queue_bytes,
         };
         let revocations = self.revocations.subscribe();
         let presence = self.presence.clone();

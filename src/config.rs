@@ -7,6 +7,9 @@ use std::path::PathBuf;
 use clap::Args;
 use clap::builder::BoolishValueParser;
 
+/// 64 MiB: a stuck subscriber of 256 KiB messages holds 256 of them, not 100,000.
+const DEFAULT_MQTT_MAX_QUEUE_BYTES: usize = 64 * 1024 * 1024;
+
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Where the event log and generated secrets live.
@@ -43,6 +46,10 @@ pub struct Config {
     /// Messages queued for one slow or away MQTT subscriber; beyond it they are dropped.
     #[arg(long, env = "FF_MQTT_MAX_QUEUE", default_value_t = 100_000)]
     pub mqtt_max_queue: usize,
+    /// Bytes (topics and payloads) queued for or in flight to one MQTT subscriber; beyond
+    /// them messages are dropped. At least `FF_MAX_PAYLOAD`.
+    #[arg(long, env = "FF_MQTT_MAX_QUEUE_BYTES", default_value_t = DEFAULT_MQTT_MAX_QUEUE_BYTES)]
+    pub mqtt_max_queue_bytes: usize,
     /// This server's name in presence events (`instance`, as Mainflux's
     /// `MF_MQTT_ADAPTER_INSTANCE`); empty by default, as there.
     #[arg(long, env = "FF_INSTANCE", default_value = "")]
@@ -63,12 +70,26 @@ impl Default for Config {
             max_payload: adapters::http::DEFAULT_MAX_PAYLOAD,
             mqtt_max_inflight: 128,
             mqtt_max_queue: 100_000,
+            mqtt_max_queue_bytes: DEFAULT_MQTT_MAX_QUEUE_BYTES,
             instance: String::new(),
         }
     }
 }
 
 impl Config {
+    /// Settings that are each valid but not together.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.mqtt_max_queue_bytes < self.max_payload {
+            anyhow::bail!(
+                "FF_MQTT_MAX_QUEUE_BYTES ({}) must be at least FF_MAX_PAYLOAD ({}): a subscriber \
+                 could not hold even one largest message with another",
+                self.mqtt_max_queue_bytes,
+                self.max_payload
+            );
+        }
+        Ok(())
+    }
+
     pub fn events_dir(&self) -> PathBuf {
         self.data_dir.join("events")
     }
@@ -95,6 +116,7 @@ impl Config {
             format!("FF_MAX_PAYLOAD={}", self.max_payload),
             format!("FF_MQTT_MAX_INFLIGHT={}", self.mqtt_max_inflight),
             format!("FF_MQTT_MAX_QUEUE={}", self.mqtt_max_queue),
+            format!("FF_MQTT_MAX_QUEUE_BYTES={}", self.mqtt_max_queue_bytes),
             format!("FF_INSTANCE={}", self.instance),
         ]
         .join("\n")

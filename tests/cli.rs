@@ -299,6 +299,21 @@ fn a_port_in_use_is_one_clear_error() {
 }
 
 #[test]
+fn a_queue_byte_limit_below_the_payload_limit_is_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = ferroflux(dir.path())
+        .env("FF_MAX_PAYLOAD", "1000")
+        .env("FF_MQTT_MAX_QUEUE_BYTES", "999")
+        .arg("serve")
+        .output()
+        .unwrap();
+    fails_with(
+        output,
+        "FF_MQTT_MAX_QUEUE_BYTES (999) must be at least FF_MAX_PAYLOAD (1000)",
+    );
+}
+
+#[test]
 fn an_unwritable_data_dir_is_one_clear_error() {
     let file = tempfile::NamedTempFile::new().unwrap();
     let output = ferroflux(&file.path().join("data"))

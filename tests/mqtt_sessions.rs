@@ -185,6 +185,45 @@ async fn an_away_session_gets_every_acknowledged_message() {
     back.nothing_more().await;
 }
 
+/// A subscriber that is away holds at most `FF_MQTT_MAX_QUEUE_BYTES`: it gets the oldest
+/// messages that fit, in order, and the rest are dropped and counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_away_session_holds_at_most_its_byte_limit() {
+    const SENT: usize = 40;
+    const LIMIT: usize = 10 * 1024;
+    let w = World::start_with(|config| {
+        config.max_payload = 1024;
+        config.mqtt_max_queue_bytes = LIMIT;
+    })
+    .await;
+    let mut keeper = persistent(&w, "keeper", &w.a).await;
+    keeper
+        .subscribe(&w.topic(&w.ch, "#"), QoS::AtLeastOnce)
+        .await;
+    keeper.vanish();
+    w.disconnects(1).await;
+
+    let publisher = w.client("pub", &w.b).await;
+    for n in 0..SENT {
+        let payload = format!("{n:0>1000}");
+        publisher
+            .publish(&w.topic(&w.ch, ""), QoS::AtLeastOnce, &payload)
+            .await;
+    }
+    poll_until(async || w.mqtt.stats(), |s| s.publishes >= SENT as u64).await;
+
+    let kept = LIMIT / (w.topic(&w.ch, "").len() + 1000);
+    let mut back = persistent(&w, "keeper", &w.a).await;
+    for n in 0..kept {
+        assert_eq!(
+            back.message().await.payload,
+            format!("{n:0>1000}").as_bytes()
+        );
+    }
+    back.nothing_more().await;
+    assert_eq!(w.mqtt.stats().dropped, (SENT - kept) as u64);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_away_session_ends_when_its_thing_loses_the_channel() {
     let w = World::start().await;

@@ -73,6 +73,7 @@ async fn ferroflux(store: bool) -> anyhow::Result<Running> {
         ("FF_HTTP_ADDR", "127.0.0.1:0".into()),
         ("FF_MQTT_ADDR", "127.0.0.1:0".into()),
         ("FF_MQTT_MAX_QUEUE", "1000000".into()),
+        ("FF_MQTT_MAX_QUEUE_BYTES", (1usize << 30).to_string()),
         ("FF_MQTT_MAX_INFLIGHT", "65535".into()),
     ];
     let markers = [HTTP, "MQTT listening on mqtt://"];

@@ -40,7 +40,12 @@ pub struct World {
 
 impl World {
     pub async fn start() -> World {
-        let t = TestApp::start().await;
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts with a configuration tweak (e.g. smaller MQTT limits).
+    pub async fn start_with(tweak: impl FnOnce(&mut ferroflux::Config)) -> World {
+        let t = TestApp::start_with(tweak).await;
         let user = t.user("mqtt@example.com").await;
         let token = user.token;
         let ch = t.channel(&token, json!({"name": "ch"})).await;

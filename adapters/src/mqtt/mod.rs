@@ -57,6 +57,9 @@ pub struct MqttConfig {
     /// The engine drops what does not fit, after the publisher got its PUBACK: size it for
     /// the longest backlog a subscriber may build up.
     pub max_queue: usize,
+    /// Bytes of topic and payload queued for or in flight to one session; beyond them
+    /// messages are dropped as beyond `max_queue` (one message always fits an empty queue).
+    pub max_queue_bytes: usize,
 }
 
 #[derive(Debug, thiserror::Error)]

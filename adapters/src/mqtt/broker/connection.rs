@@ -340,7 +340,7 @@ impl Connection {
         let mut state = self.session.lock();
         for (message, qos) in retained {
             let qos = qos.min(message.qos);
-            state.push(&message, qos, true, self.broker.limits.max_queue);
+            state.push(&message, qos, true, self.broker.limits.queue);
         }
     }
 

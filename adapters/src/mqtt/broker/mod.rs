@@ -40,7 +40,7 @@ use tokio::task::JoinHandle;
 use self::registry::Registry;
 use self::retained::Retained;
 use self::router::Router;
-use self::session::{Kick, Routed, Session};
+use self::session::{Kick, QueueLimit, Routed, Session};
 use super::gate::{Gate, Refusal};
 use super::{MqttConfig, MqttEngine, MqttError};
 use crate::message::Message;
@@ -52,7 +52,7 @@ const SWEEP_EVERY: Duration = Duration::from_millis(250);
 struct Limits {
     max_packet_size: u32,
     max_inflight: usize,
-    max_queue: usize,
+    queue: QueueLimit,
 }
 
 pub(super) struct Broker {
@@ -89,7 +89,10 @@ pub(super) async fn start(
         limits: Limits {
             max_packet_size: config.max_packet_size,
             max_inflight: usize::from(config.max_inflight.max(1)),
-            max_queue: config.max_queue,
+            queue: QueueLimit {
+                messages: config.max_queue,
+                bytes: config.max_queue_bytes,
+            },
         },
         registry: Registry::default(),
         router: Router::default(),
@@ -187,7 +190,7 @@ impl Broker {
     }
 
     fn route(&self, message: &Routed, from: Option<&Session>) {
-        let dropped = self.router.route(message, from, self.limits.max_queue);
+        let dropped = self.router.route(message, from, self.limits.queue);
         for _ in 0..dropped {
             self.gate.stats().count_dropped();
         }

@@ -10,7 +10,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use domain::ids::ChannelId;
 
-use super::session::{Offer, Routed, Session, Subscription};
+use super::session::{Offer, QueueLimit, Routed, Session, Subscription};
 
 /// Topic filters one session may hold: every message on a channel is matched against its
 /// subscribers' filters, so a client must not make that list unbounded. Beyond: SUBACK failure.
@@ -79,14 +79,14 @@ impl Router {
     /// Queues `message` for every session that wants it; `from` is the publisher's own
     /// session, if it came over MQTT. Returns how many sessions wanted it and could not
     /// take it.
-    pub fn route(&self, message: &Routed, from: Option<&Session>, max_queue: usize) -> usize {
+    pub fn route(&self, message: &Routed, from: Option<&Session>, limit: QueueLimit) -> usize {
         let channels = self.read();
         let Some(sessions) = channels.get(&message.channel) else {
             return 0;
         };
         sessions
             .iter()
-            .filter(|s| matches!(s.offer(message, from, max_queue), Offer::Dropped))
+            .filter(|s| matches!(s.offer(message, from, limit), Offer::Dropped))
             .count()
     }
 

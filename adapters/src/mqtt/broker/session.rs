@@ -24,6 +24,15 @@ const KEPT_CAPACITY: usize = 64;
 /// In-flight windows up to this size are scanned for a free packet id (the default is 128).
 const SCANNED_WINDOW: usize = 1024;
 
+/// What may wait for one session: messages queued (`FF_MQTT_MAX_QUEUE`), and bytes of topic
+/// and payload queued or in flight (`FF_MQTT_MAX_QUEUE_BYTES`), so that a stuck subscriber of
+/// large messages cannot hold the server's memory.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct QueueLimit {
+    pub messages: usize,
+    pub bytes: usize,
+}
+
 /// A message routed to subscribers: parsed once, shared by every session it reaches.
 pub(super) struct Routed {
     pub channel: ChannelId,
@@ -49,6 +58,11 @@ pub(super) struct Outgoing {
 }
 
 impl Outgoing {
+    /// What it keeps alive, as `QueueLimit::bytes` counts it.
+    fn size(&self) -> usize {
+        self.topic.len() + self.payload.len()
+    }
+
     pub fn as_ref(&self) -> OutgoingRef<'_> {
         OutgoingRef {
             topic: &self.topic,
@@ -102,6 +116,8 @@ pub(super) struct State {
     pub subscriptions: Vec<Subscription>,
     pub queue: VecDeque<Outgoing>,
     pub inflight: VecDeque<Outgoing>,
+    /// Topic and payload bytes in `queue` and `inflight`.
+    held_bytes: usize,
     pub last_packet_id: u16,
 }
 
@@ -142,6 +158,7 @@ impl Session {
                 subscriptions: Vec::new(),
                 queue: VecDeque::new(),
                 inflight: VecDeque::new(),
+                held_bytes: 0,
                 last_packet_id: 0,
             }),
             last_seen: AtomicU64::new(0),
@@ -170,7 +187,7 @@ impl Session {
 
     /// Queues `message` if a subscription wants it; `from` is the publishing session (for
     /// v5 no-local).
-    pub fn offer(&self, message: &Routed, from: Option<&Session>, max_queue: usize) -> Offer {
+    pub fn offer(&self, message: &Routed, from: Option<&Session>, limit: QueueLimit) -> Offer {
         let own = from.is_some_and(|from| std::ptr::eq(from, self));
         let mut state = self.lock();
         let mut best: Option<(QoS, bool)> = None;
@@ -191,26 +208,32 @@ impl Session {
             return Offer::NotWanted;
         };
         let qos = qos.min(message.qos);
-        state.push(message, qos, retain, max_queue)
+        state.push(message, qos, retain, limit)
     }
 }
 
 impl State {
     /// Queues one message for this session and wakes its connection. Waking under the
-    /// lock costs no `Arc` clone per message; `Notify` has its own leaf lock.
-    pub fn push(&mut self, message: &Routed, qos: QoS, retain: bool, max_queue: usize) -> Offer {
+    /// lock costs no `Arc` clone per message; `Notify` has its own leaf lock. A message
+    /// larger than the byte limit still goes to a session holding nothing else.
+    pub fn push(&mut self, message: &Routed, qos: QoS, retain: bool, limit: QueueLimit) -> Offer {
         let away = self.link.is_none();
-        if !self.alive || (away && qos == QoS::AtMostOnce) || self.queue.len() >= max_queue {
-            return Offer::Dropped;
-        }
-        self.queue.push_back(Outgoing {
+        let outgoing = Outgoing {
             topic: message.topic.clone(),
             payload: message.payload.clone(),
             qos,
             retain,
             packet_id: None,
             resent: false,
-        });
+        };
+        let size = outgoing.size();
+        let full = self.queue.len() >= limit.messages
+            || (self.held_bytes > 0 && self.held_bytes + size > limit.bytes);
+        if !self.alive || (away && qos == QoS::AtMostOnce) || full {
+            return Offer::Dropped;
+        }
+        self.held_bytes += size;
+        self.queue.push_back(outgoing);
         if let Some(link) = &self.link {
             link.wake.notify_one();
         }
@@ -234,6 +257,8 @@ impl State {
         let message = self.queue.pop_front()?;
         if message.qos == QoS::AtLeastOnce {
             self.inflight.push_back(message.clone());
+        } else {
+            self.held_bytes -= message.size();
         }
         if self.queue.is_empty() && self.queue.capacity() > KEPT_CAPACITY {
             // A burst's backlog must not stay allocated for the life of the session.
@@ -264,8 +289,9 @@ impl State {
             .inflight
             .iter()
             .position(|m| m.packet_id == Some(packet_id))
+            && let Some(acknowledged) = self.inflight.remove(at)
         {
-            self.inflight.remove(at);
+            self.held_bytes -= acknowledged.size();
         }
         if self.inflight.is_empty() && self.inflight.capacity() > KEPT_CAPACITY {
             self.inflight = VecDeque::new();
@@ -285,6 +311,7 @@ impl State {
         self.subscriptions = Vec::new();
         self.queue = VecDeque::new();
         self.inflight = VecDeque::new();
+        self.held_bytes = 0;
     }
 
     pub fn channels(&self) -> Vec<ChannelId> {
@@ -314,6 +341,13 @@ mod tests {
         }
     }
 
+    fn messages(messages: usize) -> QueueLimit {
+        QueueLimit {
+            messages,
+            bytes: usize::MAX,
+        }
+    }
+
     fn connected() -> State {
         let session = Session::new("c".into(), ThingId(uuid::Uuid::nil()));
         let mut state = session.state.into_inner().unwrap();
@@ -329,7 +363,12 @@ mod tests {
     fn in_flight_is_bounded_and_acks_free_room() {
         let mut state = connected();
         for _ in 0..3 {
-            state.push(&routed(QoS::AtLeastOnce), QoS::AtLeastOnce, false, 10);
+            state.push(
+                &routed(QoS::AtLeastOnce),
+                QoS::AtLeastOnce,
+                false,
+                messages(10),
+            );
         }
         let first = state.next_to_send(2).unwrap();
         let second = state.next_to_send(2).unwrap();
@@ -342,8 +381,18 @@ mod tests {
     #[test]
     fn a_resumed_session_resends_in_flight_first_with_the_same_ids() {
         let mut state = connected();
-        state.push(&routed(QoS::AtLeastOnce), QoS::AtLeastOnce, false, 10);
-        state.push(&routed(QoS::AtLeastOnce), QoS::AtLeastOnce, false, 10);
+        state.push(
+            &routed(QoS::AtLeastOnce),
+            QoS::AtLeastOnce,
+            false,
+            messages(10),
+        );
+        state.push(
+            &routed(QoS::AtLeastOnce),
+            QoS::AtLeastOnce,
+            false,
+            messages(10),
+        );
         let sent = state.next_to_send(1).unwrap();
         state.resend_inflight();
         let again = state.next_to_send(1).unwrap();
@@ -355,10 +404,20 @@ mod tests {
     #[test]
     fn an_id_never_acknowledged_is_skipped_after_the_wrap_around() {
         let mut state = connected();
-        state.push(&routed(QoS::AtLeastOnce), QoS::AtLeastOnce, false, 10);
+        state.push(
+            &routed(QoS::AtLeastOnce),
+            QoS::AtLeastOnce,
+            false,
+            messages(10),
+        );
         let stuck = state.next_to_send(10).unwrap().packet_id.unwrap();
         for _ in 0..u16::MAX {
-            state.push(&routed(QoS::AtLeastOnce), QoS::AtLeastOnce, false, 10);
+            state.push(
+                &routed(QoS::AtLeastOnce),
+                QoS::AtLeastOnce,
+                false,
+                messages(10),
+            );
             let sent = state.next_to_send(10).expect("ids remain");
             assert_ne!(sent.packet_id, Some(stuck));
             state.acknowledge(sent.packet_id.unwrap());
@@ -370,21 +429,101 @@ mod tests {
     fn a_full_queue_and_qos0_for_an_away_client_are_dropped() {
         let mut state = connected();
         assert!(matches!(
-            state.push(&routed(QoS::AtMostOnce), QoS::AtMostOnce, false, 1),
+            state.push(
+                &routed(QoS::AtMostOnce),
+                QoS::AtMostOnce,
+                false,
+                messages(1)
+            ),
             Offer::Queued
         ));
         assert!(matches!(
-            state.push(&routed(QoS::AtMostOnce), QoS::AtMostOnce, false, 1),
+            state.push(
+                &routed(QoS::AtMostOnce),
+                QoS::AtMostOnce,
+                false,
+                messages(1)
+            ),
             Offer::Dropped
         ));
         state.link = None;
         state.queue.clear();
         assert!(matches!(
-            state.push(&routed(QoS::AtMostOnce), QoS::AtMostOnce, false, 1),
+            state.push(
+                &routed(QoS::AtMostOnce),
+                QoS::AtMostOnce,
+                false,
+                messages(1)
+            ),
             Offer::Dropped
         ));
         assert!(matches!(
-            state.push(&routed(QoS::AtLeastOnce), QoS::AtLeastOnce, false, 1),
+            state.push(
+                &routed(QoS::AtLeastOnce),
+                QoS::AtLeastOnce,
+                false,
+                messages(1)
+            ),
+            Offer::Queued
+        ));
+    }
+
+    #[test]
+    fn bytes_queued_or_in_flight_are_bounded_and_freed_when_sent_or_acknowledged() {
+        let mut state = connected();
+        // Topic 19 bytes + payload 1: 20 bytes a message; room for three.
+        let limit = QueueLimit {
+            messages: 100,
+            bytes: 60,
+        };
+        let push = |state: &mut State, qos| {
+            matches!(state.push(&routed(qos), qos, false, limit), Offer::Queued)
+        };
+        assert!(push(&mut state, QoS::AtLeastOnce));
+        assert!(push(&mut state, QoS::AtMostOnce));
+        assert!(push(&mut state, QoS::AtLeastOnce));
+        assert!(
+            !push(&mut state, QoS::AtMostOnce),
+            "a fourth is over the bytes"
+        );
+        let in_flight = state.next_to_send(10).unwrap();
+        assert!(
+            !push(&mut state, QoS::AtMostOnce),
+            "in flight still holds its bytes"
+        );
+        state.next_to_send(10).unwrap();
+        assert!(
+            push(&mut state, QoS::AtMostOnce),
+            "a QoS 0 message sent frees its bytes"
+        );
+        state.acknowledge(in_flight.packet_id.unwrap());
+        assert!(
+            push(&mut state, QoS::AtMostOnce),
+            "an acknowledged one frees its bytes"
+        );
+        state.clear();
+        assert_eq!(state.held_bytes, 0);
+    }
+
+    #[test]
+    fn a_message_over_the_byte_limit_still_reaches_a_session_holding_nothing() {
+        let mut state = connected();
+        let limit = QueueLimit {
+            messages: 100,
+            bytes: 5,
+        };
+        let big = routed(QoS::AtMostOnce);
+        assert!(matches!(
+            state.push(&big, QoS::AtMostOnce, false, limit),
+            Offer::Queued
+        ));
+        assert!(matches!(
+            state.push(&big, QoS::AtMostOnce, false, limit),
+            Offer::Dropped
+        ));
+        state.next_to_send(10).unwrap();
+        assert!(matches!(
+            state.push(&big, QoS::AtMostOnce, false, limit),
             Offer::Queued
         ));
     }
