@@ -45,6 +45,7 @@ pub struct App {
     mqtt_max_inflight: u16,
     mqtt_max_queue: usize,
     mqtt_max_queue_bytes: usize,
+    mqtt_max_retained_bytes: usize,
     pub telemetry: Arc<dyn TelemetryStore>,
     pub writer_stats: Arc<WriterStats>,
     authz: Arc<AuthzCache>,
@@ -131,6 +132,7 @@ impl App {
             mqtt_max_inflight: config.mqtt_max_inflight,
             mqtt_max_queue: config.mqtt_max_queue,
             mqtt_max_queue_bytes: config.mqtt_max_queue_bytes,
+            mqtt_max_retained_bytes: config.mqtt_max_retained_bytes,
             telemetry,
             writer_stats,
             authz: authz_for_pipeline,
@@ -183,6 +185,7 @@ impl App {
             max_inflight: self.mqtt_max_inflight,
             max_queue: self.mqtt_max_queue,
             max_queue_bytes: self.mqtt_max_queue_bytes,
+            max_retained_bytes: self.mqtt_max_retained_bytes,
         };
         let revocations = self.revocations.subscribe();
         let presence = self.presence.clone();

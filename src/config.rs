@@ -9,6 +9,8 @@ use clap::builder::BoolishValueParser;
 
 /// 64 MiB: a stuck subscriber of 256 KiB messages holds 256 of them, not 100,000.
 const DEFAULT_MQTT_MAX_QUEUE_BYTES: usize = 64 * 1024 * 1024;
+/// 16 MiB per channel: the last state of many thousand small topics, or 64 of the largest.
+const DEFAULT_MQTT_MAX_RETAINED_BYTES: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Clone, Args)]
 pub struct Config {
@@ -50,6 +52,10 @@ pub struct Config {
     /// them messages are dropped. At least `FF_MAX_PAYLOAD`.
     #[arg(long, env = "FF_MQTT_MAX_QUEUE_BYTES", default_value_t = DEFAULT_MQTT_MAX_QUEUE_BYTES)]
     pub mqtt_max_queue_bytes: usize,
+    /// Bytes (topics and payloads) of retained MQTT messages one channel keeps; beyond
+    /// them a retained message is delivered, not retained. At least `FF_MAX_PAYLOAD`.
+    #[arg(long, env = "FF_MQTT_MAX_RETAINED_BYTES", default_value_t = DEFAULT_MQTT_MAX_RETAINED_BYTES)]
+    pub mqtt_max_retained_bytes: usize,
     /// This server's name in presence events (`instance`, as Mainflux's
     /// `MF_MQTT_ADAPTER_INSTANCE`); empty by default, as there.
     #[arg(long, env = "FF_INSTANCE", default_value = "")]
@@ -71,6 +77,7 @@ impl Default for Config {
             mqtt_max_inflight: 128,
             mqtt_max_queue: 100_000,
             mqtt_max_queue_bytes: DEFAULT_MQTT_MAX_QUEUE_BYTES,
+            mqtt_max_retained_bytes: DEFAULT_MQTT_MAX_RETAINED_BYTES,
             instance: String::new(),
         }
     }
@@ -79,13 +86,18 @@ impl Default for Config {
 impl Config {
     /// Settings that are each valid but not together.
     pub fn check(&self) -> anyhow::Result<()> {
-        if self.mqtt_max_queue_bytes < self.max_payload {
-            anyhow::bail!(
-                "FF_MQTT_MAX_QUEUE_BYTES ({}) must be at least FF_MAX_PAYLOAD ({}): a subscriber \
-                 could not hold even one largest message with another",
-                self.mqtt_max_queue_bytes,
-                self.max_payload
-            );
+        let limits = [
+            ("FF_MQTT_MAX_QUEUE_BYTES", self.mqtt_max_queue_bytes),
+            ("FF_MQTT_MAX_RETAINED_BYTES", self.mqtt_max_retained_bytes),
+        ];
+        for (name, bytes) in limits {
+            if bytes < self.max_payload {
+                anyhow::bail!(
+                    "{name} ({bytes}) must be at least FF_MAX_PAYLOAD ({}): it must hold \
+                     a message of the largest size",
+                    self.max_payload
+                );
+            }
         }
         Ok(())
     }
@@ -117,6 +129,10 @@ impl Config {
             format!("FF_MQTT_MAX_INFLIGHT={}", self.mqtt_max_inflight),
             format!("FF_MQTT_MAX_QUEUE={}", self.mqtt_max_queue),
             format!("FF_MQTT_MAX_QUEUE_BYTES={}", self.mqtt_max_queue_bytes),
+            format!(
+                "FF_MQTT_MAX_RETAINED_BYTES={}",
+                self.mqtt_max_retained_bytes
+            ),
             format!("FF_INSTANCE={}", self.instance),
         ]
         .join("\n")

@@ -120,7 +120,7 @@ fn writer_counters(writer: &WriterStats) -> [(&'static str, &'static str, u64); 
     ]
 }
 
-fn mqtt_counters(mqtt: &MqttStats) -> [(&'static str, &'static str, u64); 11] {
+fn mqtt_counters(mqtt: &MqttStats) -> [(&'static str, &'static str, u64); 12] {
     let s = mqtt.snapshot();
     [
         ("mqtt_connects_total", "CONNECTs accepted.", s.connects),
@@ -173,6 +173,11 @@ fn mqtt_counters(mqtt: &MqttStats) -> [(&'static str, &'static str, u64); 11] {
             "mqtt_dropped_total",
             "Messages a subscriber could not take (queue full, away at QoS 0, too large).",
             s.dropped,
+        ),
+        (
+            "mqtt_retained_refused_total",
+            "Retained messages delivered but not retained: their channel was at its limit.",
+            s.retained_refused,
         ),
     ]
 }

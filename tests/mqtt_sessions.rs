@@ -108,6 +108,39 @@ async fn wait_retained(w: &World, n: usize) {
     poll_until(async || w.mqtt.retained_messages().await, |&held| held == n).await;
 }
 
+/// A channel retains at most `FF_MQTT_MAX_RETAINED_BYTES`: a retained message beyond them
+/// is delivered live but not retained, and counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_retains_at_most_its_byte_limit() {
+    const PAYLOAD: usize = 1000;
+    // Room for two messages of `PAYLOAD` bytes on subtopics `s0`…, not three (a channel id
+    // is as long as any other).
+    let one = "channels/00000000-0000-0000-0000-000000000000/messages/s0".len() + PAYLOAD;
+    let w = World::start_with(|config| {
+        config.max_payload = 1024;
+        config.mqtt_max_retained_bytes = 2 * one + one / 2;
+    })
+    .await;
+    let mut live = w.client("live", &w.a).await;
+    live.subscribe(&w.topic(&w.ch, "#"), QoS::AtLeastOnce).await;
+    let publisher = w.client("pub", &w.b).await;
+    for n in 0..3 {
+        publisher
+            .publish_retained(&w.topic(&w.ch, &format!("s{n}")), &"x".repeat(PAYLOAD))
+            .await;
+        live.message().await;
+    }
+    wait_retained(&w, 2).await;
+    assert_eq!(w.mqtt.stats().retained_refused, 1);
+
+    let mut late = w.client("late", &w.a).await;
+    late.subscribe(&w.topic(&w.ch, "#"), QoS::AtLeastOnce).await;
+    let mut topics = vec![late.message().await.topic, late.message().await.topic];
+    topics.sort();
+    assert_eq!(topics, [w.topic(&w.ch, "s0"), w.topic(&w.ch, "s1")]);
+    late.nothing_more().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_persistent_session_gets_what_was_published_while_away() {
     let w = World::start().await;

@@ -60,6 +60,9 @@ pub struct MqttConfig {
     /// Bytes of topic and payload queued for or in flight to one session; beyond them
     /// messages are dropped as beyond `max_queue` (one message always fits an empty queue).
     pub max_queue_bytes: usize,
+    /// Bytes of topics and payloads retained per channel; a retained message beyond them
+    /// is delivered, not retained.
+    pub max_retained_bytes: usize,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -16,6 +16,7 @@ pub struct MqttStats {
     injector_lagged: AtomicU64,
     sessions_closed: AtomicU64,
     dropped: AtomicU64,
+    retained_refused: AtomicU64,
 }
 
 /// A copy of the counters at one moment.
@@ -44,6 +45,9 @@ pub struct MqttStatsSnapshot {
     /// Messages a subscriber could not take: its queue was full (`FF_MQTT_MAX_QUEUE`),
     /// it was away (QoS 0), or the message exceeded its v5 maximum packet size.
     pub dropped: u64,
+    /// Retained messages delivered but not retained: their channel's retained messages
+    /// were at `FF_MQTT_MAX_RETAINED_BYTES`.
+    pub retained_refused: u64,
 }
 
 macro_rules! counters {
@@ -76,4 +80,5 @@ counters! {
     count_injector_lagged => injector_lagged,
     count_session_closed => sessions_closed,
     count_dropped => dropped,
+    count_retained_refused => retained_refused,
 }

@@ -38,7 +38,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use self::registry::Registry;
-use self::retained::Retained;
+use self::retained::{Kept, Retained};
 use self::router::Router;
 use self::session::{Kick, QueueLimit, Routed, Session};
 use super::gate::{Gate, Refusal};
@@ -53,6 +53,8 @@ struct Limits {
     max_packet_size: u32,
     max_inflight: usize,
     queue: QueueLimit,
+    /// Bytes of retained messages one channel may hold.
+    max_retained_bytes: usize,
 }
 
 pub(super) struct Broker {
@@ -93,6 +95,7 @@ pub(super) async fn start(
                 messages: config.max_queue,
                 bytes: config.max_queue_bytes,
             },
+            max_retained_bytes: config.max_retained_bytes,
         },
         registry: Registry::default(),
         router: Router::default(),
@@ -182,8 +185,10 @@ impl Broker {
             qos: inbound.qos.min(QoS::AtLeastOnce),
             retain: inbound.retain,
         };
-        if message.retain {
-            self.retained.set(&message);
+        if message.retain
+            && self.retained.set(&message, self.limits.max_retained_bytes) == Kept::Refused
+        {
+            self.gate.stats().count_retained_refused();
         }
         self.route(&message, from);
         Ok(())

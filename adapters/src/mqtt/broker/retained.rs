@@ -3,6 +3,9 @@
 //!
 //! Not persisted: after a restart a device publishes again (its state, sent retained on
 //! every change or connect, is what this is for).
+//!
+//! Bounded per channel (`FF_MQTT_MAX_RETAINED_BYTES` of topics and payloads): a device
+//! retaining under ever new subtopics must not hold the server's memory.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -12,7 +15,28 @@ use domain::ids::ChannelId;
 use super::session::Routed;
 use crate::subtopic::SubtopicFilter;
 
-type Topics = HashMap<ChannelId, HashMap<Box<str>, Routed>>;
+type Topics = HashMap<ChannelId, Channel>;
+
+/// One channel's retained messages, by subtopic, and their size.
+#[derive(Default)]
+struct Channel {
+    topics: HashMap<Box<str>, Routed>,
+    bytes: usize,
+}
+
+fn size(message: &Routed) -> usize {
+    message.topic.len() + message.payload.len()
+}
+
+/// What `set` did.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Kept {
+    Retained,
+    Cleared,
+    /// Over the channel's limit: not retained, and the topic's older message forgotten
+    /// (stale state would be worse than none).
+    Refused,
+}
 
 #[derive(Default)]
 pub(super) struct Retained {
@@ -24,29 +48,28 @@ impl Retained {
         self.topics.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Keeps `message` as its topic's retained message; an empty payload clears the topic
-    /// (MQTT's own rule).
-    pub fn set(&self, message: &Routed) {
+    /// Keeps `message` as its topic's retained message, if the channel's retained messages
+    /// then stay within `limit` bytes; an empty payload clears the topic (MQTT's own rule).
+    pub fn set(&self, message: &Routed, limit: usize) -> Kept {
         let key: Box<str> = message.subtopic.as_ref().map_or("", |s| s.as_str()).into();
         let mut topics = self.lock();
-        if message.payload.is_empty() {
-            if let Some(channel) = topics.get_mut(&message.channel) {
-                channel.remove(&key);
-                if channel.is_empty() {
-                    topics.remove(&message.channel);
-                }
-            }
-            return;
+        let channel = topics.entry(message.channel).or_default();
+        if let Some(old) = channel.topics.remove(&key) {
+            channel.bytes -= size(&old);
         }
-        let kept = Routed {
-            channel: message.channel,
-            subtopic: message.subtopic.clone(),
-            topic: message.topic.clone(),
-            payload: message.payload.clone(),
-            qos: message.qos,
-            retain: true,
+        let outcome = if message.payload.is_empty() {
+            Kept::Cleared
+        } else if channel.bytes + size(message) > limit {
+            Kept::Refused
+        } else {
+            channel.bytes += size(message);
+            channel.topics.insert(key, retained(message));
+            Kept::Retained
         };
-        topics.entry(message.channel).or_default().insert(key, kept);
+        if channel.topics.is_empty() {
+            topics.remove(&message.channel);
+        }
+        outcome
     }
 
     /// The retained messages a new subscription to `filter` on `channel` gets.
@@ -55,25 +78,86 @@ impl Retained {
         let Some(kept) = topics.get(&channel) else {
             return Vec::new();
         };
-        kept.values()
+        kept.topics
+            .values()
             .filter(|m| filter.matches(m.subtopic.as_ref()))
-            .map(|m| Routed {
-                channel: m.channel,
-                subtopic: m.subtopic.clone(),
-                topic: m.topic.clone(),
-                payload: m.payload.clone(),
-                qos: m.qos,
-                retain: true,
-            })
+            .map(retained)
             .collect()
     }
 
     /// Forgets every retained message of `channel`; how many.
     pub fn clear_channel(&self, channel: ChannelId) -> usize {
-        self.lock().remove(&channel).map_or(0, |kept| kept.len())
+        self.lock()
+            .remove(&channel)
+            .map_or(0, |kept| kept.topics.len())
     }
 
     pub fn count(&self) -> usize {
-        self.lock().values().map(HashMap::len).sum()
+        self.lock().values().map(|kept| kept.topics.len()).sum()
+    }
+}
+
+/// A copy sharing topic and payload, flagged retained.
+fn retained(message: &Routed) -> Routed {
+    Routed {
+        channel: message.channel,
+        subtopic: message.subtopic.clone(),
+        topic: message.topic.clone(),
+        payload: message.payload.clone(),
+        qos: message.qos,
+        retain: true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use bytestring::ByteString;
+    use rmqtt_codec::types::QoS;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::subtopic::Subtopic;
+
+    /// A message of 10 bytes (topic `t/<subtopic>` padded, payload) on channel `channel`.
+    fn message(channel: u128, subtopic: &str, payload: &'static [u8]) -> Routed {
+        Routed {
+            channel: ChannelId(Uuid::from_u128(channel)),
+            subtopic: Subtopic::parse(subtopic).ok().flatten(),
+            topic: ByteString::from(format!("t/{subtopic:0>3}")),
+            payload: Bytes::from_static(payload),
+            qos: QoS::AtLeastOnce,
+            retain: true,
+        }
+    }
+
+    #[test]
+    fn a_channel_retains_within_its_limit_and_replacing_a_topic_frees_its_bytes() {
+        let retained = Retained::default();
+        // Each message: topic 5 bytes + payload 5 bytes.
+        assert_eq!(retained.set(&message(1, "a", b"11111"), 20), Kept::Retained);
+        assert_eq!(retained.set(&message(1, "b", b"22222"), 20), Kept::Retained);
+        assert_eq!(retained.set(&message(1, "c", b"33333"), 20), Kept::Refused);
+        assert_eq!(retained.set(&message(2, "c", b"33333"), 20), Kept::Retained);
+        assert_eq!(retained.set(&message(1, "a", b"44444"), 20), Kept::Retained);
+        assert_eq!(retained.count(), 3);
+        assert_eq!(retained.set(&message(1, "b", b""), 20), Kept::Cleared);
+        assert_eq!(retained.set(&message(1, "c", b"33333"), 20), Kept::Retained);
+    }
+
+    #[test]
+    fn a_refused_update_forgets_the_topics_older_message() {
+        let retained = Retained::default();
+        assert_eq!(retained.set(&message(1, "a", b"11111"), 12), Kept::Retained);
+        assert_eq!(
+            retained.set(&message(1, "a", b"far too long"), 12),
+            Kept::Refused
+        );
+        assert_eq!(retained.count(), 0);
+        assert!(
+            retained
+                .matching(ChannelId(Uuid::from_u128(1)), &SubtopicFilter::everything())
+                .is_empty()
+        );
     }
 }
