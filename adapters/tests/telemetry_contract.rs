@@ -214,7 +214,14 @@ mod model {
                 runtime.block_on(store.save(batch.clone())).expect("save");
             }
             let arrived: Vec<&TelemetryRecord> = batches.iter().flatten().collect();
-            for query in &queries {
+            // Each query also without its filters: reads that take the stored count.
+            let plain = |q: &ReadQuery| ReadQuery {
+                offset: q.offset,
+                limit: q.limit,
+                ..ReadQuery::default()
+            };
+            for query in queries.iter().flat_map(|q| [q.clone(), plain(q)]) {
+                let query = &query;
                 for channel in CHANNELS {
                     let mut matching: Vec<(usize, &TelemetryRecord)> = arrived
                         .iter()

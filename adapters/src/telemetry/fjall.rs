@@ -12,9 +12,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use domain::ids::ChannelId;
-use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 
 use super::codec::{self, storage_error};
+use super::counts::{self, Counts};
 use super::value_codec::{decode_record, encode_record};
 use super::{ReadPage, ReadQuery, TelemetryError, TelemetryRecord, TelemetryStore};
 
@@ -74,9 +75,17 @@ struct Inner {
     records: Keyspace,
     meta: Keyspace,
     persist: PersistMode,
-    /// The sequence number the next record gets. Held across the commit, so saves are
-    /// serialized; the writer above batches, so there are few of them.
-    next_seq: Mutex<u64>,
+    /// Held across a save's commit, so saves are serialized; the writer above batches, so
+    /// there are few of them.
+    written: Mutex<Written>,
+}
+
+/// What saves change besides the records.
+struct Written {
+    /// The sequence number the next record gets.
+    next_seq: u64,
+    /// Records per channel, as `meta` holds them.
+    counts: Counts,
 }
 
 impl FjallTelemetryStore {
@@ -104,13 +113,14 @@ impl FjallTelemetryStore {
                 TelemetryError::Corrupt(format!("next sequence of {} bytes", bytes.len()))
             })?),
         };
+        let counts = counts::load(&db, &records, &meta)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
                 records,
                 meta,
                 persist: options.durability.persist_mode(),
-                next_seq: Mutex::new(next_seq),
+                written: Mutex::new(Written { next_seq, counts }),
             }),
         })
     }
@@ -121,10 +131,10 @@ impl Inner {
         if records.is_empty() {
             return Ok(());
         }
-        // The counter is only written after a successful commit, so a panic elsewhere
-        // cannot leave it half-updated: a poisoned lock is still usable.
-        let mut next_seq = self.next_seq.lock().unwrap_or_else(PoisonError::into_inner);
-        let first = *next_seq;
+        // Only written after a successful commit, so a panic elsewhere cannot leave it
+        // half-updated: a poisoned lock is still usable.
+        let mut written = self.written.lock().unwrap_or_else(PoisonError::into_inner);
+        let first = written.next_seq;
         let after = u64::try_from(records.len())
             .ok()
             .and_then(|count| first.checked_add(count))
@@ -146,17 +156,22 @@ impl Inner {
             batch.insert(&self.records, &key[..], &value[..]);
         }
         batch.insert(&self.meta, NEXT_SEQ, &after.to_be_bytes()[..]);
+        let totals = counts::add(&mut batch, &self.meta, &written.counts, records);
         batch.commit().map_err(storage_error)?;
-        *next_seq = after;
+        written.next_seq = after;
+        written.counts.extend(totals);
         Ok(())
     }
 
     /// Newest first over the keys of `channel` between the query's time bounds. Without
     /// filters beyond time, only the page's records and those in the boundary nanoseconds
-    /// (where the key's rounded time cannot decide `from`/`to`) are decoded; `total` still
-    /// needs the whole range, like Mainflux's `COUNT(*)`.
+    /// (where the key's rounded time cannot decide `from`/`to`) are decoded; `total` needs
+    /// the whole range, like Mainflux's `COUNT(*)`, unless there is no filter at all.
     fn read(&self, channel: ChannelId, query: &ReadQuery) -> Result<ReadPage, TelemetryError> {
         query.check()?;
+        if query.from.is_none() && query.to.is_none() && !query.filters_beyond_time() {
+            return self.read_page(channel, query);
+        }
         let mut page = ReadPage::empty(query);
         let from_ns = query.from.map(codec::time_ns);
         let to_ns = query.to.map(codec::time_ns);
@@ -188,6 +203,29 @@ impl Inner {
                 page.messages.extend(record);
             }
             page.total += 1;
+        }
+        Ok(page)
+    }
+}
+
+impl Inner {
+    /// A read without filters: `total` from the channel's count, then only the keys up to
+    /// the page's end.
+    fn read_page(&self, channel: ChannelId, query: &ReadQuery) -> Result<ReadPage, TelemetryError> {
+        let mut page = ReadPage::empty(query);
+        // Saves commit under this lock: the snapshot holds exactly the records counted.
+        let snapshot = {
+            let written = self.written.lock().unwrap_or_else(PoisonError::into_inner);
+            page.total = written.counts.get(&channel).copied().unwrap_or(0);
+            self.db.snapshot()
+        };
+        let (first, last) = codec::scan_bounds(channel, 0, u64::MAX);
+        let offset = usize::try_from(query.offset).unwrap_or(usize::MAX);
+        let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
+        let keys = snapshot.range(&self.records, first..=last).rev();
+        for guard in keys.skip(offset).take(limit) {
+            let (_, value) = guard.into_inner().map_err(storage_error)?;
+            page.messages.push(decode_record(channel, &value)?);
         }
         Ok(page)
     }

@@ -4,8 +4,8 @@
 //! - `record`: `TelemetryRecord`, one stored measurement (or one opaque message), with the
 //!   field names Mainflux's readers answer with.
 //! - `query`: `ReadQuery`, the reader's filters and paging, parsed from a raw query string.
-//! - `fjall`, `codec`, `value_codec`: `FjallTelemetryStore`, the embedded backend, and its
-//!   key and value layouts.
+//! - `fjall`, `codec`, `value_codec`, `counts`: `FjallTelemetryStore`, the embedded backend,
+//!   its key and value layouts, and its per-channel record counts.
 //! - `memory`: `MemoryTelemetryStore`, the in-memory double for tests of code above the port.
 //! - `contract`: the backend-agnostic suite (`telemetry_contract_tests!`) every backend passes.
 //!
@@ -15,6 +15,7 @@
 
 mod codec;
 pub mod contract;
+mod counts;
 mod fjall;
 mod memory;
 mod query;
