@@ -14,6 +14,9 @@ use crate::store_probe::Store;
 pub struct Run {
     pub requests_per_second: f64,
     pub per_cpu_second: f64,
+    /// How long the reader took to answer a first page with the total of everything stored:
+    /// without filters (the stored count), then with a time filter (a walk of the records).
+    pub read_back: Option<(Duration, Duration)>,
 }
 
 impl Run {
@@ -21,6 +24,7 @@ impl Run {
         Self {
             requests_per_second: requests as f64 / seconds,
             per_cpu_second: requests as f64 / cpu_seconds.max(0.01),
+            read_back: None,
         }
     }
 }
@@ -75,12 +79,17 @@ pub async fn ferroflux(requests: u64, concurrency: usize, store: bool) -> anyhow
         channel: p.channel,
         token: p.token,
     });
-    let run = measure(&server, &target, requests, concurrency, store.as_ref()).await?;
+    let mut run = measure(&server, &target, requests, concurrency, store.as_ref()).await?;
     if let Some(store) = &store {
-        let (accepted, readable) = (requests + requests / 10, store.readable().await?);
+        let accepted = requests + requests / 10;
+        let started = Instant::now();
+        let counted = store.readable().await?;
+        let middle = Instant::now();
+        let walked = store.readable_walked().await?;
+        run.read_back = Some((middle - started, middle.elapsed()));
         ensure!(
-            readable == accepted,
-            "the reader serves {readable} of {accepted}"
+            counted == accepted && walked == accepted,
+            "the reader serves {counted} (counted) and {walked} (walked) of {accepted}"
         );
     }
     Ok(run)

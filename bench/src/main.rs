@@ -163,8 +163,15 @@ async fn http_part(args: &Args) -> anyhow::Result<()> {
         let ours = http_publish::ferroflux(args.events, concurrency, false).await?;
         let stored = http_publish::ferroflux(args.events, concurrency, true).await?;
         let line = |name: &str, run: &http_publish::Run| {
+            let read_back = run.read_back.map_or(String::new(), |(counted, walked)| {
+                format!(
+                    ", a page with the total read back in {:.1} ms ({:.1} ms with a time filter)",
+                    counted.as_secs_f64() * 1e3,
+                    walked.as_secs_f64() * 1e3
+                )
+            });
             format!(
-                "{name} {:>7.0}/s ({:>7.0}/server-CPU-s)",
+                "{name} {:>7.0}/s ({:>7.0}/server-CPU-s){read_back}",
                 run.requests_per_second, run.per_cpu_second
             )
         };

@@ -31,9 +31,19 @@ impl Store {
 
     /// What the reader API answers as the channel's `total`.
     pub async fn readable(&self) -> anyhow::Result<u64> {
+        self.total("").await
+    }
+
+    /// The same with a time filter that keeps everything: the reader then counts by
+    /// walking the channel's records.
+    pub async fn readable_walked(&self) -> anyhow::Result<u64> {
+        self.total("&from=0").await
+    }
+
+    async fn total(&self, filter: &str) -> anyhow::Result<u64> {
         let page: Value = reqwest::Client::new()
             .get(format!(
-                "{}/channels/{}/messages?limit=1",
+                "{}/channels/{}/messages?limit=1{filter}",
                 self.base, self.channel
             ))
             .bearer_auth(&self.token)

@@ -2,9 +2,9 @@
 //! written in the same batch as the records they count, so they can never disagree.
 //!
 //! Mainflux's readers answer every page with the channel's `total`. Counting it by walking
-//! the channel's keys cost about 90 ns per stored record on every read, so a dashboard
-//! polling a channel of millions paid a core's worth; with these counts a read without
-//! filters costs its page.
+//! the channel's keys cost about 0.35 µs per stored record on every read (197 ms for 550K,
+//! measured), so a dashboard polling a big channel paid a core's worth; with these counts a
+//! read without filters costs its page (0.4 ms for the same channel).
 
 use std::collections::HashMap;
 
