@@ -93,7 +93,7 @@ pub(super) async fn start(
             max_inflight: usize::from(config.max_inflight.max(1)),
             queue: QueueLimit {
                 messages: config.max_queue,
-                bytes: config.max_queue_bytes,
+                bytes: config.max_queue_bytes.min(u32::MAX as usize),
             },
             max_retained_bytes: config.max_retained_bytes,
         },

@@ -25,8 +25,8 @@ const KEPT_CAPACITY: usize = 64;
 const SCANNED_WINDOW: usize = 1024;
 
 /// What may wait for one session: messages queued (`FF_MQTT_MAX_QUEUE`), and bytes of topic
-/// and payload queued or in flight (`FF_MQTT_MAX_QUEUE_BYTES`), so that a stuck subscriber of
-/// large messages cannot hold the server's memory.
+/// and payload queued or in flight (`FF_MQTT_MAX_QUEUE_BYTES`, at most `u32::MAX`), so that
+/// a stuck subscriber of large messages cannot hold the server's memory.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct QueueLimit {
     pub messages: usize,
@@ -116,8 +116,10 @@ pub(super) struct State {
     pub subscriptions: Vec<Subscription>,
     pub queue: VecDeque<Outgoing>,
     pub inflight: VecDeque<Outgoing>,
-    /// Topic and payload bytes in `queue` and `inflight`.
-    held_bytes: usize,
+    /// Topic and payload bytes in `queue` and `inflight`. A `u32` (at most the byte limit,
+    /// clamped to it, or one message, which an MQTT packet's size bounds) fits the padding
+    /// that was there: a wider field cost every idle session 0.14 KiB (measured).
+    held_bytes: u32,
     pub last_packet_id: u16,
 }
 
@@ -226,13 +228,12 @@ impl State {
             packet_id: None,
             resent: false,
         };
-        let size = outgoing.size();
-        let full = self.queue.len() >= limit.messages
-            || (self.held_bytes > 0 && self.held_bytes + size > limit.bytes);
+        let (held, size) = (self.held_bytes as usize, outgoing.size());
+        let full = self.queue.len() >= limit.messages || (held > 0 && held + size > limit.bytes);
         if !self.alive || (away && qos == QoS::AtMostOnce) || full {
             return Offer::Dropped;
         }
-        self.held_bytes += size;
+        self.held_bytes = u32::try_from(held + size).unwrap_or(u32::MAX);
         self.queue.push_back(outgoing);
         if let Some(link) = &self.link {
             link.wake.notify_one();
@@ -258,7 +259,7 @@ impl State {
         if message.qos == QoS::AtLeastOnce {
             self.inflight.push_back(message.clone());
         } else {
-            self.held_bytes -= message.size();
+            self.release(&message);
         }
         if self.queue.is_empty() && self.queue.capacity() > KEPT_CAPACITY {
             // A burst's backlog must not stay allocated for the life of the session.
@@ -291,11 +292,16 @@ impl State {
             .position(|m| m.packet_id == Some(packet_id))
             && let Some(acknowledged) = self.inflight.remove(at)
         {
-            self.held_bytes -= acknowledged.size();
+            self.release(&acknowledged);
         }
         if self.inflight.is_empty() && self.inflight.capacity() > KEPT_CAPACITY {
             self.inflight = VecDeque::new();
         }
+    }
+
+    fn release(&mut self, message: &Outgoing) {
+        let size = u32::try_from(message.size()).unwrap_or(u32::MAX);
+        self.held_bytes = self.held_bytes.saturating_sub(size);
     }
 
     /// A client came back: what was in flight is sent again first, flagged DUP.
@@ -526,5 +532,13 @@ mod tests {
             state.push(&big, QoS::AtMostOnce, false, limit),
             Offer::Queued
         ));
+    }
+
+    /// Every idle connection holds one: 8 bytes more once cost 0.14 KiB per connection
+    /// (a larger allocation no longer fit where the handshake's had been).
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_session_stays_within_216_bytes() {
+        assert!(std::mem::size_of::<Session>() <= 216);
     }
 }
