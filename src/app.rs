@@ -41,7 +41,8 @@ pub struct App {
     /// Every adapter publishes through it; the data plane's one path.
     pub pipeline: Pipeline,
     pub max_payload: usize,
-    /// Per-session MQTT limits (`FF_MQTT_MAX_INFLIGHT`, `FF_MQTT_MAX_QUEUE`).
+    /// MQTT limits per session (`FF_MQTT_MAX_INFLIGHT`, `FF_MQTT_MAX_QUEUE`,
+    /// `FF_MQTT_MAX_QUEUE_BYTES`) and per channel (`FF_MQTT_MAX_RETAINED_BYTES`).
     mqtt_max_inflight: u16,
     mqtt_max_queue: usize,
     mqtt_max_queue_bytes: usize,

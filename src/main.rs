@@ -50,7 +50,7 @@ fn main() -> std::process::ExitCode {
             Command::Serve(config) => cmd::serve::run(config).await,
             Command::Config(config) => {
                 println!("{}", config.render());
-                Ok(())
+                config.check()
             }
             Command::Events(args) => cmd::events::run(args).await,
             Command::Replay(args) => cmd::replay::run(args).await,

@@ -99,7 +99,7 @@ fn writer_counters(writer: &WriterStats) -> [(&'static str, &'static str, u64); 
         ),
         (
             "telemetry_invalid_senml_total",
-            "SenML payloads that did not parse and were stored opaque.",
+            "SenML payloads stored opaque: they did not parse, or held a record no store keeps.",
             writer.invalid_senml.load(Relaxed),
         ),
         (
@@ -171,7 +171,7 @@ fn mqtt_counters(mqtt: &MqttStats) -> [(&'static str, &'static str, u64); 12] {
         ),
         (
             "mqtt_dropped_total",
-            "Messages a subscriber could not take (queue full, away at QoS 0, too large).",
+            "Messages a subscriber could not take (queue full in messages or bytes, away at QoS 0, too large).",
             s.dropped,
         ),
         (

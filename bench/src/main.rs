@@ -198,7 +198,7 @@ async fn mqtt_fanin_part(args: &Args) -> anyhow::Result<()> {
          (+10 % warm-up, not timed), {} rounds; generator TCP_NODELAY on (Nagle off), brokers at \
          their default (Nagle on). Mosquitto: anonymous, no ACL, max_queued_messages 1000000, \
          max_inflight_messages 0; ferroflux: authenticates every CONNECT, authorizes every \
-         PUBLISH, messaging only (FF_NO_STORE), FF_MQTT_MAX_QUEUE 1000000 (1 GiB), \
+         PUBLISH, messaging only (FF_NO_STORE), FF_MQTT_MAX_QUEUE 1000000, FF_MQTT_MAX_QUEUE_BYTES 1 GiB, \
          FF_MQTT_MAX_INFLIGHT 65535; ferroflux+store (last round only): the same while its \
          telemetry writer stores what it keeps up with (the bus drops it, counted, when it \
          falls behind) and its CPU is counted until the store settled.",

@@ -42,8 +42,9 @@ pub struct MqttStatsSnapshot {
     pub injector_lagged: u64,
     /// Sessions ended by the adapter (revocation, shutdown), away ones included.
     pub sessions_closed: u64,
-    /// Messages a subscriber could not take: its queue was full (`FF_MQTT_MAX_QUEUE`),
-    /// it was away (QoS 0), or the message exceeded its v5 maximum packet size.
+    /// Messages a subscriber could not take: its queue was full (`FF_MQTT_MAX_QUEUE`,
+    /// `FF_MQTT_MAX_QUEUE_BYTES`), it was away (QoS 0), or the message exceeded its v5
+    /// maximum packet size.
     pub dropped: u64,
     /// Retained messages delivered but not retained: their channel's retained messages
     /// were at `FF_MQTT_MAX_RETAINED_BYTES`.

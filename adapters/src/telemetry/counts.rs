@@ -22,7 +22,7 @@ const PREFIX: &[u8] = b"count/";
 
 pub(super) type Counts = HashMap<ChannelId, u64>;
 
-fn key(channel: ChannelId) -> Vec<u8> {
+pub(super) fn key(channel: ChannelId) -> Vec<u8> {
     [PREFIX, channel.0.as_bytes()].concat()
 }
 
@@ -46,10 +46,7 @@ pub(super) fn load(
             let (key, value) = guard.into_inner().map_err(storage_error)?;
             let channel = Uuid::from_slice(&key[PREFIX.len()..])
                 .map_err(|_| TelemetryError::Corrupt("count key".into()))?;
-            let count: [u8; 8] = (*value)
-                .try_into()
-                .map_err(|_| TelemetryError::Corrupt(format!("count of {} bytes", value.len())))?;
-            counts.insert(ChannelId(channel), u64::from_be_bytes(count));
+            counts.insert(ChannelId(channel), decode(&value)?);
         }
         return Ok(counts);
     }
@@ -64,6 +61,14 @@ pub(super) fn load(
     batch.insert(meta, COUNTED, &b""[..]);
     batch.commit().map_err(storage_error)?;
     Ok(counts)
+}
+
+/// A stored count.
+pub(super) fn decode(value: &[u8]) -> Result<u64, TelemetryError> {
+    let count: [u8; 8] = value
+        .try_into()
+        .map_err(|_| TelemetryError::Corrupt(format!("count of {} bytes", value.len())))?;
+    Ok(u64::from_be_bytes(count))
 }
 
 /// Adds the new totals of the channels `records` go to into `batch`; returns them, to be

@@ -1,11 +1,12 @@
 //! `FjallTelemetryStore`: the embedded `TelemetryStore` backend.
 //!
 //! One database directory with two keyspaces: `records` (layouts in `codec` and
-//! `value_codec`) and `meta`,
-//! which holds the next sequence number. A save is one write batch (its records plus the
-//! new sequence, so a crash keeps both or neither) under a mutex that hands out sequence
-//! numbers, so arrival order is commit order. A read is one reverse range scan of the
-//! channel's keys between the query's time bounds, on a blocking thread.
+//! `value_codec`) and `meta`, which holds the next sequence number and each channel's record
+//! count (`counts`). A save is one write batch (its records, the new sequence and counts,
+//! so a crash keeps all or none) under a mutex that hands out sequence numbers, so arrival
+//! order is commit order. A read is one reverse range scan of the channel's keys between
+//! the query's time bounds, on a blocking thread; without any filter it stops at the end of
+//! its page and takes `total` from the count.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -210,15 +211,20 @@ impl Inner {
 
 impl Inner {
     /// A read without filters: `total` from the channel's count, then only the keys up to
-    /// the page's end.
+    /// the page's end. One snapshot for both: a save writes a count and its records in one
+    /// batch, so they agree, and no lock keeps saves waiting.
     fn read_page(&self, channel: ChannelId, query: &ReadQuery) -> Result<ReadPage, TelemetryError> {
         let mut page = ReadPage::empty(query);
-        // Saves commit under this lock: the snapshot holds exactly the records counted.
-        let snapshot = {
-            let written = self.written.lock().unwrap_or_else(PoisonError::into_inner);
-            page.total = written.counts.get(&channel).copied().unwrap_or(0);
-            self.db.snapshot()
-        };
+        let snapshot = self.db.snapshot();
+        page.total = snapshot
+            .get(&self.meta, counts::key(channel))
+            .map_err(storage_error)?
+            .map(|value| counts::decode(&value))
+            .transpose()?
+            .unwrap_or(0);
+        if query.offset >= page.total {
+            return Ok(page);
+        }
         let (first, last) = codec::scan_bounds(channel, 0, u64::MAX);
         let offset = usize::try_from(query.offset).unwrap_or(usize::MAX);
         let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);

@@ -62,8 +62,8 @@ impl ReadPage {
 /// What can go wrong behind the port; each variant says how the caller should react.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TelemetryError {
-    /// A record cannot be stored (its time is negative, not finite or past year 2554, or a
-    /// value is not finite). Nothing of the batch was written. Retrying it unchanged fails
+    /// A record cannot be stored (its time is negative, not finite or past year 2554, a
+    /// value is not finite, or it holds over 1 GiB of text and payload). Nothing of the batch was written. Retrying it unchanged fails
     /// again: drop the records `TelemetryRecord::check` refuses, log them, save the rest.
     #[error("invalid telemetry record: {0}")]
     Invalid(String),

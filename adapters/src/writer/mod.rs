@@ -39,7 +39,8 @@ const SAVE_ATTEMPTS: u32 = 3;
 pub struct WriterStats {
     pub messages: AtomicU64,
     pub records: AtomicU64,
-    /// SenML payloads that did not parse and were stored opaque instead.
+    /// SenML payloads stored opaque instead: they did not parse, or held a record no store
+    /// keeps (`TelemetryRecord::check`).
     pub invalid_senml: AtomicU64,
     /// Times the writer fell behind the bus and lost messages (it resubscribes).
     pub lagged: AtomicU64,

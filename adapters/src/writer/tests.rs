@@ -13,11 +13,13 @@ use crate::bus::contract::{channel, message, thing};
 use crate::message::ContentType;
 use crate::telemetry::{MemoryTelemetryStore, ReadPage, ReadQuery, TelemetryError};
 
-/// Records the size of every batch it is asked to save; fails the first `failures` saves.
+/// Records the size of every batch it is asked to save; fails the first `failures` saves
+/// (as unavailable, or refusing the records when `refuse`).
 #[derive(Default)]
 struct Batches {
     sizes: Mutex<Vec<usize>>,
     failures: Mutex<u32>,
+    refuse: bool,
 }
 
 #[async_trait]
@@ -26,7 +28,10 @@ impl TelemetryStore for Batches {
         let mut failures = self.failures.lock().unwrap();
         if *failures > 0 {
             *failures -= 1;
-            return Err(TelemetryError::Unavailable("down for the test".into()));
+            return Err(match self.refuse {
+                true => TelemetryError::Invalid("refused for the test".into()),
+                false => TelemetryError::Unavailable("down for the test".into()),
+            });
         }
         self.sizes.lock().unwrap().push(records.len());
         Ok(())
@@ -95,6 +100,28 @@ async fn a_failed_save_is_retried_with_the_same_records() {
     saved(&stats, 3).await;
     assert_eq!(*store.sizes.lock().unwrap(), [3]);
     assert_eq!(stats.failed_batches.load(Ordering::Relaxed), 0);
+}
+
+#[tokio::test]
+async fn a_refused_batch_is_not_retried() {
+    let store = Arc::new(Batches {
+        failures: Mutex::new(1),
+        refuse: true,
+        ..Batches::default()
+    });
+    let (bus, stats) = start(store.clone()).await;
+    let (channel, thing) = (channel(), thing());
+    bus.publish(message(channel, thing, None, 1)).unwrap();
+    for _ in 0..500 {
+        if stats.failed_batches.load(Ordering::Relaxed) == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(stats.failed_batches.load(Ordering::Relaxed), 1);
+    // A retry would have come 100 ms later and succeeded.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(store.sizes.lock().unwrap().is_empty());
 }
 
 #[tokio::test]

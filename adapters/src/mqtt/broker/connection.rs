@@ -20,7 +20,7 @@ use tokio::sync::Notify;
 
 use super::Broker;
 use super::inbound::{Filter, Received, Will};
-use super::session::{Kick, Session, Subscription};
+use super::session::{Kick, Offer, Session, Subscription};
 use super::wire::{Ack, Goodbye, Wire};
 
 /// Bytes read at a time.
@@ -340,7 +340,9 @@ impl Connection {
         let mut state = self.session.lock();
         for (message, qos) in retained {
             let qos = qos.min(message.qos);
-            state.push(&message, qos, true, self.broker.limits.queue);
+            if let Offer::Dropped = state.push(&message, qos, true, self.broker.limits.queue) {
+                self.broker.gate.stats().count_dropped();
+            }
         }
     }
 

@@ -24,8 +24,10 @@ struct Channel {
     bytes: usize,
 }
 
-fn size(message: &Routed) -> usize {
-    message.topic.len() + message.payload.len()
+/// What one retained message costs: its topic and payload, its subtopic key, and the
+/// `Routed` kept in the map, so many small messages cannot hide behind their payload sizes.
+fn size(key: &str, message: &Routed) -> usize {
+    std::mem::size_of::<Routed>() + key.len() + message.topic.len() + message.payload.len()
 }
 
 /// What `set` did.
@@ -49,20 +51,22 @@ impl Retained {
     }
 
     /// Keeps `message` as its topic's retained message, if the channel's retained messages
-    /// then stay within `limit` bytes; an empty payload clears the topic (MQTT's own rule).
+    /// then stay within `limit` bytes (one always fits a channel retaining nothing); an empty
+    /// payload clears the topic (MQTT's own rule).
     pub fn set(&self, message: &Routed, limit: usize) -> Kept {
         let key: Box<str> = message.subtopic.as_ref().map_or("", |s| s.as_str()).into();
         let mut topics = self.lock();
         let channel = topics.entry(message.channel).or_default();
         if let Some(old) = channel.topics.remove(&key) {
-            channel.bytes -= size(&old);
+            channel.bytes -= size(&key, &old);
         }
+        let added = size(&key, message);
         let outcome = if message.payload.is_empty() {
             Kept::Cleared
-        } else if channel.bytes + size(message) > limit {
+        } else if channel.bytes > 0 && channel.bytes + added > limit {
             Kept::Refused
         } else {
-            channel.bytes += size(message);
+            channel.bytes += added;
             channel.topics.insert(key, retained(message));
             Kept::Retained
         };
@@ -119,7 +123,7 @@ mod tests {
     use super::*;
     use crate::subtopic::Subtopic;
 
-    /// A message of 10 bytes (topic `t/<subtopic>` padded, payload) on channel `channel`.
+    /// A retained message on `t/<subtopic>` of channel `channel`.
     fn message(channel: u128, subtopic: &str, payload: &'static [u8]) -> Routed {
         Routed {
             channel: ChannelId(Uuid::from_u128(channel)),
@@ -131,33 +135,67 @@ mod tests {
         }
     }
 
+    /// Room for `n` messages like `message(_, "a", b"11111")`.
+    fn room(n: usize) -> usize {
+        n * size("a", &message(1, "a", b"11111"))
+    }
+
     #[test]
     fn a_channel_retains_within_its_limit_and_replacing_a_topic_frees_its_bytes() {
         let retained = Retained::default();
-        // Each message: topic 5 bytes + payload 5 bytes.
-        assert_eq!(retained.set(&message(1, "a", b"11111"), 20), Kept::Retained);
-        assert_eq!(retained.set(&message(1, "b", b"22222"), 20), Kept::Retained);
-        assert_eq!(retained.set(&message(1, "c", b"33333"), 20), Kept::Refused);
-        assert_eq!(retained.set(&message(2, "c", b"33333"), 20), Kept::Retained);
-        assert_eq!(retained.set(&message(1, "a", b"44444"), 20), Kept::Retained);
+        let limit = room(2);
+        assert_eq!(
+            retained.set(&message(1, "a", b"11111"), limit),
+            Kept::Retained
+        );
+        assert_eq!(
+            retained.set(&message(1, "b", b"22222"), limit),
+            Kept::Retained
+        );
+        assert_eq!(
+            retained.set(&message(1, "c", b"33333"), limit),
+            Kept::Refused
+        );
+        assert_eq!(
+            retained.set(&message(2, "c", b"33333"), limit),
+            Kept::Retained
+        );
+        assert_eq!(
+            retained.set(&message(1, "a", b"44444"), limit),
+            Kept::Retained
+        );
         assert_eq!(retained.count(), 3);
-        assert_eq!(retained.set(&message(1, "b", b""), 20), Kept::Cleared);
-        assert_eq!(retained.set(&message(1, "c", b"33333"), 20), Kept::Retained);
+        assert_eq!(retained.set(&message(1, "b", b""), limit), Kept::Cleared);
+        assert_eq!(
+            retained.set(&message(1, "c", b"33333"), limit),
+            Kept::Retained
+        );
+    }
+
+    #[test]
+    fn one_message_fits_a_channel_retaining_nothing() {
+        let retained = Retained::default();
+        assert_eq!(retained.set(&message(1, "a", b"11111"), 1), Kept::Retained);
+        assert_eq!(retained.set(&message(1, "b", b"22222"), 1), Kept::Refused);
     }
 
     #[test]
     fn a_refused_update_forgets_the_topics_older_message() {
         let retained = Retained::default();
-        assert_eq!(retained.set(&message(1, "a", b"11111"), 12), Kept::Retained);
+        let limit = room(2);
         assert_eq!(
-            retained.set(&message(1, "a", b"far too long"), 12),
-            Kept::Refused
+            retained.set(&message(1, "b", b"11111"), limit),
+            Kept::Retained
         );
-        assert_eq!(retained.count(), 0);
-        assert!(
-            retained
-                .matching(ChannelId(Uuid::from_u128(1)), &SubtopicFilter::everything())
-                .is_empty()
+        assert_eq!(
+            retained.set(&message(1, "a", b"11111"), limit),
+            Kept::Retained
         );
+        let long: &'static [u8] = &[b'x'; 64];
+        assert_eq!(retained.set(&message(1, "a", long), limit), Kept::Refused);
+        assert_eq!(retained.count(), 1);
+        let left = retained.matching(ChannelId(Uuid::from_u128(1)), &SubtopicFilter::everything());
+        assert_eq!(left.len(), 1);
+        assert_eq!(&left[0].payload[..], b"11111");
     }
 }

@@ -301,6 +301,7 @@ impl State {
 
     fn release(&mut self, message: &Outgoing) {
         let size = u32::try_from(message.size()).unwrap_or(u32::MAX);
+        debug_assert!(self.held_bytes >= size, "held bytes out of step");
         self.held_bytes = self.held_bytes.saturating_sub(size);
     }
 
@@ -453,7 +454,7 @@ mod tests {
             Offer::Dropped
         ));
         state.link = None;
-        state.queue.clear();
+        state.clear();
         assert!(matches!(
             state.push(
                 &routed(QoS::AtMostOnce),
