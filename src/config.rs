@@ -9,6 +9,8 @@ use clap::builder::BoolishValueParser;
 
 /// 64 MiB: a stuck subscriber of 256 KiB messages holds 256 of them, not 100,000.
 const DEFAULT_MQTT_MAX_QUEUE_BYTES: usize = 64 * 1024 * 1024;
+const DEFAULT_MQTT_MAX_QUEUE: usize = 100_000;
+const DEFAULT_MQTT_MAX_INFLIGHT: u16 = 128;
 /// 16 MiB per channel: the last state of many thousand small topics, or 64 of the largest.
 const DEFAULT_MQTT_MAX_RETAINED_BYTES: usize = 16 * 1024 * 1024;
 
@@ -43,10 +45,10 @@ pub struct Config {
     #[arg(long, env = "FF_MAX_PAYLOAD", default_value_t = adapters::http::DEFAULT_MAX_PAYLOAD)]
     pub max_payload: usize,
     /// QoS 1 messages in flight to one MQTT session, awaiting its PUBACK.
-    #[arg(long, env = "FF_MQTT_MAX_INFLIGHT", default_value_t = 128)]
+    #[arg(long, env = "FF_MQTT_MAX_INFLIGHT", default_value_t = DEFAULT_MQTT_MAX_INFLIGHT)]
     pub mqtt_max_inflight: u16,
     /// Messages queued for one slow or away MQTT subscriber; beyond it they are dropped.
-    #[arg(long, env = "FF_MQTT_MAX_QUEUE", default_value_t = 100_000)]
+    #[arg(long, env = "FF_MQTT_MAX_QUEUE", default_value_t = DEFAULT_MQTT_MAX_QUEUE)]
     pub mqtt_max_queue: usize,
     /// Bytes (topics and payloads) queued for or in flight to one MQTT subscriber; beyond
     /// them messages are dropped. At least `FF_MAX_PAYLOAD`.
@@ -74,8 +76,8 @@ impl Default for Config {
             closed_registration: false,
             no_store: false,
             max_payload: adapters::http::DEFAULT_MAX_PAYLOAD,
-            mqtt_max_inflight: 128,
-            mqtt_max_queue: 100_000,
+            mqtt_max_inflight: DEFAULT_MQTT_MAX_INFLIGHT,
+            mqtt_max_queue: DEFAULT_MQTT_MAX_QUEUE,
             mqtt_max_queue_bytes: DEFAULT_MQTT_MAX_QUEUE_BYTES,
             mqtt_max_retained_bytes: DEFAULT_MQTT_MAX_RETAINED_BYTES,
             instance: String::new(),
