@@ -184,26 +184,33 @@ async fn a_persistent_session_gets_what_was_published_while_away() {
     assert!(!clean.session_present);
 }
 
+/// A persistent subscriber `keeper` (thing a) to the whole channel goes away; thing b then
+/// publishes `payloads` at QoS 1, each PUBACKed.
+async fn publish_while_away(w: &World, payloads: impl Iterator<Item = String>) {
+    let mut keeper = persistent(w, "keeper", &w.a).await;
+    keeper
+        .subscribe(&w.topic(&w.ch, "#"), QoS::AtLeastOnce)
+        .await;
+    keeper.vanish();
+    w.disconnects(1).await;
+    let publisher = w.client("pub", &w.b).await;
+    let mut sent = 0;
+    for payload in payloads {
+        publisher
+            .publish(&w.topic(&w.ch, ""), QoS::AtLeastOnce, &payload)
+            .await;
+        sent += 1;
+    }
+    poll_until(async || w.mqtt.stats(), |s| s.publishes >= sent).await;
+}
+
 /// Every message PUBACKed while the subscriber was away is delivered when it is back: more
 /// than rmqtt's default queue (1,000), which dropped the rest silently.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_away_session_gets_every_acknowledged_message() {
     const SENT: usize = 2_500;
     let w = World::start().await;
-    let mut keeper = persistent(&w, "keeper", &w.a).await;
-    keeper
-        .subscribe(&w.topic(&w.ch, "#"), QoS::AtLeastOnce)
-        .await;
-    keeper.vanish();
-    w.disconnects(1).await;
-
-    let publisher = w.client("pub", &w.b).await;
-    for n in 0..SENT {
-        publisher
-            .publish(&w.topic(&w.ch, ""), QoS::AtLeastOnce, &n.to_string())
-            .await;
-    }
-    poll_until(async || w.mqtt.stats(), |s| s.publishes >= SENT as u64).await;
+    publish_while_away(&w, (0..SENT).map(|n| n.to_string())).await;
 
     let mut back = persistent(&w, "keeper", &w.a).await;
     assert!(back.session_present);
@@ -229,21 +236,7 @@ async fn an_away_session_holds_at_most_its_byte_limit() {
         config.mqtt_max_queue_bytes = LIMIT;
     })
     .await;
-    let mut keeper = persistent(&w, "keeper", &w.a).await;
-    keeper
-        .subscribe(&w.topic(&w.ch, "#"), QoS::AtLeastOnce)
-        .await;
-    keeper.vanish();
-    w.disconnects(1).await;
-
-    let publisher = w.client("pub", &w.b).await;
-    for n in 0..SENT {
-        let payload = format!("{n:0>1000}");
-        publisher
-            .publish(&w.topic(&w.ch, ""), QoS::AtLeastOnce, &payload)
-            .await;
-    }
-    poll_until(async || w.mqtt.stats(), |s| s.publishes >= SENT as u64).await;
+    publish_while_away(&w, (0..SENT).map(|n| format!("{n:0>1000}"))).await;
 
     let kept = LIMIT / (w.topic(&w.ch, "").len() + 1000);
     let mut back = persistent(&w, "keeper", &w.a).await;
