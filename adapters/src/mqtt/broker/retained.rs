@@ -143,33 +143,20 @@ mod tests {
     #[test]
     fn a_channel_retains_within_its_limit_and_replacing_a_topic_frees_its_bytes() {
         let retained = Retained::default();
-        let limit = room(2);
-        assert_eq!(
-            retained.set(&message(1, "a", b"11111"), limit),
-            Kept::Retained
-        );
-        assert_eq!(
-            retained.set(&message(1, "b", b"22222"), limit),
-            Kept::Retained
-        );
-        assert_eq!(
-            retained.set(&message(1, "c", b"33333"), limit),
-            Kept::Refused
-        );
-        assert_eq!(
-            retained.set(&message(2, "c", b"33333"), limit),
-            Kept::Retained
-        );
-        assert_eq!(
-            retained.set(&message(1, "a", b"44444"), limit),
-            Kept::Retained
-        );
+        let steps: [(u128, &str, &'static [u8], Kept); 7] = [
+            (1, "a", b"11111", Kept::Retained),
+            (1, "b", b"22222", Kept::Retained),
+            (1, "c", b"33333", Kept::Refused),
+            (2, "c", b"33333", Kept::Retained),
+            (1, "a", b"44444", Kept::Retained),
+            (1, "b", b"", Kept::Cleared),
+            (1, "c", b"33333", Kept::Retained),
+        ];
+        for (step, (channel, subtopic, payload, kept)) in steps.into_iter().enumerate() {
+            let message = message(channel, subtopic, payload);
+            assert_eq!(retained.set(&message, room(2)), kept, "step {step}");
+        }
         assert_eq!(retained.count(), 3);
-        assert_eq!(retained.set(&message(1, "b", b""), limit), Kept::Cleared);
-        assert_eq!(
-            retained.set(&message(1, "c", b"33333"), limit),
-            Kept::Retained
-        );
     }
 
     #[test]
