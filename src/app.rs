@@ -42,11 +42,13 @@ pub struct App {
     pub pipeline: Pipeline,
     pub max_payload: usize,
     /// MQTT limits per session (`FF_MQTT_MAX_INFLIGHT`, `FF_MQTT_MAX_QUEUE`,
-    /// `FF_MQTT_MAX_QUEUE_BYTES`) and per channel (`FF_MQTT_MAX_RETAINED_BYTES`).
+    /// `FF_MQTT_MAX_QUEUE_BYTES`), per channel (`FF_MQTT_MAX_RETAINED_BYTES`) and per thing
+    /// (`FF_MQTT_MAX_SESSIONS_PER_THING`).
     mqtt_max_inflight: u16,
     mqtt_max_queue: usize,
     mqtt_max_queue_bytes: usize,
     mqtt_max_retained_bytes: usize,
+    mqtt_max_sessions_per_thing: usize,
     pub telemetry: Arc<dyn TelemetryStore>,
     pub writer_stats: Arc<WriterStats>,
     authz: Arc<AuthzCache>,
@@ -134,6 +136,7 @@ impl App {
             mqtt_max_queue: config.mqtt_max_queue,
             mqtt_max_queue_bytes: config.mqtt_max_queue_bytes,
             mqtt_max_retained_bytes: config.mqtt_max_retained_bytes,
+            mqtt_max_sessions_per_thing: config.mqtt_max_sessions_per_thing,
             telemetry,
             writer_stats,
             authz: authz_for_pipeline,
@@ -187,6 +190,7 @@ impl App {
             max_queue: self.mqtt_max_queue,
             max_queue_bytes: self.mqtt_max_queue_bytes,
             max_retained_bytes: self.mqtt_max_retained_bytes,
+            max_sessions_per_thing: self.mqtt_max_sessions_per_thing,
         };
         let revocations = self.revocations.subscribe();
         let presence = self.presence.clone();

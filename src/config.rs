@@ -11,6 +11,8 @@ use clap::builder::BoolishValueParser;
 const DEFAULT_MQTT_MAX_QUEUE_BYTES: usize = 64 * 1024 * 1024;
 const DEFAULT_MQTT_MAX_QUEUE: usize = 100_000;
 const DEFAULT_MQTT_MAX_INFLIGHT: u16 = 128;
+/// Room for a gateway thing speaking for many devices, not for a leaked key's flood.
+const DEFAULT_MQTT_MAX_SESSIONS_PER_THING: usize = 256;
 /// 16 MiB per channel: the last state of many thousand small topics, or 64 of the largest.
 const DEFAULT_MQTT_MAX_RETAINED_BYTES: usize = 16 * 1024 * 1024;
 
@@ -58,6 +60,9 @@ pub struct Config {
     /// them a retained message is delivered, not retained. At least `FF_MAX_PAYLOAD`.
     #[arg(long, env = "FF_MQTT_MAX_RETAINED_BYTES", default_value_t = DEFAULT_MQTT_MAX_RETAINED_BYTES)]
     pub mqtt_max_retained_bytes: usize,
+    /// MQTT sessions (client ids) one thing may hold, connected or away.
+    #[arg(long, env = "FF_MQTT_MAX_SESSIONS_PER_THING", default_value_t = DEFAULT_MQTT_MAX_SESSIONS_PER_THING)]
+    pub mqtt_max_sessions_per_thing: usize,
     /// This server's name in presence events (`instance`, as Mainflux's
     /// `MF_MQTT_ADAPTER_INSTANCE`); empty by default, as there.
     #[arg(long, env = "FF_INSTANCE", default_value = "")]
@@ -80,6 +85,7 @@ impl Default for Config {
             mqtt_max_queue: DEFAULT_MQTT_MAX_QUEUE,
             mqtt_max_queue_bytes: DEFAULT_MQTT_MAX_QUEUE_BYTES,
             mqtt_max_retained_bytes: DEFAULT_MQTT_MAX_RETAINED_BYTES,
+            mqtt_max_sessions_per_thing: DEFAULT_MQTT_MAX_SESSIONS_PER_THING,
             instance: String::new(),
         }
     }
@@ -92,6 +98,9 @@ impl Config {
             ("FF_MQTT_MAX_QUEUE_BYTES", self.mqtt_max_queue_bytes),
             ("FF_MQTT_MAX_RETAINED_BYTES", self.mqtt_max_retained_bytes),
         ];
+        if self.mqtt_max_sessions_per_thing == 0 {
+            anyhow::bail!("FF_MQTT_MAX_SESSIONS_PER_THING must be at least 1");
+        }
         for (name, bytes) in limits {
             if bytes < self.max_payload {
                 anyhow::bail!(

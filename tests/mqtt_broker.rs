@@ -1,6 +1,6 @@
 //! The broker's own protocol work, end to end: backlogs larger than one write batch,
 //! session takeover, UNSUBSCRIBE, QoS 2 from publishers, MQTT 5 clients, empty client
-//! ids and oversized packets.
+//! ids, oversized packets and the bounds on filters and sessions.
 
 mod common;
 mod mqtt_support;
@@ -307,4 +307,43 @@ async fn subscriptions_per_session_are_bounded() {
         rumqttc::SubscribeReasonCode::Success(QoS::AtLeastOnce),
         "a repeated filter replaces its subscription"
     );
+}
+
+/// A thing holds at most `FF_MQTT_MAX_SESSIONS_PER_THING` sessions: one more CONNECT under a
+/// new client id is refused (v5 "quota exceeded", v3 "server unavailable") until one ends;
+/// the same client id again takes its session over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_per_thing_are_bounded() {
+    let w = World::start_with(|config| config.mqtt_max_sessions_per_thing = 2).await;
+    let first = w.client("one", &w.a).await;
+    let _second = w.client("two", &w.a).await;
+    let v3 = Client::connect(w.options("three", &w.a)).await;
+    assert!(
+        matches!(
+            v3,
+            Err(rumqttc::ConnectionError::ConnectionRefused(
+                rumqttc::ConnectReturnCode::ServiceUnavailable
+            ))
+        ),
+        "{:?}",
+        v3.err()
+    );
+    let v5 = connect5(options5(&w, "three", &w.a, &w.a.key)).await;
+    assert!(
+        matches!(
+            v5,
+            Err(ConnectionError::ConnectionRefused(
+                ConnectReturnCode::QuotaExceeded
+            ))
+        ),
+        "{:?}",
+        v5.err()
+    );
+    let _other_thing = w.client("three", &w.b).await;
+
+    first.vanish();
+    w.disconnects(1).await;
+    let _fourth = w.client("four", &w.a).await;
+    let _takeover = w.client("two", &w.a).await;
+    assert!(Client::connect(w.options("five", &w.a)).await.is_err());
 }

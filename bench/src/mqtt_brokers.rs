@@ -74,6 +74,8 @@ async fn ferroflux(store: bool) -> anyhow::Result<Running> {
         ("FF_MQTT_ADDR", "127.0.0.1:0".into()),
         ("FF_MQTT_MAX_QUEUE", "1000000".into()),
         ("FF_MQTT_MAX_QUEUE_BYTES", (1usize << 30).to_string()),
+        // The idle test opens every session as one thing.
+        ("FF_MQTT_MAX_SESSIONS_PER_THING", "1000000".into()),
         ("FF_MQTT_MAX_INFLIGHT", "65535".into()),
     ];
     let markers = [HTTP, "MQTT listening on mqtt://"];

@@ -63,6 +63,9 @@ pub struct MqttConfig {
     /// Bytes of topics and payloads retained per channel; a retained message beyond them
     /// is delivered, not retained.
     pub max_retained_bytes: usize,
+    /// Sessions one thing may hold, connected or away (each under its own client id); a
+    /// CONNECT beyond them is refused ("quota exceeded", v3 "server unavailable").
+    pub max_sessions_per_thing: usize,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -166,10 +166,12 @@ fn accept(
             keep_alive_ms: u64::from(connect.keep_alive) * 1000,
             now_ms: broker.now_ms(),
             revocations_seen,
+            max_sessions: broker.limits.max_sessions_per_thing,
         };
         match broker.registry.attach(&broker.router, attach) {
             Ok(attached) => return Ok((thing, attached, assigned)),
             Err(Refused::Taken) => return Err(refuse(ConnackRefusal::NotAuthorized)),
+            Err(Refused::Quota) => return Err(refuse(ConnackRefusal::QuotaExceeded)),
             Err(Refused::Stale) => continue,
         }
     }

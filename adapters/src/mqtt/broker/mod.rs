@@ -55,6 +55,8 @@ struct Limits {
     queue: QueueLimit,
     /// Bytes of retained messages one channel may hold.
     max_retained_bytes: usize,
+    /// Sessions one thing may hold, connected or away.
+    max_sessions_per_thing: usize,
 }
 
 pub(super) struct Broker {
@@ -96,6 +98,7 @@ pub(super) async fn start(
                 bytes: config.max_queue_bytes.min(u32::MAX as usize),
             },
             max_retained_bytes: config.max_retained_bytes,
+            max_sessions_per_thing: config.max_sessions_per_thing,
         },
         registry: Registry::default(),
         router: Router::default(),

@@ -15,10 +15,43 @@ use super::session::{Kick, Link, Session};
 
 #[derive(Default)]
 pub(super) struct Registry {
-    sessions: Mutex<HashMap<Box<str>, Arc<Session>>>,
+    sessions: Mutex<Table>,
     /// Counts revocations. A CONNECT authenticated before one and attached after it could
     /// escape it, so `attach` refuses when the count moved since authentication.
     revocations: AtomicU64,
+}
+
+/// The sessions by client id, and how many each thing holds.
+#[derive(Default)]
+struct Table {
+    by_client: HashMap<Box<str>, Arc<Session>>,
+    per_thing: HashMap<ThingId, usize>,
+}
+
+impl Table {
+    fn insert(&mut self, session: Arc<Session>) {
+        *self.per_thing.entry(session.thing).or_default() += 1;
+        self.by_client.insert(session.client_id.clone(), session);
+    }
+
+    /// Removes `session` if it is the one registered under its client id.
+    fn remove(&mut self, session: &Arc<Session>) {
+        let registered = self.by_client.get(&session.client_id);
+        if !registered.is_some_and(|s| Arc::ptr_eq(s, session)) {
+            return;
+        }
+        self.by_client.remove(&session.client_id);
+        if let Some(count) = self.per_thing.get_mut(&session.thing) {
+            *count -= 1;
+            if *count == 0 {
+                self.per_thing.remove(&session.thing);
+            }
+        }
+    }
+
+    fn held_by(&self, thing: ThingId) -> usize {
+        self.per_thing.get(&thing).copied().unwrap_or(0)
+    }
 }
 
 /// Why `attach` did not attach.
@@ -28,6 +61,8 @@ pub(super) enum Refused {
     Taken,
     /// A revocation ran since the client was authenticated: authenticate again.
     Stale,
+    /// The thing holds `max_sessions` sessions already, connected or away.
+    Quota,
 }
 
 /// What a CONNECT asks of its session.
@@ -41,6 +76,8 @@ pub(super) struct Attach<'a> {
     pub now_ms: u64,
     /// `revocations()` read before the client was authenticated.
     pub revocations_seen: u64,
+    /// Sessions one thing may hold (`FF_MQTT_MAX_SESSIONS_PER_THING`).
+    pub max_sessions: usize,
 }
 
 /// A connection attached to its session.
@@ -56,7 +93,7 @@ pub(super) struct Attached {
 }
 
 impl Registry {
-    fn lock(&self) -> MutexGuard<'_, HashMap<Box<str>, Arc<Session>>> {
+    fn lock(&self) -> MutexGuard<'_, Table> {
         self.sessions.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -68,9 +105,13 @@ impl Registry {
         if self.revocations.load(Ordering::Relaxed) != attach.revocations_seen {
             return Err(Refused::Stale);
         }
-        let existing = sessions.get(attach.client_id).cloned();
+        let existing = sessions.by_client.get(attach.client_id).cloned();
         if existing.as_ref().is_some_and(|s| s.thing != attach.thing) {
             return Err(Refused::Taken);
+        }
+        // A session under the same client id is replaced or resumed, not added.
+        if existing.is_none() && sessions.held_by(attach.thing) >= attach.max_sessions {
+            return Err(Refused::Quota);
         }
         let resumable = |s: &Arc<Session>| {
             let expires = s.expires_at.load(Ordering::Relaxed);
@@ -80,7 +121,7 @@ impl Registry {
         let (session, present) = match existing {
             Some(session) if resumable(&session) => (session, true),
             Some(old) => {
-                sessions.remove(attach.client_id);
+                sessions.remove(&old);
                 took_over = forget(router, &old, None);
                 (fresh(&mut sessions, &attach), false)
             }
@@ -146,7 +187,7 @@ impl Registry {
                 .expires_at
                 .store(now_ms.saturating_add(expiry_ms).max(1), Ordering::Relaxed);
         } else {
-            unregister(&mut sessions, session);
+            sessions.remove(session);
             forget(router, session, None);
         }
         true
@@ -161,9 +202,14 @@ impl Registry {
     ) -> usize {
         let mut sessions = self.lock();
         self.revocations.fetch_add(1, Ordering::Relaxed);
-        let victims: Vec<_> = sessions.values().filter(|s| select(s)).cloned().collect();
+        let victims: Vec<_> = sessions
+            .by_client
+            .values()
+            .filter(|s| select(s))
+            .cloned()
+            .collect();
         for session in &victims {
-            unregister(&mut sessions, session);
+            sessions.remove(session);
             forget(router, session, Some(kick));
         }
         victims.len()
@@ -174,11 +220,13 @@ impl Registry {
     pub fn expired(&self, now_ms: u64) -> (Vec<Arc<Session>>, Vec<Arc<Session>>) {
         let sessions = self.lock();
         let silent = sessions
+            .by_client
             .values()
             .filter(|s| s.is_silent(now_ms))
             .cloned()
             .collect();
         let ended = sessions
+            .by_client
             .values()
             .filter(|s| {
                 let expires = s.expires_at.load(Ordering::Relaxed);
@@ -198,25 +246,16 @@ impl Registry {
         let mut sessions = self.lock();
         let expires = session.expires_at.load(Ordering::Relaxed);
         if expires > 0 && expires <= now_ms {
-            unregister(&mut sessions, session);
+            sessions.remove(session);
             forget(router, session, None);
         }
     }
 }
 
-fn fresh(sessions: &mut HashMap<Box<str>, Arc<Session>>, attach: &Attach<'_>) -> Arc<Session> {
+fn fresh(sessions: &mut Table, attach: &Attach<'_>) -> Arc<Session> {
     let session = Arc::new(Session::new(attach.client_id.into(), attach.thing));
-    sessions.insert(attach.client_id.into(), session.clone());
+    sessions.insert(session.clone());
     session
-}
-
-fn unregister(sessions: &mut HashMap<Box<str>, Arc<Session>>, session: &Arc<Session>) {
-    if sessions
-        .get(&session.client_id)
-        .is_some_and(|s| Arc::ptr_eq(s, session))
-    {
-        sessions.remove(&session.client_id);
-    }
 }
 
 /// Out of the router, nothing queued; its live connection (if any) is told to close:
@@ -252,7 +291,32 @@ mod tests {
             keep_alive_ms: 0,
             now_ms: 0,
             revocations_seen,
+            max_sessions: 2,
         }
+    }
+
+    #[test]
+    fn a_thing_holds_at_most_its_sessions_and_ended_ones_free_room() {
+        let (registry, router) = (Registry::default(), Router::default());
+        let first = registry.attach(&router, attach("one", 0)).unwrap();
+        registry.attach(&router, attach("two", 0)).unwrap();
+        assert_eq!(
+            registry.attach(&router, attach("three", 0)).err(),
+            Some(Refused::Quota)
+        );
+        // The same client id again takes its session over: not one more.
+        registry.attach(&router, attach("two", 0)).unwrap();
+        // A clean session ends with its connection.
+        assert!(registry.detach(&router, &first.session, first.generation, 0, 0));
+        registry.attach(&router, attach("three", 0)).unwrap();
+        let other = Attach {
+            thing: ThingId(uuid::Uuid::from_u128(1)),
+            ..attach("four", 0)
+        };
+        assert!(
+            registry.attach(&router, other).is_ok(),
+            "per thing, not in all"
+        );
     }
 
     /// A CONNECT authenticated before a revocation is not attached after it.

@@ -24,6 +24,8 @@ pub(super) enum ConnackRefusal {
     IdentifierRejected,
     /// "Server unavailable": retry later.
     Unavailable,
+    /// The thing holds all the sessions it may: v5 "quota exceeded", v3 "server unavailable".
+    QuotaExceeded,
 }
 
 /// The broker's side of a CONNACK.
@@ -56,7 +58,8 @@ impl Wire {
     pub fn connack_refused(&self, out: &mut BytesMut, refusal: ConnackRefusal) {
         let code = match (self, refusal) {
             (Wire::V3(_), ConnackRefusal::IdentifierRejected) => 2,
-            (Wire::V3(_), ConnackRefusal::Unavailable) => 3,
+            (Wire::V3(_), ConnackRefusal::Unavailable | ConnackRefusal::QuotaExceeded) => 3,
+            (Wire::V5(_), ConnackRefusal::QuotaExceeded) => 0x97,
             (Wire::V5(_), ConnackRefusal::Unavailable) => 0x88,
             (Wire::V3(_), ConnackRefusal::BadCredentials) => 4,
             (Wire::V3(_), ConnackRefusal::NotAuthorized) => 5,
