@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use domain::ids::ChannelId;
+use fjall::config::FilterPolicy;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 
 use super::codec::{self, storage_error};
@@ -103,11 +104,16 @@ impl FjallTelemetryStore {
             .cache_size(options.cache_bytes)
             .open()
             .map_err(storage_error)?;
-        let keyspace = |name| {
-            db.keyspace(name, KeyspaceCreateOptions::default)
-                .map_err(storage_error)
-        };
-        let (records, meta) = (keyspace(RECORDS)?, keyspace(META)?);
+        // Records are only ever range-scanned: a Bloom filter per table would be built on
+        // every flush and compaction and never asked.
+        let records = db
+            .keyspace(RECORDS, || {
+                KeyspaceCreateOptions::default().filter_policy(FilterPolicy::disabled())
+            })
+            .map_err(storage_error)?;
+        let meta = db
+            .keyspace(META, KeyspaceCreateOptions::default)
+            .map_err(storage_error)?;
         let next_seq = match meta.get(NEXT_SEQ).map_err(storage_error)? {
             None => 0,
             Some(bytes) => u64::from_be_bytes((*bytes).try_into().map_err(|_| {
