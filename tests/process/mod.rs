@@ -1,0 +1,98 @@
+//! The `ferroflux` binary as a process: started on port 0 in a data dir, its log lines
+//! followed, stopped with SIGTERM (or killed).
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_ferroflux");
+
+pub fn ferroflux(data_dir: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .env("FF_DATA_DIR", data_dir)
+        .env("FF_HTTP_ADDR", "127.0.0.1:0")
+        .env("FF_MQTT_ADDR", "127.0.0.1:0")
+        .env("RUST_LOG", "info")
+        .env_remove("FF_JWT_SECRET")
+        .env_remove("FF_MASTER_KEY");
+    command
+}
+
+/// A server process and the lines it has logged so far.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub mqtt: String,
+    pub log: mpsc::Receiver<String>,
+}
+
+impl Server {
+    pub fn start(data_dir: &Path) -> Server {
+        let mut child = ferroflux(data_dir)
+            .env("FF_INSTANCE", "node-a")
+            .arg("serve")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("ferroflux starts");
+        let (tx, log) = mpsc::channel();
+        let stderr = BufReader::new(child.stderr.take().expect("stderr"));
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let addr = |line: String, scheme: &str| {
+            let rest = line
+                .split(scheme)
+                .nth(1)
+                .expect("address in the startup line");
+            rest.split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let http = addr(
+            wait_for_line(&log, "HTTP API listening on http://"),
+            "http://",
+        );
+        let mqtt = addr(wait_for_line(&log, "MQTT listening on mqtt://"), "mqtt://");
+        Server {
+            child,
+            base: format!("http://{http}"),
+            mqtt,
+            log,
+        }
+    }
+
+    pub fn terminate(mut self) -> (ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        let killed = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(killed.is_ok_and(|s| s.success()), "kill -TERM");
+        let status = self.child.wait().expect("server exits");
+        let rest: Vec<String> = self.log.try_iter().collect();
+        (status, rest.join("\n"))
+    }
+}
+
+/// A failing test must not leave a server running.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn wait_for_line(log: &mpsc::Receiver<String>, needle: &str) -> String {
+    loop {
+        let line = log
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("no log line containing {needle:?}"));
+        if line.contains(needle) {
+            return line;
+        }
+    }
+}
