@@ -85,6 +85,11 @@ impl Subtopic {
     }
 
     /// The normalized form, `a.b`.
+    /// The text, shared rather than copied.
+    pub fn shared(&self) -> Arc<str> {
+        Arc::clone(&self.0)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

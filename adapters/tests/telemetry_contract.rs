@@ -127,7 +127,7 @@ mod model {
         )
             .prop_map(
                 |((ch, subtopic, thing, mqtt, name), (quarter, v, vs, vb, vd))| TelemetryRecord {
-                    subtopic,
+                    subtopic: subtopic.map(Into::into),
                     name,
                     value: v.map(f64::from),
                     string_value: vs,

@@ -346,7 +346,8 @@ impl ReadQuery {
         fn same(filter: &Option<String>, field: &Option<String>) -> bool {
             filter.is_none() || filter == field
         }
-        same(&self.subtopic, &record.subtopic)
+        let subtopic = self.subtopic.as_deref();
+        subtopic.is_none_or(|s| record.subtopic.as_deref() == Some(s))
             && self.publisher.is_none_or(|p| p == record.publisher)
             && same(&self.name, &record.name)
             && self.protocol.as_ref().is_none_or(|p| *p == record.protocol)

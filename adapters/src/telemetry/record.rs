@@ -1,6 +1,7 @@
 //! `TelemetryRecord`: one stored measurement, named as Mainflux's readers name it.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use domain::ids::{ChannelId, ThingId};
@@ -18,9 +19,10 @@ use super::TelemetryError;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TelemetryRecord {
     pub channel: ChannelId,
-    /// Normalized, dot-separated (`a.b`), as the adapters store it.
+    /// Normalized, dot-separated (`a.b`), as the adapters store it; shared with the
+    /// message it came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subtopic: Option<String>,
+    pub subtopic: Option<Arc<str>>,
     /// The thing that published the message.
     pub publisher: ThingId,
     /// `http`, `mqtt`, …: borrowed from the message when written, owned when read back.

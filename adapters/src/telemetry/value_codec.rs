@@ -12,6 +12,8 @@
 //! kept as their bits so they read back exactly (-0.0 included). The channel is not stored:
 //! the key holds it.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use domain::ids::{ChannelId, ThingId};
 use uuid::Uuid;
@@ -44,7 +46,7 @@ pub(super) fn encode_record(record: &TelemetryRecord, out: &mut Vec<u8>) {
     out.extend_from_slice(&r.time.to_bits().to_le_bytes());
     out.extend_from_slice(&present(r).to_le_bytes());
     put_bytes(out, r.protocol.as_bytes());
-    let text = |out: &mut Vec<u8>, t: &Option<String>| {
+    let text = |out: &mut Vec<u8>, t: Option<&str>| {
         if let Some(t) = t {
             put_bytes(out, t.as_bytes());
         }
@@ -54,21 +56,21 @@ pub(super) fn encode_record(record: &TelemetryRecord, out: &mut Vec<u8>) {
             out.extend_from_slice(&n.to_bits().to_le_bytes());
         }
     };
-    text(out, &r.subtopic);
-    text(out, &r.name);
-    text(out, &r.unit);
+    text(out, r.subtopic.as_deref());
+    text(out, r.name.as_deref());
+    text(out, r.unit.as_deref());
     number(out, r.update_time);
     number(out, r.value);
-    text(out, &r.string_value);
+    text(out, r.string_value.as_deref());
     if let Some(b) = r.bool_value {
         out.push(u8::from(b));
     }
-    text(out, &r.data_value);
+    text(out, r.data_value.as_deref());
     number(out, r.sum);
     if let Some(payload) = &r.payload {
         put_bytes(out, payload);
     }
-    text(out, &r.content_type);
+    text(out, r.content_type.as_deref());
 }
 
 fn present(r: &TelemetryRecord) -> u16 {
@@ -115,23 +117,25 @@ pub(super) fn decode_record(
     if present & !KNOWN != 0 {
         return Err(corrupt(format!("unknown fields {present:#x}")));
     }
-    let protocol = input.text()?;
+    let protocol = input.text()?.to_owned();
     let mut record = TelemetryRecord::new(channel, publisher, protocol, time);
     let has = |bit| present & bit != 0;
     let r = &mut record;
-    r.subtopic = has(SUBTOPIC).then(|| input.text()).transpose()?;
-    r.name = has(NAME).then(|| input.text()).transpose()?;
-    r.unit = has(UNIT).then(|| input.text()).transpose()?;
+    r.subtopic = has(SUBTOPIC)
+        .then(|| input.text().map(Arc::from))
+        .transpose()?;
+    r.name = has(NAME).then(|| input.string()).transpose()?;
+    r.unit = has(UNIT).then(|| input.string()).transpose()?;
     r.update_time = has(UPDATE_TIME).then(|| input.number()).transpose()?;
     r.value = has(VALUE).then(|| input.number()).transpose()?;
-    r.string_value = has(STRING_VALUE).then(|| input.text()).transpose()?;
+    r.string_value = has(STRING_VALUE).then(|| input.string()).transpose()?;
     r.bool_value = has(BOOL_VALUE).then(|| input.flag()).transpose()?;
-    r.data_value = has(DATA_VALUE).then(|| input.text()).transpose()?;
+    r.data_value = has(DATA_VALUE).then(|| input.string()).transpose()?;
     r.sum = has(SUM).then(|| input.number()).transpose()?;
     r.payload = has(PAYLOAD)
         .then(|| input.bytes().map(Bytes::copy_from_slice))
         .transpose()?;
-    r.content_type = has(CONTENT_TYPE).then(|| input.text()).transpose()?;
+    r.content_type = has(CONTENT_TYPE).then(|| input.string()).transpose()?;
     if !input.0.is_empty() {
         return Err(corrupt(format!("{} bytes after the record", input.0.len())));
     }
@@ -181,11 +185,13 @@ impl<'a> Input<'a> {
         self.take(len as usize)
     }
 
-    fn text(&mut self) -> Result<String, TelemetryError> {
+    fn text(&mut self) -> Result<&'a str, TelemetryError> {
         let bytes = self.bytes()?;
-        std::str::from_utf8(bytes)
-            .map(str::to_owned)
-            .map_err(|e| corrupt(format!("stored text: {e}")))
+        std::str::from_utf8(bytes).map_err(|e| corrupt(format!("stored text: {e}")))
+    }
+
+    fn string(&mut self) -> Result<String, TelemetryError> {
+        self.text().map(str::to_owned)
     }
 }
 

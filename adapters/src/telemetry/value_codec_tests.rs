@@ -109,7 +109,8 @@ prop_compose! {
         let (subtopic, name, unit, string_value, data_value, content_type) = texts;
         let (time, update_time, value, sum) = numbers;
         TelemetryRecord {
-            subtopic, name, unit, string_value, data_value, content_type,
+            subtopic: subtopic.map(Into::into),
+            name, unit, string_value, data_value, content_type,
             update_time, value, sum, bool_value,
             payload: payload.map(Bytes::from),
             ..TelemetryRecord::new(channel(), ThingId(Uuid::from_u128(ids.0)), ids.1, time)

@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use super::WriterStats;
 use crate::message::{ContentType, Message};
 use crate::senml::{self, Measurement, SenmlFormat, Value};
+use crate::subtopic::Subtopic;
 use crate::telemetry::TelemetryRecord;
 
 /// Appends one record per SenML measurement, or one opaque record holding the payload.
@@ -62,7 +63,7 @@ fn may_be_json_pack(payload: &[u8]) -> bool {
 
 fn base(message: &Message, time: f64) -> TelemetryRecord {
     TelemetryRecord {
-        subtopic: message.subtopic.as_ref().map(|s| s.as_str().to_owned()),
+        subtopic: message.subtopic.as_ref().map(Subtopic::shared),
         ..TelemetryRecord::new(
             message.channel,
             message.publisher,
