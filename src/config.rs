@@ -144,6 +144,10 @@ impl Config {
                 "FF_MQTT_MAX_RETAINED_BYTES={}",
                 self.mqtt_max_retained_bytes
             ),
+            format!(
+                "FF_MQTT_MAX_SESSIONS_PER_THING={}",
+                self.mqtt_max_sessions_per_thing
+            ),
             format!("FF_INSTANCE={}", self.instance),
         ]
         .join("\n")

@@ -261,6 +261,10 @@ fn config_prints_effective_values_with_secrets_masked() {
     assert!(stdout.contains("FF_JWT_SECRET=******** (set)"), "{stdout}");
     assert!(!stdout.contains("do-not-print-me"), "{stdout}");
     assert!(stdout.contains("FF_MASTER_KEY=(generated in"), "{stdout}");
+    assert!(
+        stdout.contains("FF_MQTT_MAX_SESSIONS_PER_THING=256"),
+        "every setting is shown: {stdout}"
+    );
 }
 
 #[test]

@@ -345,5 +345,10 @@ async fn sessions_per_thing_are_bounded() {
     w.disconnects(1).await;
     let _fourth = w.client("four", &w.a).await;
     let _takeover = w.client("two", &w.a).await;
-    assert!(Client::connect(w.options("five", &w.a)).await.is_err());
+    assert!(matches!(
+        Client::connect(w.options("five", &w.a)).await,
+        Err(rumqttc::ConnectionError::ConnectionRefused(
+            rumqttc::ConnectReturnCode::ServiceUnavailable
+        ))
+    ));
 }

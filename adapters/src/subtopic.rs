@@ -84,12 +84,12 @@ impl Subtopic {
         Ok(Some(Self(Arc::from(normalized))))
     }
 
-    /// The normalized form, `a.b`.
-    /// The text, shared rather than copied.
+    /// The normalized form, shared rather than copied.
     pub fn shared(&self) -> Arc<str> {
         Arc::clone(&self.0)
     }
 
+    /// The normalized form, `a.b`.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -105,7 +105,8 @@ impl FjallTelemetryStore {
             .open()
             .map_err(storage_error)?;
         // Records are only ever range-scanned: a Bloom filter per table would be built on
-        // every flush and compaction and never asked.
+        // every flush and compaction and never asked. (fjall keeps a keyspace's options from
+        // its creation: stores created before this keep their filters, harmlessly.)
         let records = db
             .keyspace(RECORDS, || {
                 KeyspaceCreateOptions::default().filter_policy(FilterPolicy::disabled())

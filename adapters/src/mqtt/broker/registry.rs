@@ -100,6 +100,7 @@ impl Registry {
     /// Attaches a new connection. A live connection of the same client id is taken over;
     /// its session is resumed unless the client starts clean or it expired. Client ids are
     /// one namespace for all things: another thing's session is not taken ("not authorized").
+    /// A new client id is refused to a thing already holding `max_sessions` sessions.
     pub fn attach(&self, router: &Router, attach: Attach<'_>) -> Result<Attached, Refused> {
         let mut sessions = self.lock();
         if self.revocations.load(Ordering::Relaxed) != attach.revocations_seen {
