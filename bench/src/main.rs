@@ -286,10 +286,11 @@ async fn mqtt_idle_part(args: &Args) -> anyhow::Result<()> {
     println!(
         "ferroflux − Mosquitto: {:+.2} KiB per idle connection (target ≤ +1 KiB: {})",
         kib[0] - kib[1],
-        if kib[0] - kib[1] <= 1.0 {
-            "met"
-        } else {
-            "not met"
+        match (args.smoke, kib[0] - kib[1] <= 1.0) {
+            // A few hundred connections sit within one page's noise of the answer.
+            (true, _) => "not judged in a smoke run",
+            (false, true) => "met",
+            (false, false) => "not met",
         }
     );
     Ok(())
