@@ -8,6 +8,7 @@
 //! its next value with every batch, so it never repeats, across restarts either.
 
 use domain::ids::ChannelId;
+use uuid::Uuid;
 
 use super::TelemetryError;
 
@@ -31,12 +32,27 @@ pub(super) fn record_key(channel: ChannelId, ns: u64, seq: u64) -> [u8; KEY_LEN]
 
 /// The nanoseconds of a record key, checking its length.
 pub(super) fn key_ns(key: &[u8]) -> Result<u64, TelemetryError> {
-    let ns: [u8; 8] = key
-        .get(16..24)
+    key_bytes(key, 16).map(u64::from_be_bytes)
+}
+
+/// The channel of a record key, checking its length.
+pub(super) fn key_channel(key: &[u8]) -> Result<ChannelId, TelemetryError> {
+    key_bytes(key, 0).map(|id| ChannelId(Uuid::from_bytes(id)))
+}
+
+fn key_bytes<const N: usize>(key: &[u8], start: usize) -> Result<[u8; N], TelemetryError> {
+    key.get(start..start + N)
         .filter(|_| key.len() == KEY_LEN)
-        .and_then(|ns| ns.try_into().ok())
-        .ok_or_else(|| TelemetryError::Corrupt(format!("record key of {} bytes", key.len())))?;
-    Ok(u64::from_be_bytes(ns))
+        .and_then(|part| part.try_into().ok())
+        .ok_or_else(|| TelemetryError::Corrupt(format!("record key of {} bytes", key.len())))
+}
+
+/// A `u64` stored big-endian in `meta` (`what` names it in the error).
+pub(super) fn be_u64(value: &[u8], what: &str) -> Result<u64, TelemetryError> {
+    let bytes: [u8; 8] = value
+        .try_into()
+        .map_err(|_| TelemetryError::Corrupt(format!("{what} of {} bytes", value.len())))?;
+    Ok(u64::from_be_bytes(bytes))
 }
 
 /// Inclusive key bounds of `channel`'s records between the nanoseconds `from` and `to`

@@ -12,7 +12,7 @@ use domain::ids::ChannelId;
 use fjall::{Database, Keyspace, OwnedWriteBatch};
 use uuid::Uuid;
 
-use super::codec::{KEY_LEN, storage_error};
+use super::codec::{be_u64, key_channel, storage_error};
 use super::{TelemetryError, TelemetryRecord};
 
 /// Marks a store whose counts are kept (stores written before they were get them counted
@@ -24,14 +24,6 @@ pub(super) type Counts = HashMap<ChannelId, u64>;
 
 pub(super) fn key(channel: ChannelId) -> Vec<u8> {
     [PREFIX, channel.0.as_bytes()].concat()
-}
-
-fn channel_of_record(key: &[u8]) -> Result<ChannelId, TelemetryError> {
-    key.get(..16)
-        .filter(|_| key.len() == KEY_LEN)
-        .and_then(|id| Uuid::from_slice(id).ok())
-        .map(ChannelId)
-        .ok_or_else(|| TelemetryError::Corrupt(format!("record key of {} bytes", key.len())))
 }
 
 /// The counts as stored; for a store that has none yet, counted from its records and stored.
@@ -52,7 +44,7 @@ pub(super) fn load(
     }
     for guard in records.iter() {
         let key = guard.key().map_err(storage_error)?;
-        *counts.entry(channel_of_record(&key)?).or_default() += 1;
+        *counts.entry(key_channel(&key)?).or_default() += 1;
     }
     let mut batch = db.batch();
     for (channel, count) in &counts {
@@ -65,10 +57,7 @@ pub(super) fn load(
 
 /// A stored count.
 pub(super) fn decode(value: &[u8]) -> Result<u64, TelemetryError> {
-    let count: [u8; 8] = value
-        .try_into()
-        .map_err(|_| TelemetryError::Corrupt(format!("count of {} bytes", value.len())))?;
-    Ok(u64::from_be_bytes(count))
+    be_u64(value, "count")
 }
 
 /// Adds the new totals of the channels `records` go to into `batch`; returns them, to be

@@ -117,9 +117,7 @@ impl FjallTelemetryStore {
             .map_err(storage_error)?;
         let next_seq = match meta.get(NEXT_SEQ).map_err(storage_error)? {
             None => 0,
-            Some(bytes) => u64::from_be_bytes((*bytes).try_into().map_err(|_| {
-                TelemetryError::Corrupt(format!("next sequence of {} bytes", bytes.len()))
-            })?),
+            Some(bytes) => codec::be_u64(&bytes, "next sequence")?,
         };
         let counts = counts::load(&db, &records, &meta)?;
         Ok(Self {
