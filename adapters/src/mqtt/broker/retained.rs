@@ -27,7 +27,7 @@ struct Channel {
 /// What one retained message costs: its topic and payload, its subtopic key, and the
 /// `Routed` kept in the map, so many small messages cannot hide behind their payload sizes.
 fn size(key: &str, message: &Routed) -> usize {
-    std::mem::size_of::<Routed>() + key.len() + message.topic.len() + message.payload.len()
+    std::mem::size_of::<Routed>() + key.len() + message.size()
 }
 
 /// What `set` did.

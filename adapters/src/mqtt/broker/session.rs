@@ -57,6 +57,13 @@ pub(super) struct Outgoing {
     pub resent: bool,
 }
 
+impl Routed {
+    /// What a queued copy of it keeps alive, as `QueueLimit::bytes` counts it.
+    pub fn size(&self) -> usize {
+        self.topic.len() + self.payload.len()
+    }
+}
+
 impl Outgoing {
     /// What it keeps alive, as `QueueLimit::bytes` counts it.
     fn size(&self) -> usize {
@@ -220,21 +227,20 @@ impl State {
     /// larger than the byte limit still goes to a session holding nothing else.
     pub fn push(&mut self, message: &Routed, qos: QoS, retain: bool, limit: QueueLimit) -> Offer {
         let away = self.link.is_none();
-        let outgoing = Outgoing {
+        let (held, size) = (self.held_bytes as usize, message.size());
+        let full = self.queue.len() >= limit.messages || (held > 0 && held + size > limit.bytes);
+        if !self.alive || (away && qos == QoS::AtMostOnce) || full {
+            return Offer::Dropped;
+        }
+        self.held_bytes = u32::try_from(held + size).unwrap_or(u32::MAX);
+        self.queue.push_back(Outgoing {
             topic: message.topic.clone(),
             payload: message.payload.clone(),
             qos,
             retain,
             packet_id: None,
             resent: false,
-        };
-        let (held, size) = (self.held_bytes as usize, outgoing.size());
-        let full = self.queue.len() >= limit.messages || (held > 0 && held + size > limit.bytes);
-        if !self.alive || (away && qos == QoS::AtMostOnce) || full {
-            return Offer::Dropped;
-        }
-        self.held_bytes = u32::try_from(held + size).unwrap_or(u32::MAX);
-        self.queue.push_back(outgoing);
+        });
         if let Some(link) = &self.link {
             link.wake.notify_one();
         }
