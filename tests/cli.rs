@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use process::{Server, ferroflux};
+use process::{Server, ferroflux, get_json};
 use serde_json::{Value, json};
 
 async fn provision(base: &str) -> String {
@@ -127,15 +127,7 @@ async fn events_feed_mqtt_prints_presence() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let token = provision(&server.base).await;
-    let things: Value = reqwest::Client::new()
-        .get(format!("{}/things", server.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let things = get_json(&format!("{}/things", server.base), &token).await;
     let (id, key) = (&things["things"][0]["id"], &things["things"][0]["key"]);
     let (id, key) = (id.as_str().unwrap(), key.as_str().unwrap());
     let mut feed = ferroflux(dir.path())

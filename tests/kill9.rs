@@ -6,7 +6,7 @@ mod process;
 
 use std::time::{Duration, Instant};
 
-use process::Server;
+use process::{Server, get_json};
 use serde_json::{Value, json};
 
 const MESSAGES: u64 = 300;
@@ -65,18 +65,10 @@ async fn stored(base: &str) -> u64 {
 }
 
 async fn total(base: &str, channel: &str, token: &str, filter: &str) -> u64 {
-    let page: Value = reqwest::Client::new()
-        .get(format!(
-            "{base}/channels/{channel}/messages?limit=1{filter}"
-        ))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    page["total"].as_u64().expect("total")
+    let url = format!("{base}/channels/{channel}/messages?limit=1{filter}");
+    get_json(&url, token).await["total"]
+        .as_u64()
+        .expect("total")
 }
 
 /// Publishes numbered messages until the server stops answering.

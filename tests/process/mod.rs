@@ -96,3 +96,16 @@ pub fn wait_for_line(log: &mpsc::Receiver<String>, needle: &str) -> String {
         }
     }
 }
+
+/// The JSON a `GET` of `url` answers, sent with `token` as a bearer token.
+pub async fn get_json(url: &str, token: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
