@@ -20,8 +20,10 @@ use domain::ids::{ChannelId, KeyHash};
 use domain::ports::event_log::EventLog;
 use projections::{AuthzCache, Projection, Projections, Views};
 use tokio::net::TcpListener;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::Config;
+use crate::http_server::{self, HttpLimits};
 use crate::metrics::{self, MqttCounters};
 
 /// Thing keys are looked up by their keyed hash; the vault makes it.
@@ -41,6 +43,9 @@ pub struct App {
     /// Every adapter publishes through it; the data plane's one path.
     pub pipeline: Pipeline,
     pub max_payload: usize,
+    /// Slow and numerous HTTP clients (`FF_HTTP_*`).
+    http_limits: HttpLimits,
+    http_body_timeout: Duration,
     /// MQTT limits per session (`FF_MQTT_MAX_INFLIGHT`, `FF_MQTT_MAX_QUEUE`,
     /// `FF_MQTT_MAX_QUEUE_BYTES`), per channel (`FF_MQTT_MAX_RETAINED_BYTES`) and per thing
     /// (`FF_MQTT_MAX_SESSIONS_PER_THING`).
@@ -103,10 +108,10 @@ impl App {
             applied,
             vault: KeyVault::new(&secrets.master_key),
             tokens: Tokens::new(&secrets.jwt_secret, TOKEN_TTL),
-            settings: Settings {
+            settings: config.clients.apply_to(Settings {
                 open_registration: !config.closed_registration,
                 ..Settings::default()
-            },
+            }),
             admin_token: secrets.admin_token.clone(),
         });
         let hasher = Arc::new(VaultHasher(service.vault().clone()));
@@ -132,6 +137,8 @@ impl App {
             service: Arc::new(service),
             pipeline,
             max_payload: config.max_payload,
+            http_limits: config.clients.http(),
+            http_body_timeout: config.clients.body_timeout(),
             mqtt_max_inflight: config.mqtt_max_inflight,
             mqtt_max_queue: config.mqtt_max_queue,
             mqtt_max_queue_bytes: config.mqtt_max_queue_bytes,
@@ -178,6 +185,7 @@ impl App {
                 mqtt: self.mqtt_counters.clone(),
             }))
             .fallback(not_found)
+            .layer(RequestBodyTimeoutLayer::new(self.http_body_timeout))
     }
 
     /// Starts the MQTT adapter on `addr` (port 0: any free port, see `local_addr`). It runs
@@ -212,11 +220,8 @@ impl App {
         &self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("HTTP server failed")
+    ) {
+        http_server::serve(listener, self.router(), self.http_limits, shutdown).await;
     }
 }
 

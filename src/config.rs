@@ -7,6 +7,10 @@ use std::path::PathBuf;
 use clap::Args;
 use clap::builder::BoolishValueParser;
 
+mod client_limits;
+
+pub use client_limits::ClientLimits;
+
 /// 64 MiB: a stuck subscriber of 256 KiB messages holds 256 of them, not 100,000.
 const DEFAULT_MQTT_MAX_QUEUE_BYTES: usize = 64 * 1024 * 1024;
 const DEFAULT_MQTT_MAX_QUEUE: usize = 100_000;
@@ -67,6 +71,8 @@ pub struct Config {
     /// `MF_MQTT_ADAPTER_INSTANCE`); empty by default, as there.
     #[arg(long, env = "FF_INSTANCE", default_value = "")]
     pub instance: String,
+    #[command(flatten)]
+    pub clients: ClientLimits,
 }
 
 impl Default for Config {
@@ -87,6 +93,7 @@ impl Default for Config {
             mqtt_max_retained_bytes: DEFAULT_MQTT_MAX_RETAINED_BYTES,
             mqtt_max_sessions_per_thing: DEFAULT_MQTT_MAX_SESSIONS_PER_THING,
             instance: String::new(),
+            clients: ClientLimits::default(),
         }
     }
 }
@@ -98,6 +105,7 @@ impl Config {
             ("FF_MQTT_MAX_QUEUE_BYTES", self.mqtt_max_queue_bytes),
             ("FF_MQTT_MAX_RETAINED_BYTES", self.mqtt_max_retained_bytes),
         ];
+        self.clients.check()?;
         if self.mqtt_max_sessions_per_thing == 0 {
             anyhow::bail!("FF_MQTT_MAX_SESSIONS_PER_THING must be at least 1");
         }
@@ -150,6 +158,9 @@ impl Config {
             ),
             format!("FF_INSTANCE={}", self.instance),
         ]
+        .into_iter()
+        .chain(self.clients.render())
+        .collect::<Vec<_>>()
         .join("\n")
     }
 }

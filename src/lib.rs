@@ -2,11 +2,13 @@
 //!
 //! - `config`: flags and `FF_*` variables, one typed tree.
 //! - `app`: opens the event log, catches the projections up, builds the service, serves.
+//! - `http_server`: the HTTP accept loop, with connection and header-time limits.
 //! - `presence`: the MQTT presence feed over HTTP.
 //! - `metrics`: `GET /metrics`, the data plane's counters for Prometheus.
 
 pub mod app;
 pub mod config;
+pub mod http_server;
 mod metrics;
 mod presence;
 

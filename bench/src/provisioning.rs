@@ -103,7 +103,7 @@ pub async fn through_http(events: u64, concurrency: usize) -> anyhow::Result<f64
     let token = f
         .app
         .service
-        .login("bench@example.com", "bench-password".into())
+        .login("bench@example.com", "bench-password".into(), None)
         .await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/things", listener.local_addr()?);

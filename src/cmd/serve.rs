@@ -33,7 +33,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tokio::time::sleep(DRAIN_LIMIT).await;
     };
     tokio::select! {
-        served = app.serve(http, signal) => served?,
+        () = app.serve(http, signal) => {}
         () = drain_limit => tracing::warn!(
             "connections still open {} s after the stop request (live feeds): closing them",
             DRAIN_LIMIT.as_secs()

@@ -32,8 +32,14 @@ pub struct Server {
 
 impl Server {
     pub fn start(data_dir: &Path) -> Server {
+        Self::start_with(data_dir, &[])
+    }
+
+    /// Starts with extra `FF_*` settings.
+    pub fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Server {
         let mut child = ferroflux(data_dir)
             .env("FF_INSTANCE", "node-a")
+            .envs(env.iter().copied())
             .arg("serve")
             .stderr(Stdio::piped())
             .spawn()
@@ -75,6 +81,18 @@ impl Server {
         let status = self.child.wait().expect("server exits");
         let rest: Vec<String> = self.log.try_iter().collect();
         (status, rest.join("\n"))
+    }
+
+    /// Resident memory now and at its peak, in bytes (`VmRSS`, `VmHWM`).
+    pub fn memory(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the server is running");
+        let field = |name: &str| {
+            let line = status.lines().find(|l| l.starts_with(name)).expect(name);
+            let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+            kib * 1024
+        };
+        (field("VmRSS:"), field("VmHWM:"))
     }
 }
 

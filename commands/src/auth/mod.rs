@@ -1,11 +1,14 @@
 //! Secrets at rest and in transit: the key vault, password hashing, user tokens.
 
+mod hash_pool;
 mod passwords;
 mod secrets;
+mod throttle;
 mod tokens;
 mod vault;
 
-pub use passwords::{hash_password, verify_password};
+pub use hash_pool::{HashError, HashPool};
 pub use secrets::{Secrets, SecretsError};
+pub use throttle::{LoginThrottle, ThrottleRules};
 pub use tokens::{TokenError, Tokens};
 pub use vault::KeyVault;

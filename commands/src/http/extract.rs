@@ -1,7 +1,9 @@
 //! Request parsing at the edge: bodies, tokens, ids, idempotency keys.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
@@ -26,14 +28,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.to_ascii_lowercase().contains("application/json"));
         if !is_json {
-            return Err(ApiError(
+            return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "content type must be application/json".into(),
+                "content type must be application/json",
             ));
         }
         let bytes = Bytes::from_request(req, state)
             .await
-            .map_err(|e| ApiError(e.status(), e.body_text()))?;
+            .map_err(|e| ApiError::new(e.status(), e.body_text()))?;
         if bytes.is_empty() {
             return Err(ApiError::bad_request("request body is empty"));
         }
@@ -63,6 +65,19 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(&parts.headers).ok_or_else(ApiError::unauthenticated)?;
         Ok(Caller(state.identify(token)?))
+    }
+}
+
+/// The client's address as the listener saw it (`ConnectInfo`); absent when a router is
+/// called without a listener, as in tests.
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let info = parts.extensions.get::<ConnectInfo<SocketAddr>>();
+        Ok(ClientIp(info.map(|ConnectInfo(addr)| addr.ip())))
     }
 }
 

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
-use super::extract::{Caller, JsonBody, bearer, meta, path_id};
+use super::extract::{Caller, ClientIp, JsonBody, bearer, meta, path_id};
 
 #[derive(Deserialize, ToSchema)]
 pub struct RegisterRequest {
@@ -69,7 +69,8 @@ pub struct PasswordRequest {
 #[utoipa::path(post, path = "/users", tag = "users", request_body = RegisterRequest,
     responses((status = 201, description = "registered; Location names the user"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 415, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 503, body = ErrorBody, description = "too many registrations at once; Retry-After")))]
 pub async fn register(
     State(service): State<AppState>,
     headers: HeaderMap,
@@ -88,12 +89,15 @@ pub async fn register(
 /// Logs in: exchanges email and password for a token.
 #[utoipa::path(post, path = "/tokens", tag = "users", request_body = Credentials,
     responses((status = 201, body = TokenResponse), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 415, body = ErrorBody)))]
+        (status = 401, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "too many failed logins; Retry-After says when to try again"),
+        (status = 503, body = ErrorBody, description = "too many logins at once; Retry-After")))]
 pub async fn login(
     State(service): State<AppState>,
+    ClientIp(client): ClientIp,
     JsonBody(req): JsonBody<Credentials>,
 ) -> Result<(StatusCode, Json<TokenResponse>), ApiError> {
-    let token = service.login(&req.email, req.password).await?;
+    let token = service.login(&req.email, req.password, client).await?;
     Ok((StatusCode::CREATED, Json(TokenResponse { token })))
 }
 

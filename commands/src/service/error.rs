@@ -1,8 +1,12 @@
 //! The command layer's one error type, mapped once to HTTP in `http::error`.
 
+use std::time::Duration;
+
 use domain::DomainError;
 use domain::ports::event_log::LogError;
 use projections::ProjectionError;
+
+use crate::auth::HashError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -18,6 +22,12 @@ pub enum ServiceError {
     /// Storage or projections are unavailable (503): nothing was acknowledged; retry later.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// Every password-hashing thread is busy (503 with Retry-After): retry in a moment.
+    #[error("too many logins and registrations at once, retry in a moment")]
+    Busy,
+    /// Too many failed logins from this client or for this email (429): wait this long.
+    #[error("too many failed logins, retry in {} s", .0.as_secs().max(1))]
+    Throttled(Duration),
     /// A bug or corrupt data (500): logged with its cause, never shown to the client.
     #[error("internal error")]
     Internal(String),
@@ -39,6 +49,15 @@ impl From<LogError> for ServiceError {
             LogError::Conflict { .. } => Self::conflict("concurrent modification, retry"),
             LogError::Unavailable(e) => Self::Unavailable(e),
             LogError::Invalid(e) | LogError::Corrupt(e) => Self::Internal(e),
+        }
+    }
+}
+
+impl From<HashError> for ServiceError {
+    fn from(error: HashError) -> Self {
+        match error {
+            HashError::Busy => Self::Busy,
+            HashError::Stopped => Self::Internal(error.to_string()),
         }
     }
 }

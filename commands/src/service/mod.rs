@@ -13,7 +13,7 @@ mod users;
 use std::sync::Arc;
 use std::time::Duration;
 
-use domain::ids::UserId;
+use domain::ids::{PasswordHash, UserId};
 use domain::ports::event_log::EventLog;
 use projections::{Applied, AuthzCache, Views};
 use uuid::Uuid;
@@ -22,7 +22,7 @@ pub use channels::NewChannel;
 pub use error::ServiceError;
 pub use things::{NewThing, ThingWithKey};
 
-use crate::auth::{KeyVault, Tokens};
+use crate::auth::{HashPool, KeyVault, LoginThrottle, ThrottleRules, Tokens};
 use reservations::Reservations;
 use stream_locks::StreamLocks;
 
@@ -33,6 +33,12 @@ pub struct Settings {
     pub open_registration: bool,
     /// How long a command waits for its events to be projected before answering 503.
     pub projection_timeout: Duration,
+    /// Passwords hashed at once (each 19 MiB and ~50 ms of a core); at least one.
+    pub password_workers: usize,
+    /// Logins and registrations that may wait for a hashing thread; beyond them, 503.
+    pub password_queue: usize,
+    /// How failed logins back off (429).
+    pub login_throttle: ThrottleRules,
 }
 
 impl Default for Settings {
@@ -40,6 +46,9 @@ impl Default for Settings {
         Self {
             open_registration: true,
             projection_timeout: Duration::from_secs(10),
+            password_workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            password_queue: 16,
+            login_throttle: ThrottleRules::default(),
         }
     }
 }
@@ -85,6 +94,10 @@ pub struct Service {
     admin_token: String,
     reservations: Reservations,
     stream_locks: StreamLocks,
+    passwords: HashPool,
+    throttle: LoginThrottle,
+    /// A hash of a random password, verified against for an unknown email.
+    decoy: tokio::sync::OnceCell<PasswordHash>,
 }
 
 /// What a `Service` is built from.
@@ -102,7 +115,10 @@ pub struct ServiceParts {
 
 impl Service {
     pub fn new(parts: ServiceParts) -> Self {
+        let settings = &parts.settings;
         Self {
+            passwords: HashPool::new(settings.password_workers, settings.password_queue),
+            throttle: LoginThrottle::new(settings.login_throttle),
             log: parts.log,
             views: parts.views,
             authz: parts.authz,
@@ -113,6 +129,7 @@ impl Service {
             admin_token: parts.admin_token,
             reservations: Reservations::default(),
             stream_locks: StreamLocks::default(),
+            decoy: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -137,6 +154,11 @@ impl Service {
         use subtle::ConstantTimeEq;
         !self.admin_token.is_empty()
             && bool::from(token.as_bytes().ct_eq(self.admin_token.as_bytes()))
+    }
+
+    /// Logins and registrations refused because every hashing thread was busy.
+    pub fn passwords_refused(&self) -> u64 {
+        self.passwords.refused()
     }
 
     pub fn settings(&self) -> &Settings {

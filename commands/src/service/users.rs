@@ -1,5 +1,8 @@
 //! Users: registration, login, profile, password.
 
+use std::net::IpAddr;
+use std::time::Instant;
+
 use domain::ids::{PasswordHash, UserId};
 use domain::user::{self, UserCommand};
 use domain::values::{Metadata, check_email, check_password};
@@ -8,7 +11,6 @@ use uuid::Uuid;
 
 use super::execute::id_in_stream;
 use super::{CommandMeta, Service, ServiceError};
-use crate::auth::{hash_password, verify_password};
 
 impl Service {
     /// Registers a user. With registration closed, only an `invited` request (from a
@@ -36,7 +38,7 @@ impl Service {
         if self.views.user_by_email(&email).is_some() {
             return Err(ServiceError::conflict("email is already registered"));
         }
-        let password_hash = slow_hash(password).await?;
+        let password_hash = self.passwords.hash(password).await?;
         let id = UserId(Uuid::new_v4());
         let command = UserCommand::Register {
             id,
@@ -56,17 +58,38 @@ impl Service {
     }
 
     /// Exchanges email and password for a token; the same answer for an unknown email and
-    /// a wrong password, after the same work.
-    pub async fn login(&self, email: &str, password: String) -> Result<String, ServiceError> {
+    /// a wrong password, after the same work. A client or email past its free failures
+    /// waits (429) before any hashing.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: String,
+        client: Option<IpAddr>,
+    ) -> Result<String, ServiceError> {
+        self.throttle
+            .check(client, email, Instant::now())
+            .map_err(ServiceError::Throttled)?;
         let user = self.views.user_by_email(email);
-        let hash = user
-            .as_ref()
-            .map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
-        let valid = slow_verify(password, hash).await?;
+        let hash = match &user {
+            Some(user) => user.password_hash.clone(),
+            None => self.decoy().await?,
+        };
+        let valid = self.passwords.verify(password, hash).await?;
         match user {
-            Some(user) if valid => Ok(self.tokens.issue(user.id)),
-            _ => Err(ServiceError::Unauthenticated),
+            Some(user) if valid => {
+                self.throttle.succeeded(email);
+                Ok(self.tokens.issue(user.id))
+            }
+            _ => {
+                self.throttle.failed(client, email, Instant::now());
+                Err(ServiceError::Unauthenticated)
+            }
         }
+    }
+
+    async fn decoy(&self) -> Result<PasswordHash, ServiceError> {
+        let random = || self.passwords.hash(Uuid::new_v4().to_string());
+        Ok(self.decoy.get_or_try_init(random).await?.clone())
     }
 
     /// The user behind a token; a token of a user that does not exist is invalid.
@@ -108,10 +131,14 @@ impl Service {
     ) -> Result<(), ServiceError> {
         check_password(&password)?;
         let user = self.profile(actor)?;
-        if !slow_verify(old_password, user.password_hash).await? {
+        if !self
+            .passwords
+            .verify(old_password, user.password_hash)
+            .await?
+        {
             return Err(ServiceError::Unauthenticated);
         }
-        let password_hash = slow_hash(password).await?;
+        let password_hash = self.passwords.hash(password).await?;
         let command = UserCommand::ChangePassword { password_hash };
         self.execute(meta, actor.stream(), user::apply, |s| {
             user::decide(s, &command)
@@ -119,21 +146,4 @@ impl Service {
         .await?;
         Ok(())
     }
-}
-
-/// A valid argon2id hash of a random password, verified against when the email is unknown
-/// so that login takes as long either way.
-static DUMMY_HASH: std::sync::LazyLock<PasswordHash> =
-    std::sync::LazyLock::new(|| hash_password(&Uuid::new_v4().to_string()));
-
-async fn slow_hash(password: String) -> Result<PasswordHash, ServiceError> {
-    tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| ServiceError::Internal(e.to_string()))
-}
-
-async fn slow_verify(password: String, hash: PasswordHash) -> Result<bool, ServiceError> {
-    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(|e| ServiceError::Internal(e.to_string()))
 }

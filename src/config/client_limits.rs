@@ -1,0 +1,106 @@
+//! Limits that keep any one client, authenticated or not, from exhausting the server:
+//! slow or idle HTTP connections, too many of them, and password hashing on demand.
+
+use std::time::Duration;
+
+use clap::Args;
+use commands::auth::ThrottleRules;
+use commands::service::Settings;
+
+use crate::http_server::HttpLimits;
+
+const DEFAULT_HTTP_MAX_CONNECTIONS: usize = 4096;
+const DEFAULT_PASSWORD_QUEUE: usize = 16;
+
+#[derive(Debug, Clone, Args)]
+pub struct ClientLimits {
+    /// Seconds a client has to send a request's headers, and to start its next request on
+    /// a kept-alive connection; then the connection is closed.
+    #[arg(long, env = "FF_HTTP_HEADER_TIMEOUT", default_value_t = 10)]
+    pub http_header_timeout: u64,
+    /// Seconds a client has to send a request's body; then the request is refused (400).
+    #[arg(long, env = "FF_HTTP_BODY_TIMEOUT", default_value_t = 30)]
+    pub http_body_timeout: u64,
+    /// HTTP connections open at once; more clients wait until one closes. Keep it below the
+    /// process's file-descriptor limit (`ulimit -n`), which MQTT connections share.
+    #[arg(long, env = "FF_HTTP_MAX_CONNECTIONS", default_value_t = DEFAULT_HTTP_MAX_CONNECTIONS)]
+    pub http_max_connections: usize,
+    /// Passwords hashed at once (argon2id: 19 MiB and ~50 ms of a core each); 0 = one per core.
+    #[arg(long, env = "FF_PASSWORD_WORKERS", default_value_t = 0)]
+    pub password_workers: usize,
+    /// Logins and registrations that may wait for a hashing thread; beyond them, 503.
+    #[arg(long, env = "FF_PASSWORD_QUEUE", default_value_t = DEFAULT_PASSWORD_QUEUE)]
+    pub password_queue: usize,
+    /// Failed logins a client address or an email may make before each further one makes
+    /// it wait (1 s, doubling up to 15 min; answered 429).
+    #[arg(long, env = "FF_LOGIN_FREE_FAILURES", default_value_t = ThrottleRules::default().free_failures)]
+    pub login_free_failures: u32,
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        Self {
+            http_header_timeout: 10,
+            http_body_timeout: 30,
+            http_max_connections: DEFAULT_HTTP_MAX_CONNECTIONS,
+            password_workers: 0,
+            password_queue: DEFAULT_PASSWORD_QUEUE,
+            login_free_failures: ThrottleRules::default().free_failures,
+        }
+    }
+}
+
+impl ClientLimits {
+    pub fn check(&self) -> anyhow::Result<()> {
+        let positive = [
+            ("FF_HTTP_HEADER_TIMEOUT", self.http_header_timeout as usize),
+            ("FF_HTTP_BODY_TIMEOUT", self.http_body_timeout as usize),
+            ("FF_HTTP_MAX_CONNECTIONS", self.http_max_connections),
+        ];
+        for (name, value) in positive {
+            if value == 0 {
+                anyhow::bail!("{name} must be at least 1");
+            }
+        }
+        Ok(())
+    }
+
+    pub fn http(&self) -> HttpLimits {
+        HttpLimits {
+            header_timeout: Duration::from_secs(self.http_header_timeout),
+            max_connections: self.http_max_connections,
+        }
+    }
+
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_secs(self.http_body_timeout)
+    }
+
+    /// The command service's settings these limits set; the rest stay default.
+    pub fn apply_to(&self, settings: Settings) -> Settings {
+        let defaults = Settings::default();
+        Settings {
+            password_workers: match self.password_workers {
+                0 => defaults.password_workers,
+                n => n,
+            },
+            password_queue: self.password_queue,
+            login_throttle: ThrottleRules {
+                free_failures: self.login_free_failures,
+                ..ThrottleRules::default()
+            },
+            ..settings
+        }
+    }
+
+    pub fn render(&self) -> Vec<String> {
+        vec![
+            format!("FF_HTTP_HEADER_TIMEOUT={}", self.http_header_timeout),
+            format!("FF_HTTP_BODY_TIMEOUT={}", self.http_body_timeout),
+            format!("FF_HTTP_MAX_CONNECTIONS={}", self.http_max_connections),
+            format!("FF_PASSWORD_WORKERS={}", self.password_workers),
+            format!("FF_PASSWORD_QUEUE={}", self.password_queue),
+            format!("FF_LOGIN_FREE_FAILURES={}", self.login_free_failures),
+        ]
+    }
+}

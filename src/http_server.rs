@@ -1,0 +1,115 @@
+//! The HTTP listener's accept loop: HTTP/1.1 with upgrades (WebSocket), a cap on open
+//! connections, and a deadline for each request's headers. `axum::serve` has neither: one
+//! client sending half a request line per socket held every file descriptor until
+//! `/health` stopped answering.
+//!
+//! hyper starts the header deadline whenever it waits for a request, so it also closes a
+//! keep-alive connection left idle that long. Slow bodies are cut by the router's body
+//! timeout (`App::router`). HTTP/2 is not offered: Mainflux clients speak HTTP/1.1.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tower::ServiceExt;
+
+/// How the listener protects itself from slow and numerous clients.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    /// Time a client has to send a request's headers, and to start its next request on a
+    /// kept-alive connection.
+    pub header_timeout: Duration,
+    /// Connections open at once; further clients wait in the kernel's accept queue.
+    pub max_connections: usize,
+}
+
+/// A full connection table is logged at most this often.
+const LIMIT_LOG_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Serves `router` until `shutdown` resolves, then stops accepting and waits for the open
+/// connections to finish their requests.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: HttpLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let (stopping, stop_seen) = watch::channel(false);
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut last_full_log: Option<Instant> = None;
+    loop {
+        if slots.available_permits() == 0
+            && last_full_log.is_none_or(|t| t.elapsed() >= LIMIT_LOG_INTERVAL)
+        {
+            tracing::warn!(
+                max = limits.max_connections,
+                "HTTP connection limit reached: new clients wait until one closes \
+                 (raise FF_HTTP_MAX_CONNECTIONS if this is legitimate load)"
+            );
+            last_full_log = Some(Instant::now());
+        }
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot,
+            () = &mut shutdown => break,
+        };
+        let Ok(slot) = slot else { break };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                let (router, stop_seen) = (router.clone(), stop_seen.clone());
+                tokio::spawn(async move {
+                    serve_connection(stream, peer, router, limits, stop_seen).await;
+                    drop(slot);
+                });
+            }
+            Err(error) => {
+                // Out of file descriptors, or the peer left before we took it: wait a
+                // moment rather than spin.
+                tracing::warn!(%error, "cannot accept an HTTP connection");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    drop(listener);
+    let _ = stopping.send(true);
+    let everyone_gone = slots.acquire_many(limits.max_connections.max(1) as u32);
+    let _ = everyone_gone.await;
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    limits: HttpLimits,
+    mut stop_seen: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        router.clone().oneshot(request.map(axum::body::Body::new))
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    let mut connection = std::pin::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => return,
+        _ = stop_seen.wait_for(|stopping| *stopping) => {}
+    }
+    // Stopping: finish the request in progress, take no further one.
+    connection.as_mut().graceful_shutdown();
+    let _ = connection.await;
+}
