@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use crate::DomainError;
 use crate::event::Event;
 use crate::ids::{ChannelId, ThingId, UserId};
-use crate::values::{Metadata, check_name};
+use crate::values::{Metadata, check_metadata, check_name};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Channel {
@@ -68,6 +68,7 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
                 return Err(DomainError::Conflict("channel already exists".into()));
             }
             check_name(name.as_deref())?;
+            check_metadata(metadata.as_ref())?;
             Ok(vec![Event::ChannelCreated {
                 id: *id,
                 owner: *owner,
@@ -82,6 +83,7 @@ pub fn decide(state: &ChannelState, command: &ChannelCommand) -> Result<Vec<Even
         } => {
             let channel = state.owned_by(*actor)?;
             check_name(name.as_deref())?;
+            check_metadata(metadata.as_ref())?;
             Ok(vec![Event::ChannelUpdated {
                 id: channel.id,
                 name: name.clone(),

@@ -2,6 +2,7 @@
 //!
 //! Layout:
 //! - `ids`, `values`: identifiers, secrets-at-rest types and validated values (names, emails).
+//! - `metadata`: client metadata, a JSON object kept as compact text, with its limits.
 //! - `event`: the `Event` enum, whose `kind()` strings are Mainflux's operation names.
 //! - `user`, `thing`, `channel`: one aggregate per file: state, commands, `decide`, `apply`.
 //! - `connection`: the one rule over two aggregates (`thing.connect` / `thing.disconnect`).
@@ -19,6 +20,7 @@ pub mod event;
 pub mod event_data;
 pub mod graph;
 pub mod ids;
+pub mod metadata;
 pub mod ports;
 pub mod thing;
 pub mod user;

@@ -7,7 +7,7 @@
 use crate::DomainError;
 use crate::event::Event;
 use crate::ids::{KeyMaterial, ThingId, UserId};
-use crate::values::{Metadata, check_name};
+use crate::values::{Metadata, check_metadata, check_name};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Thing {
@@ -76,6 +76,7 @@ pub fn decide(state: &ThingState, command: &ThingCommand) -> Result<Vec<Event>, 
                 return Err(DomainError::Conflict("thing already exists".into()));
             }
             check_name(name.as_deref())?;
+            check_metadata(metadata.as_ref())?;
             Ok(vec![Event::ThingCreated {
                 id: *id,
                 owner: *owner,
@@ -91,6 +92,7 @@ pub fn decide(state: &ThingState, command: &ThingCommand) -> Result<Vec<Event>, 
         } => {
             let thing = state.owned_by(*actor)?;
             check_name(name.as_deref())?;
+            check_metadata(metadata.as_ref())?;
             Ok(vec![Event::ThingUpdated {
                 id: thing.id,
                 name: name.clone(),

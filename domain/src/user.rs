@@ -6,7 +6,7 @@
 use crate::DomainError;
 use crate::event::Event;
 use crate::ids::{PasswordHash, UserId};
-use crate::values::{Metadata, check_email};
+use crate::values::{Metadata, check_email, check_metadata};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
@@ -52,6 +52,7 @@ pub fn decide(state: &UserState, command: &UserCommand) -> Result<Vec<Event>, Do
             },
         ) => {
             check_email(email)?;
+            check_metadata(metadata.as_ref())?;
             Ok(vec![Event::UserRegistered {
                 id: *id,
                 email: email.clone(),
@@ -64,6 +65,7 @@ pub fn decide(state: &UserState, command: &UserCommand) -> Result<Vec<Event>, Do
         }
         (UserState::New, _) => Err(DomainError::NotFound),
         (UserState::Registered(user), UserCommand::Update { metadata }) => {
+            check_metadata(metadata.as_ref())?;
             Ok(vec![Event::UserUpdated {
                 id: user.id,
                 metadata: metadata.clone(),

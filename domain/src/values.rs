@@ -1,29 +1,44 @@
 //! Validated values: names, metadata, emails, keys. Limits follow Mainflux.
 
-use serde_json::{Map, Value};
-
 use crate::DomainError;
 
 pub const MAX_NAME_CHARS: usize = 1024;
 pub const MAX_KEY_CHARS: usize = 4096;
 pub const MIN_PASSWORD_CHARS: usize = 8;
 
-/// Metadata is always a JSON object (Mainflux stores it as JSONB).
-pub type Metadata = Map<String, Value>;
+pub use crate::metadata::Metadata;
 
+/// Names are text a person reads: no control characters (NUL among them, which
+/// PostgreSQL's `text` refuses).
 pub fn check_name(name: Option<&str>) -> Result<(), DomainError> {
     match name {
         Some(n) if n.chars().count() > MAX_NAME_CHARS => Err(DomainError::Invalid(format!(
             "name is longer than {MAX_NAME_CHARS} characters"
         ))),
+        Some(n) if has_control(n) => Err(DomainError::Invalid(
+            "name must not contain control characters".into(),
+        )),
         _ => Ok(()),
     }
+}
+
+pub fn check_metadata(metadata: Option<&Metadata>) -> Result<(), DomainError> {
+    metadata.map_or(Ok(()), Metadata::check)
+}
+
+fn has_control(text: &str) -> bool {
+    text.chars().any(char::is_control)
 }
 
 /// Checked on the plaintext key before it is hashed and sealed.
 pub fn check_key(key: &str) -> Result<(), DomainError> {
     if key.is_empty() {
         return Err(DomainError::Invalid("key must not be empty".into()));
+    }
+    if has_control(key) {
+        return Err(DomainError::Invalid(
+            "key must not contain control characters".into(),
+        ));
     }
     if key.chars().count() > MAX_KEY_CHARS {
         return Err(DomainError::Invalid(format!(
@@ -114,5 +129,11 @@ mod tests {
         assert!(check_key(&"k".repeat(4097)).is_err());
         assert!(check_password("1234567").is_err());
         assert!(check_password("12345678").is_ok());
+        for bad in ["a\0b", "tab\there", "line\n", "del\u{7f}"] {
+            assert!(check_name(Some(bad)).is_err(), "{bad:?}");
+            assert!(check_key(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_name(Some("Küche 2")).is_ok());
+        assert!(check_email("a\0@example.com").is_err());
     }
 }

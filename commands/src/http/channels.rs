@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
-use super::extract::{Caller, JsonBody, meta, path_id};
+use super::extract::{Caller, JsonBody, JsonList, meta, path_id};
 use super::paging::page_query;
 use super::things::{MAX_BULK, UpdateRequest};
 use crate::service::NewChannel;
@@ -103,7 +103,7 @@ pub async fn create_channels(
     State(service): State<AppState>,
     Caller(me): Caller,
     headers: HeaderMap,
-    JsonBody(reqs): JsonBody<Vec<ChannelRequest>>,
+    JsonList(reqs): JsonList<ChannelRequest>,
 ) -> Result<(StatusCode, Json<ChannelsBulkResponse>), ApiError> {
     if reqs.is_empty() || reqs.len() > MAX_BULK {
         return Err(ApiError::bad_request(format!(

@@ -1,49 +1,19 @@
-//! Request parsing at the edge: bodies, tokens, ids, idempotency keys.
+//! Request parsing at the edge: tokens, client addresses, ids, idempotency keys (bodies:
+//! `json_body`).
 
-use axum::body::Bytes;
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
 use domain::ids::UserId;
-use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::AppState;
 use super::error::ApiError;
+pub use super::json_body::{JsonBody, JsonList};
 use crate::service::CommandMeta;
-
-/// A JSON body: 415 unless the content type names JSON, 400 when empty or malformed.
-pub struct JsonBody<T>(pub T);
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let is_json = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.to_ascii_lowercase().contains("application/json"));
-        if !is_json {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "content type must be application/json",
-            ));
-        }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::new(e.status(), e.body_text()))?;
-        if bytes.is_empty() {
-            return Err(ApiError::bad_request("request body is empty"));
-        }
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|e| ApiError::bad_request(format!("malformed request body: {e}")))
-    }
-}
 
 /// The token in `Authorization`: `Bearer <jwt>`, or the raw JWT as Mainflux 0.10–0.12 sent.
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {

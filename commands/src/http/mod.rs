@@ -8,6 +8,7 @@ mod error;
 mod events;
 mod extract;
 mod health;
+mod json_body;
 mod paging;
 mod things;
 mod users;

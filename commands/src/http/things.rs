@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
-use super::extract::{Caller, JsonBody, meta, path_id};
+use super::extract::{Caller, JsonBody, JsonList, meta, path_id};
 use super::paging::page_query;
 use crate::service::{NewThing, ThingWithKey};
 
@@ -123,7 +123,7 @@ pub async fn create_things(
     State(service): State<AppState>,
     Caller(me): Caller,
     headers: HeaderMap,
-    JsonBody(reqs): JsonBody<Vec<ThingRequest>>,
+    JsonList(reqs): JsonList<ThingRequest>,
 ) -> Result<(StatusCode, Json<ThingsBulkResponse>), ApiError> {
     if reqs.is_empty() || reqs.len() > MAX_BULK {
         return Err(ApiError::bad_request(format!(

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use domain::ids::{PasswordHash, UserId};
 use domain::user::{self, UserCommand};
-use domain::values::{Metadata, check_email, check_password};
+use domain::values::{Metadata, check_email, check_metadata, check_password};
 use projections::views::UserRow;
 use uuid::Uuid;
 
@@ -31,6 +31,7 @@ impl Service {
         }
         check_email(&email)?;
         check_password(&password)?;
+        check_metadata(metadata.as_ref())?;
         let _claim = self
             .reservations
             .claim(vec![format!("email:{email}")])

@@ -1,7 +1,7 @@
 //! Paging and list filters, with Mainflux's semantics.
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use domain::values::Metadata;
 
@@ -13,7 +13,7 @@ pub struct PageQuery {
     /// Case-insensitive substring of the name, already lowercased.
     pub name: Option<String>,
     /// JSON containment, as PostgreSQL's `metadata @> filter`.
-    pub metadata: Option<Metadata>,
+    pub metadata: Option<Map<String, Value>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -44,7 +44,8 @@ impl PageQuery {
         };
         let metadata_ok = match &self.metadata {
             None => true,
-            Some(wanted) => metadata.is_some_and(|m| object_contains(m, wanted)),
+            // Stored metadata is text; only a filtered list pays for parsing it.
+            Some(wanted) => metadata.is_some_and(|m| object_contains(&m.to_map(), wanted)),
         };
         name_ok && metadata_ok
     }
@@ -72,7 +73,7 @@ impl PageQuery {
     }
 }
 
-fn object_contains(doc: &Metadata, pattern: &Metadata) -> bool {
+fn object_contains(doc: &Map<String, Value>, pattern: &Map<String, Value>) -> bool {
     pattern
         .iter()
         .all(|(k, want)| doc.get(k).is_some_and(|have| contains(have, want)))

@@ -68,6 +68,7 @@ pub fn samples() -> Vec<Event> {
         json!({ "site": "lab", "nested": { "floor": 3, "tags": ["a", null, 1.5, true] } })
             .as_object()
             .cloned()
+            .map(Into::into)
     };
     vec![
         Event::UserRegistered {
