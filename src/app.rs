@@ -183,6 +183,7 @@ impl App {
                 bus: self.pipeline.bus().clone(),
                 writer: self.writer_stats.clone(),
                 mqtt: self.mqtt_counters.clone(),
+                service: self.service.clone(),
             }))
             .fallback(not_found)
             .layer(RequestBodyTimeoutLayer::new(self.http_body_timeout))

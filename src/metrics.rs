@@ -15,6 +15,7 @@ use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use commands::service::Service;
 
 /// The MQTT adapter's counters, once it has started (it starts after the router is built).
 pub type MqttCounters = Arc<OnceLock<Arc<MqttStats>>>;
@@ -24,6 +25,7 @@ pub struct Sources {
     pub bus: Arc<dyn MessageBus>,
     pub writer: Arc<WriterStats>,
     pub mqtt: MqttCounters,
+    pub service: Arc<Service>,
 }
 
 pub fn router(sources: Sources) -> Router {
@@ -76,6 +78,18 @@ fn exposition(sources: &Sources) -> String {
     for (name, help, value) in writer_counters(&sources.writer) {
         metric(name, "counter", help, value);
     }
+    metric(
+        "password_hashing_refused_total",
+        "counter",
+        "Logins and registrations refused (503) because every hashing thread was busy.",
+        sources.service.passwords_refused(),
+    );
+    metric(
+        "logins_throttled_total",
+        "counter",
+        "Logins refused (429) because their client or email was backing off after failures.",
+        sources.service.logins_throttled(),
+    );
     if let Some(mqtt) = sources.mqtt.get() {
         for (name, help, value) in mqtt_counters(mqtt) {
             metric(name, "counter", help, value);

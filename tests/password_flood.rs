@@ -145,6 +145,12 @@ async fn a_guesser_is_made_to_wait_without_any_hashing() {
         "every guess waits"
     );
     assert_only(&second, &[StatusCode::TOO_MANY_REQUESTS]);
+    let metrics = reqwest::get(format!("{}/metrics", server.base))
+        .await
+        .unwrap();
+    let text = metrics.text().await.unwrap();
+    let throttled = format!("ferroflux_logins_throttled_total {PARALLEL}");
+    assert!(text.lines().any(|l| l == throttled), "{text}");
     let (_, peak) = server.memory();
     assert!(peak < PEAK_BOUND, "peak {} MiB", peak / MIB);
 }

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// How failed logins are paced.
@@ -48,6 +49,7 @@ struct Strikes {
 pub struct LoginThrottle {
     rules: ThrottleRules,
     strikes: Mutex<HashMap<Subject, Strikes>>,
+    refused: AtomicU64,
 }
 
 impl LoginThrottle {
@@ -55,6 +57,7 @@ impl LoginThrottle {
         Self {
             rules,
             strikes: Mutex::default(),
+            refused: AtomicU64::new(0),
         }
     }
 
@@ -66,7 +69,16 @@ impl LoginThrottle {
             .map(|s| s.blocked_until.saturating_duration_since(now))
             .max()
             .unwrap_or_default();
-        if wait.is_zero() { Ok(()) } else { Err(wait) }
+        if wait.is_zero() {
+            return Ok(());
+        }
+        self.refused.fetch_add(1, Ordering::Relaxed);
+        Err(wait)
+    }
+
+    /// Logins refused because their client or email had to wait, since start.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
     }
 
     pub fn failed(&self, client: Option<IpAddr>, email: &str, now: Instant) {

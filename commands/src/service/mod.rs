@@ -161,6 +161,11 @@ impl Service {
         self.passwords.refused()
     }
 
+    /// Logins refused because their client or email had to wait after failures.
+    pub fn logins_throttled(&self) -> u64 {
+        self.throttle.refused()
+    }
+
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
