@@ -46,6 +46,7 @@ pub struct App {
     /// Slow and numerous HTTP clients (`FF_HTTP_*`).
     http_limits: HttpLimits,
     http_body_timeout: Duration,
+    mqtt_max_connections: usize,
     /// MQTT limits per session (`FF_MQTT_MAX_INFLIGHT`, `FF_MQTT_MAX_QUEUE`,
     /// `FF_MQTT_MAX_QUEUE_BYTES`), per channel (`FF_MQTT_MAX_RETAINED_BYTES`) and per thing
     /// (`FF_MQTT_MAX_SESSIONS_PER_THING`).
@@ -139,6 +140,7 @@ impl App {
             max_payload: config.max_payload,
             http_limits: config.clients.http(),
             http_body_timeout: config.clients.body_timeout(),
+            mqtt_max_connections: config.clients.mqtt_max_connections,
             mqtt_max_inflight: config.mqtt_max_inflight,
             mqtt_max_queue: config.mqtt_max_queue,
             mqtt_max_queue_bytes: config.mqtt_max_queue_bytes,
@@ -200,6 +202,7 @@ impl App {
             max_queue_bytes: self.mqtt_max_queue_bytes,
             max_retained_bytes: self.mqtt_max_retained_bytes,
             max_sessions_per_thing: self.mqtt_max_sessions_per_thing,
+            max_connections: self.mqtt_max_connections,
         };
         let revocations = self.revocations.subscribe();
         let presence = self.presence.clone();

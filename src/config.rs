@@ -9,7 +9,7 @@ use clap::builder::BoolishValueParser;
 
 mod client_limits;
 
-pub use client_limits::ClientLimits;
+pub use client_limits::{ClientLimits, open_files_limit};
 
 /// 64 MiB: a stuck subscriber of 256 KiB messages holds 256 of them, not 100,000.
 const DEFAULT_MQTT_MAX_QUEUE_BYTES: usize = 64 * 1024 * 1024;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use ferroflux::{App, Config, app};
+use ferroflux::{App, Config, app, config};
 use tokio::sync::watch;
 
 /// How long in-flight requests may take to finish after SIGTERM. Live feeds (`/events`
@@ -11,6 +11,12 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(data_dir = %config.data_dir.display(), "starting ferroflux {}", env!("CARGO_PKG_VERSION"));
+    if let Some(warning) = config
+        .clients
+        .descriptor_warning(config::open_files_limit())
+    {
+        tracing::warn!("{warning}");
+    }
     let app = App::open(&config).await?;
     let http = app::bind(config.http_addr, "HTTP", "FF_HTTP_ADDR").await?;
     tracing::info!(

@@ -10,6 +10,9 @@ use commands::service::Settings;
 use crate::http_server::HttpLimits;
 
 const DEFAULT_HTTP_MAX_CONNECTIONS: usize = 4096;
+const DEFAULT_MQTT_MAX_CONNECTIONS: usize = 50_000;
+/// File descriptors kept for everything but client connections (stores, logs, accept).
+const RESERVED_DESCRIPTORS: usize = 128;
 const DEFAULT_PASSWORD_QUEUE: usize = 16;
 
 #[derive(Debug, Clone, Args)]
@@ -25,6 +28,9 @@ pub struct ClientLimits {
     /// process's file-descriptor limit (`ulimit -n`), which MQTT connections share.
     #[arg(long, env = "FF_HTTP_MAX_CONNECTIONS", default_value_t = DEFAULT_HTTP_MAX_CONNECTIONS)]
     pub http_max_connections: usize,
+    /// MQTT connections open at once, CONNECTed or not; more clients wait until one closes.
+    #[arg(long, env = "FF_MQTT_MAX_CONNECTIONS", default_value_t = DEFAULT_MQTT_MAX_CONNECTIONS)]
+    pub mqtt_max_connections: usize,
     /// Passwords hashed at once (argon2id: 19 MiB and ~50 ms of a core each); 0 = one per core.
     #[arg(long, env = "FF_PASSWORD_WORKERS", default_value_t = 0)]
     pub password_workers: usize,
@@ -43,11 +49,19 @@ impl Default for ClientLimits {
             http_header_timeout: 10,
             http_body_timeout: 30,
             http_max_connections: DEFAULT_HTTP_MAX_CONNECTIONS,
+            mqtt_max_connections: DEFAULT_MQTT_MAX_CONNECTIONS,
             password_workers: 0,
             password_queue: DEFAULT_PASSWORD_QUEUE,
             login_free_failures: ThrottleRules::default().free_failures,
         }
     }
+}
+
+/// The soft open-files limit (`ulimit -n`), where Linux tells it.
+pub fn open_files_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
 }
 
 impl ClientLimits {
@@ -56,6 +70,7 @@ impl ClientLimits {
             ("FF_HTTP_HEADER_TIMEOUT", self.http_header_timeout as usize),
             ("FF_HTTP_BODY_TIMEOUT", self.http_body_timeout as usize),
             ("FF_HTTP_MAX_CONNECTIONS", self.http_max_connections),
+            ("FF_MQTT_MAX_CONNECTIONS", self.mqtt_max_connections),
         ];
         for (name, value) in positive {
             if value == 0 {
@@ -63,6 +78,21 @@ impl ClientLimits {
             }
         }
         Ok(())
+    }
+
+    /// A warning when both listeners full would take more file descriptors than the
+    /// process may open: then a flood ends in accept errors instead of a wait.
+    pub fn descriptor_warning(&self, open_files_limit: Option<usize>) -> Option<String> {
+        let limit = open_files_limit?;
+        let wanted = self.http_max_connections + self.mqtt_max_connections + RESERVED_DESCRIPTORS;
+        (wanted > limit).then(|| {
+            format!(
+                "FF_HTTP_MAX_CONNECTIONS ({}) + FF_MQTT_MAX_CONNECTIONS ({}) + {RESERVED_DESCRIPTORS} \
+                 exceed the open-files limit ({limit}): raise `ulimit -n` (LimitNOFILE= in \
+                 systemd) or lower them",
+                self.http_max_connections, self.mqtt_max_connections
+            )
+        })
     }
 
     pub fn http(&self) -> HttpLimits {
@@ -98,9 +128,32 @@ impl ClientLimits {
             format!("FF_HTTP_HEADER_TIMEOUT={}", self.http_header_timeout),
             format!("FF_HTTP_BODY_TIMEOUT={}", self.http_body_timeout),
             format!("FF_HTTP_MAX_CONNECTIONS={}", self.http_max_connections),
+            format!("FF_MQTT_MAX_CONNECTIONS={}", self.mqtt_max_connections),
             format!("FF_PASSWORD_WORKERS={}", self.password_workers),
             format!("FF_PASSWORD_QUEUE={}", self.password_queue),
             format!("FF_LOGIN_FREE_FAILURES={}", self.login_free_failures),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_descriptor_warning_names_both_settings() {
+        let limits = ClientLimits::default();
+        assert_eq!(limits.descriptor_warning(None), None);
+        assert_eq!(limits.descriptor_warning(Some(1_000_000)), None);
+        let warning = limits.descriptor_warning(Some(1024)).unwrap();
+        assert!(
+            warning.contains("FF_HTTP_MAX_CONNECTIONS (4096)"),
+            "{warning}"
+        );
+        assert!(
+            warning.contains("FF_MQTT_MAX_CONNECTIONS (50000)"),
+            "{warning}"
+        );
+        assert!(open_files_limit().is_some_and(|n| n > 0), "read on Linux");
     }
 }

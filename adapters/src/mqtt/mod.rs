@@ -66,6 +66,9 @@ pub struct MqttConfig {
     /// Sessions one thing may hold, connected or away (each under its own client id); a
     /// CONNECT beyond them is refused ("quota exceeded", v3 "server unavailable").
     pub max_sessions_per_thing: usize,
+    /// TCP connections open at once, CONNECTed or not; more clients wait in the kernel's
+    /// accept queue until one closes, so MQTT cannot take every file descriptor.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -35,6 +35,7 @@ use bytestring::ByteString;
 use domain::ids::{ChannelId, ThingId};
 use rmqtt_codec::types::QoS;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 use self::registry::Registry;
@@ -105,16 +106,37 @@ pub(super) async fn start(
         retained: Retained::default(),
         started: Instant::now(),
     });
-    let acceptor = tokio::spawn(accept(listener, broker.clone()));
+    let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let acceptor = tokio::spawn(accept(listener, broker.clone(), slots));
     let sweeper = tokio::spawn(sweep(Arc::downgrade(&broker)));
     Ok((broker, local_addr, vec![acceptor, sweeper]))
 }
 
-async fn accept(listener: TcpListener, broker: Arc<Broker>) {
+/// A full connection table is logged at most this often.
+const LIMIT_LOG_INTERVAL: Duration = Duration::from_secs(60);
+
+async fn accept(listener: TcpListener, broker: Arc<Broker>, slots: Arc<Semaphore>) {
+    let mut last_full_log: Option<Instant> = None;
     loop {
+        if slots.available_permits() == 0
+            && last_full_log.is_none_or(|t| t.elapsed() >= LIMIT_LOG_INTERVAL)
+        {
+            tracing::warn!(
+                "MQTT connection limit reached: new clients wait until one closes \
+                 (raise FF_MQTT_MAX_CONNECTIONS if this is legitimate load)"
+            );
+            last_full_log = Some(Instant::now());
+        }
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
         match listener.accept().await {
             Ok((stream, _)) => {
-                tokio::spawn(handshake::serve(broker.clone(), stream));
+                let broker = broker.clone();
+                tokio::spawn(async move {
+                    handshake::serve(broker, stream).await;
+                    drop(slot);
+                });
             }
             Err(e) => {
                 // Out of file descriptors, typically: wait instead of spinning.

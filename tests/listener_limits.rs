@@ -1,7 +1,7 @@
-//! Slow and numerous HTTP clients, against the real binary: a request that never finishes
-//! its headers is cut, an idle kept-alive connection is closed, a slow body is refused,
-//! and a full connection table makes new clients wait (logged) instead of exhausting file
-//! descriptors, so `/health` keeps answering.
+//! Slow and numerous clients, against the real binary: a request that never finishes its
+//! headers is cut, an idle kept-alive connection is closed, a slow body is refused, and a
+//! full connection table (HTTP or MQTT) makes new clients wait (logged) instead of
+//! exhausting file descriptors, so `/health` keeps answering.
 
 mod process;
 
@@ -129,4 +129,34 @@ fn a_full_connection_table_makes_new_clients_wait_and_says_so() {
         response_head(&mut waiting).starts_with("HTTP/1.1 200"),
         "served once a slot frees"
     );
+}
+
+/// MQTT 3.1.1 CONNECT, client id "c", username "u", password "p".
+const MQTT_CONNECT: [u8; 21] = [
+    0x10, 19, 0, 4, b'M', b'Q', b'T', b'T', 4, 0xC2, 0, 60, 0, 1, b'c', 0, 1, b'u', 0, 1, b'p',
+];
+
+#[test]
+fn a_full_mqtt_listener_makes_new_clients_wait_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &[("FF_MQTT_MAX_CONNECTIONS", "3")]);
+    let mut holders: Vec<TcpStream> = (0..3)
+        .map(|_| TcpStream::connect(&server.mqtt).unwrap())
+        .collect();
+    wait_for_line(&server.log, "MQTT connection limit reached");
+    let mut waiting = TcpStream::connect(&server.mqtt).unwrap();
+    waiting.write_all(&MQTT_CONNECT).unwrap();
+    waiting
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut connack = [0u8; 4];
+    assert!(waiting.read(&mut connack).is_err(), "no CONNACK while full");
+    holders.pop();
+    waiting
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    waiting.read_exact(&mut connack).unwrap();
+    assert_eq!(connack[0], 0x20, "a CONNACK once a slot frees");
+    assert_ne!(connack[3], 0, "refused: no such thing");
+    assert!(health_answers(&server));
 }
