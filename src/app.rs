@@ -111,10 +111,12 @@ impl App {
             tokens: Tokens::new(&secrets.jwt_secret, TOKEN_TTL),
             settings: config.clients.apply_to(Settings {
                 open_registration: !config.closed_registration,
+                reset_endpoint: config.mail.reset_endpoint.clone(),
                 ..Settings::default()
             }),
             admin_token: secrets.admin_token.clone(),
-        });
+        })
+        .with_mailer(config.mail.mailer()?);
         let hasher = Arc::new(VaultHasher(service.vault().clone()));
         let bus: Arc<dyn MessageBus> = Arc::new(MemoryBus::new());
         let pipeline = Pipeline::new(authz_for_pipeline.clone(), hasher, bus.clone());
@@ -171,8 +173,11 @@ impl App {
             store: self.telemetry.clone(),
             reader: Arc::new(reader),
         };
-        commands::http::router(self.service.clone())
+        let (identify, identify_doc) =
+            adapters::http::identify::api(self.pipeline.clone()).split_for_parts();
+        commands::http::router_documenting(self.service.clone(), vec![identify_doc])
             .merge(adapters::http::router(adapter))
+            .merge(identify)
             .merge(crate::presence::router(
                 self.service.clone(),
                 self.presence.clone(),

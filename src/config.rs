@@ -11,6 +11,8 @@ mod client_limits;
 
 pub use client_limits::{ClientLimits, open_files_limit};
 
+use crate::mail::MailConfig;
+
 /// 64 MiB: a stuck subscriber of 256 KiB messages holds 256 of them, not 100,000.
 const DEFAULT_MQTT_MAX_QUEUE_BYTES: usize = 64 * 1024 * 1024;
 const DEFAULT_MQTT_MAX_QUEUE: usize = 100_000;
@@ -73,6 +75,9 @@ pub struct Config {
     pub instance: String,
     #[command(flatten)]
     pub clients: ClientLimits,
+    /// Password-reset mail: SMTP server, sender, reset page.
+    #[command(flatten)]
+    pub mail: MailConfig,
 }
 
 impl Default for Config {
@@ -94,6 +99,7 @@ impl Default for Config {
             mqtt_max_sessions_per_thing: DEFAULT_MQTT_MAX_SESSIONS_PER_THING,
             instance: String::new(),
             clients: ClientLimits::default(),
+            mail: MailConfig::default(),
         }
     }
 }
@@ -160,6 +166,7 @@ impl Config {
         ]
         .into_iter()
         .chain(self.clients.render())
+        .chain(self.mail.render())
         .collect::<Vec<_>>()
         .join("\n")
     }

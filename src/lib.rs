@@ -3,12 +3,14 @@
 //! - `config`: flags and `FF_*` variables, one typed tree.
 //! - `app`: opens the event log, catches the projections up, builds the service, serves.
 //! - `http_server`: the HTTP accept loop, with connection and header-time limits.
+//! - `mail`: the mail flags and the mailer they select (SMTP or the log).
 //! - `presence`: the MQTT presence feed over HTTP.
 //! - `metrics`: `GET /metrics`, the data plane's counters for Prometheus.
 
 pub mod app;
 pub mod config;
 pub mod http_server;
+pub mod mail;
 mod metrics;
 mod presence;
 

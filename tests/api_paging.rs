@@ -1,5 +1,5 @@
 //! Lists: `offset`/`limit` defaults and bounds, totals under filters, case-insensitive name
-//! substring, JSON containment on metadata, id order; also the lists that follow
+//! substring, JSON containment on metadata, default order (id desc); also the lists that follow
 //! connections.
 
 mod common;
@@ -18,8 +18,10 @@ fn ids(page: &Value, field: &str) -> Vec<String> {
         .collect()
 }
 
+/// The ids in Mainflux 0.12's default list order, `id desc`.
 fn sorted(mut ids: Vec<String>) -> Vec<String> {
     ids.sort();
+    ids.reverse();
     ids
 }
 

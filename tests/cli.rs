@@ -244,6 +244,8 @@ fn config_prints_effective_values_with_secrets_masked() {
     let output = ferroflux(dir.path())
         .env("FF_JWT_SECRET", "do-not-print-me")
         .env("FF_HTTP_ADDR", "127.0.0.1:9999")
+        .env("FF_SMTP_URL", "smtp://mail.example.com:2525")
+        .env("FF_SMTP_PASSWORD", "no-smtp-password-either")
         .arg("config")
         .output()
         .unwrap();
@@ -253,6 +255,15 @@ fn config_prints_effective_values_with_secrets_masked() {
     assert!(stdout.contains("FF_JWT_SECRET=******** (set)"), "{stdout}");
     assert!(!stdout.contains("do-not-print-me"), "{stdout}");
     assert!(stdout.contains("FF_MASTER_KEY=(generated in"), "{stdout}");
+    assert!(
+        stdout.contains("FF_SMTP_URL=smtp://mail.example.com:2525"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FF_SMTP_PASSWORD=******** (set)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("no-smtp-password-either"), "{stdout}");
     assert!(
         stdout.contains("FF_MQTT_MAX_SESSIONS_PER_THING=256"),
         "every setting is shown: {stdout}"

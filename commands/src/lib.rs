@@ -5,9 +5,11 @@
 //! - `service`: one handler per command; every one runs load → decide → append → wait
 //!   until the local projections show it (read-your-writes).
 //! - `http`: the axum REST API (Mainflux 0.12 users and things contract) and its OpenAPI.
+//! - `mail`: the `Mailer` port (password-reset links): SMTP, or the log when none is set.
 //! - `event_log`: the fjall backend of the `EventLog` port and its contract suite.
 
 pub mod auth;
 pub mod event_log;
 pub mod http;
+pub mod mail;
 pub mod service;

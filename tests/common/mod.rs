@@ -8,6 +8,7 @@
 
 pub mod data;
 pub mod reading;
+pub mod smtp;
 pub mod tokens;
 
 use std::sync::Mutex;

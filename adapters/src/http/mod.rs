@@ -1,8 +1,10 @@
 //! The HTTP adapter: `POST /channels/{id}/messages[/{subtopic…}]`, also under `/http`
 //! where Mainflux's standard deployment exposed it (parses, then calls the one pipeline),
-//! and the reader API `GET /channels/{id}/messages`.
+//! and the reader API `GET /channels/{id}/messages`; and `identify`, the things auth API
+//! other adapters call (the same checks, asked without publishing).
 
 mod error;
+pub mod identify;
 mod publish;
 mod reader;
 

@@ -10,5 +10,5 @@ mod vault;
 pub use hash_pool::{HashError, HashPool};
 pub use secrets::{Secrets, SecretsError};
 pub use throttle::{LoginThrottle, ThrottleRules};
-pub use tokens::{TokenError, Tokens};
+pub use tokens::{RECOVERY_TTL, Recovery, TokenError, Tokens, password_fingerprint};
 pub use vault::KeyVault;

@@ -1,13 +1,24 @@
 //! User tokens: HS256 JWTs. Only HS256 with our secret is accepted (never `none`), and
 //! `exp` is required.
+//!
+//! Two kinds, as Mainflux's login (`type 0`) and recovery (`type 1`) keys: a login token
+//! opens the API; a recovery token, mailed for a password reset, lives 5 minutes and only
+//! resets a password. Each is refused where the other is expected. A recovery token also
+//! carries a fingerprint of the password hash it was issued under, so it stops working once
+//! the password changes: it resets at most once.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use domain::ids::PasswordHash;
 use domain::ids::UserId;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 const ISSUER: &str = "ferroflux";
+
+/// How long a mailed password-reset link works (Mainflux's recovery key: 5 minutes).
+pub const RECOVERY_TTL: Duration = Duration::from_secs(5 * 60);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TokenError {
@@ -16,12 +27,40 @@ pub enum TokenError {
     Invalid,
 }
 
+/// A token without `kind` is a login token: every token issued before recovery tokens
+/// existed was one, and a recovery token always names its kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Kind {
+    #[default]
+    Login,
+    Recovery,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     iss: String,
     sub: UserId,
     iat: u64,
     exp: u64,
+    #[serde(default)]
+    kind: Kind,
+    /// Recovery tokens: `password_fingerprint` of the hash they were issued under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pwd: Option<String>,
+}
+
+/// What a valid recovery token says: whose password, and which password it may replace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    pub user: UserId,
+    pub fingerprint: String,
+}
+
+/// A short digest of a password hash (itself salted): it ties a recovery token to one
+/// password without putting the hash in a token.
+pub fn password_fingerprint(hash: &PasswordHash) -> String {
+    hex::encode(&Sha256::digest(hash.0.as_bytes())[..16])
 }
 
 #[derive(Clone)]
@@ -47,24 +86,74 @@ impl Tokens {
     }
 
     pub fn issue(&self, user: UserId) -> String {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
+        self.sign(user, SystemTime::now(), self.ttl, Kind::Login, None)
+    }
+
+    /// A password-reset token for `user`, valid `RECOVERY_TTL` and only while the password
+    /// hash has this fingerprint.
+    pub fn issue_recovery(&self, user: UserId, fingerprint: &str) -> String {
+        self.issue_recovery_at(user, fingerprint, SystemTime::now())
+    }
+
+    /// `issue_recovery` as if issued at `now` (a clock passed in, so expiry is testable).
+    pub fn issue_recovery_at(&self, user: UserId, fingerprint: &str, now: SystemTime) -> String {
+        let pwd = Some(fingerprint.to_owned());
+        self.sign(user, now, RECOVERY_TTL, Kind::Recovery, pwd)
+    }
+
+    fn sign(
+        &self,
+        user: UserId,
+        now: SystemTime,
+        ttl: Duration,
+        kind: Kind,
+        pwd: Option<String>,
+    ) -> String {
+        let now = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
         let claims = Claims {
             iss: ISSUER.into(),
             sub: user,
             iat: now,
-            exp: now + self.ttl.as_secs(),
+            exp: now + ttl.as_secs(),
+            kind,
+            pwd,
         };
         // HS256 encoding of plain claims with a byte secret cannot fail.
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .unwrap_or_default()
     }
 
+    /// The user behind a login token; a recovery token is refused.
     pub fn verify(&self, token: &str) -> Result<UserId, TokenError> {
+        match self.claims(token)? {
+            Claims {
+                kind: Kind::Login,
+                sub,
+                ..
+            } => Ok(sub),
+            _ => Err(TokenError::Invalid),
+        }
+    }
+
+    /// What a recovery token allows; a login token is refused.
+    pub fn verify_recovery(&self, token: &str) -> Result<Recovery, TokenError> {
+        match self.claims(token)? {
+            Claims {
+                kind: Kind::Recovery,
+                sub,
+                pwd: Some(fingerprint),
+                ..
+            } => Ok(Recovery {
+                user: sub,
+                fingerprint,
+            }),
+            _ => Err(TokenError::Invalid),
+        }
+    }
+
+    fn claims(&self, token: &str) -> Result<Claims, TokenError> {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map(|data| data.claims.sub)
+            .map(|data| data.claims)
             .map_err(|_| TokenError::Invalid)
     }
 }
@@ -108,5 +197,36 @@ mod tests {
         std::thread::sleep(Duration::from_millis(1100));
         assert_eq!(tokens(b"one").verify(&expired), Err(TokenError::Invalid));
         assert_eq!(tokens(b"one").verify("garbage"), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn login_and_recovery_tokens_are_never_taken_for_each_other() {
+        let one = tokens(b"one");
+        let login = one.issue(USER);
+        let recovery = one.issue_recovery(USER, "fp");
+        assert_eq!(one.verify(&login), Ok(USER));
+        assert_eq!(one.verify(&recovery), Err(TokenError::Invalid));
+        assert_eq!(one.verify_recovery(&login), Err(TokenError::Invalid));
+        let expected = Recovery {
+            user: USER,
+            fingerprint: "fp".into(),
+        };
+        assert_eq!(one.verify_recovery(&recovery), Ok(expected));
+        assert_eq!(
+            tokens(b"two").verify_recovery(&recovery),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(one.verify_recovery("garbage"), Err(TokenError::Invalid));
+        let issued = SystemTime::now() - RECOVERY_TTL - Duration::from_secs(2);
+        let expired = one.issue_recovery_at(USER, "fp", issued);
+        assert_eq!(one.verify_recovery(&expired), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn fingerprints_differ_per_hash() {
+        let a = password_fingerprint(&PasswordHash("$argon2id$a".into()));
+        let b = password_fingerprint(&PasswordHash("$argon2id$b".into()));
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, b);
     }
 }

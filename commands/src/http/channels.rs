@@ -67,7 +67,7 @@ pub struct ChannelsPage {
     channels: Vec<ChannelResponse>,
 }
 
-fn channels_page(page: Page<ChannelRow>) -> ChannelsPage {
+pub(super) fn channels_page(page: Page<ChannelRow>) -> ChannelsPage {
     ChannelsPage {
         total: page.total,
         offset: page.offset,
@@ -162,9 +162,11 @@ pub async fn remove_channel(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The caller's channels, by id, with `offset`, `limit`, `name` and `metadata` filters.
+/// The caller's channels with `offset`, `limit`, `name` and `metadata` filters, sorted by
+/// `order` (`id` or `name`) and `dir` (`desc` or `asc`), Mainflux 0.12's defaults `id desc`.
 #[utoipa::path(get, path = "/channels", tag = "channels",
-    params(("offset" = Option<u64>, Query), ("limit" = Option<u64>, Query), ("name" = Option<String>, Query), ("metadata" = Option<String>, Query)),
+    params(("offset" = Option<u64>, Query), ("limit" = Option<u64>, Query), ("name" = Option<String>, Query), ("metadata" = Option<String>, Query),
+        ("order" = Option<String>, Query, description = "id (default) or name"), ("dir" = Option<String>, Query, description = "desc (default) or asc")),
     responses((status = 200, body = ChannelsPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_channels(
     State(service): State<AppState>,
@@ -175,9 +177,12 @@ pub async fn list_channels(
     Ok(Json(channels_page(service.views().channels(me, &query))))
 }
 
-/// Channels one of the caller's things is connected to.
+/// Channels one of the caller's things is connected to; with `connected=false` the
+/// caller's channels it is not connected to. Sorted and filtered as `GET /channels`.
 #[utoipa::path(get, path = "/things/{id}/channels", tag = "channels",
-    params(("id" = String, Path), ("offset" = Option<u64>, Query), ("limit" = Option<u64>, Query)),
+    params(("id" = String, Path), ("offset" = Option<u64>, Query), ("limit" = Option<u64>, Query),
+        ("connected" = Option<bool>, Query, description = "true (default): connected channels; false: the others"),
+        ("order" = Option<String>, Query, description = "id (default) or name"), ("dir" = Option<String>, Query, description = "desc (default) or asc")),
     responses((status = 200, body = ChannelsPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn channels_of_thing(
     State(service): State<AppState>,

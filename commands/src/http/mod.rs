@@ -10,6 +10,8 @@ mod extract;
 mod health;
 mod json_body;
 mod paging;
+mod password_reset;
+mod search;
 mod things;
 mod users;
 
@@ -47,6 +49,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(users::user_by_id))
         .routes(routes!(users::login))
         .routes(routes!(users::change_password))
+        .routes(routes!(password_reset::request_reset))
+        .routes(routes!(password_reset::reset))
         .routes(routes!(things::create_thing, things::list_things))
         .routes(routes!(things::create_things))
         .routes(routes!(
@@ -55,6 +59,7 @@ fn api() -> OpenApiRouter<AppState> {
             things::remove_thing
         ))
         .routes(routes!(things::update_key))
+        .routes(routes!(search::search_things))
         .routes(routes!(things::things_of_channel))
         .routes(routes!(channels::create_channel, channels::list_channels))
         .routes(routes!(channels::create_channels))
@@ -64,6 +69,7 @@ fn api() -> OpenApiRouter<AppState> {
             channels::remove_channel
         ))
         .routes(routes!(channels::channels_of_thing))
+        .routes(routes!(search::search_channels))
         .routes(routes!(connections::connect_many))
         .routes(routes!(connections::connect_one, connections::disconnect))
         .routes(routes!(health::health))
@@ -79,7 +85,16 @@ pub fn openapi() -> OpenApiDoc {
 
 /// Every REST route, plus `GET /openapi.json`.
 pub fn router(service: AppState) -> Router {
-    let (router, doc) = api().split_for_parts();
+    router_documenting(service, Vec::new())
+}
+
+/// Every REST route, plus `GET /openapi.json` describing them and `others`: the documents
+/// of routes other crates serve on the same listener (the things auth API of `adapters`).
+pub fn router_documenting(service: AppState, others: Vec<OpenApiDoc>) -> Router {
+    let (router, mut doc) = api().split_for_parts();
+    for other in others {
+        doc.merge(other);
+    }
     let doc = Arc::new(doc);
     router
         .route(

@@ -1,10 +1,12 @@
-//! List parameters: `offset`, `limit`, `name`, `metadata`, validated as Mainflux 0.12 does,
-//! except that every bad value is a 400 (0.11 answered some with 500).
+//! List parameters: `offset`, `limit`, `name`, `metadata`, `order`, `dir`, `connected`,
+//! validated as Mainflux 0.12 does, except that every bad value is a 400 (0.11 answered
+//! some with 500). The query string (`GET` lists) and the search body (`POST …/search`)
+//! go through the same checks here.
 
 use std::collections::HashSet;
 
 use domain::values::MAX_NAME_CHARS;
-use projections::views::PageQuery;
+use projections::views::{Dir, Order, PageQuery};
 use serde_json::Value;
 
 use super::error::ApiError;
@@ -26,9 +28,12 @@ pub fn page_query(raw: Option<&str>) -> Result<PageQuery, ApiError> {
         }
         match key.as_ref() {
             "offset" => query.offset = number(&key, &value)?,
-            "limit" => query.limit = limit(&value)?,
+            "limit" => query.limit = limit(number("limit", &value)?)?,
             "name" => query.name = Some(name(&value)?),
             "metadata" => query.metadata = Some(metadata(&value)?),
+            "order" => query.order = order(&value)?,
+            "dir" => query.dir = dir(&value)?,
+            "connected" => query.connected = connected(&value)?,
             _ => {}
         }
     }
@@ -41,8 +46,7 @@ fn number(key: &str, value: &str) -> Result<u64, ApiError> {
         .map_err(|_| ApiError::bad_request(format!("{key} must be a non-negative integer")))
 }
 
-fn limit(value: &str) -> Result<u64, ApiError> {
-    let limit = number("limit", value)?;
+pub fn limit(limit: u64) -> Result<u64, ApiError> {
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::bad_request(format!(
             "limit must be between 1 and {MAX_LIMIT}"
@@ -51,7 +55,7 @@ fn limit(value: &str) -> Result<u64, ApiError> {
     Ok(limit)
 }
 
-fn name(value: &str) -> Result<String, ApiError> {
+pub fn name(value: &str) -> Result<String, ApiError> {
     if value.chars().count() > MAX_NAME_CHARS {
         return Err(ApiError::bad_request(format!(
             "name must have at most {MAX_NAME_CHARS} characters"
@@ -64,6 +68,34 @@ fn metadata(value: &str) -> Result<serde_json::Map<String, Value>, ApiError> {
     match serde_json::from_str(value) {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(ApiError::bad_request("metadata must be a JSON object")),
+    }
+}
+
+/// `name` or `id`. Mainflux 0.12 refuses other values too; we name the allowed ones.
+pub fn order(value: &str) -> Result<Order, ApiError> {
+    match value {
+        "id" => Ok(Order::Id),
+        "name" => Ok(Order::Name),
+        _ => Err(ApiError::bad_request("order must be name or id")),
+    }
+}
+
+/// `asc` or `desc`.
+pub fn dir(value: &str) -> Result<Dir, ApiError> {
+    match value {
+        "asc" => Ok(Dir::Asc),
+        "desc" => Ok(Dir::Desc),
+        _ => Err(ApiError::bad_request("dir must be asc or desc")),
+    }
+}
+
+/// `true` or `false`, as Go's `strconv.ParseBool` reads them in Mainflux; anything else is
+/// a 400 rather than a silent default (a wrong set with a 200 is worse than an error).
+fn connected(value: &str) -> Result<bool, ApiError> {
+    match value {
+        "true" | "1" | "t" | "T" | "TRUE" | "True" => Ok(true),
+        "false" | "0" | "f" | "F" | "FALSE" | "False" => Ok(false),
+        _ => Err(ApiError::bad_request("connected must be true or false")),
     }
 }
 
@@ -91,6 +123,15 @@ mod tests {
             "limit=1&limit=2",
             "metadata=%7B",
             "metadata=%5B%5D",
+            "order=",
+            "order=created",
+            "order=NAME",
+            "dir=up",
+            "dir=",
+            "dir=asc&dir=desc",
+            "connected=",
+            "connected=yes",
+            "connected=2",
         ];
         for raw in bad {
             assert!(page_query(Some(raw)).is_err(), "{raw}");
@@ -100,5 +141,18 @@ mod tests {
         let q = page_query(Some("name=AbC&metadata=%7B%22a%22%3A1%7D")).unwrap();
         assert_eq!(q.name.as_deref(), Some("abc"));
         assert_eq!(q.metadata.unwrap()["a"], 1);
+    }
+
+    #[test]
+    fn order_dir_and_connected_default_as_mainflux_0_12() {
+        let q = page_query(None).unwrap();
+        assert_eq!((q.order, q.dir, q.connected), (Order::Id, Dir::Desc, true));
+        let q = page_query(Some("order=name&dir=asc&connected=false")).unwrap();
+        assert_eq!(
+            (q.order, q.dir, q.connected),
+            (Order::Name, Dir::Asc, false)
+        );
+        let q = page_query(Some("connected=true")).unwrap();
+        assert!(q.connected);
     }
 }

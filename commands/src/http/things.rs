@@ -85,7 +85,7 @@ pub struct ThingsPage {
     things: Vec<ThingResponse>,
 }
 
-fn things_page(page: projections::views::Page<ThingWithKey>) -> ThingsPage {
+pub(super) fn things_page(page: projections::views::Page<ThingWithKey>) -> ThingsPage {
     ThingsPage {
         total: page.total,
         offset: page.offset,
@@ -200,9 +200,11 @@ pub async fn remove_thing(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The caller's things, by id, with `offset`, `limit`, `name` and `metadata` filters.
+/// The caller's things with `offset`, `limit`, `name` and `metadata` filters, sorted by
+/// `order` (`id` or `name`) and `dir` (`desc` or `asc`), Mainflux 0.12's defaults `id desc`.
 #[utoipa::path(get, path = "/things", tag = "things",
-    params(("offset" = Option<u64>, Query), ("limit" = Option<u64>, Query), ("name" = Option<String>, Query), ("metadata" = Option<String>, Query)),
+    params(("offset" = Option<u64>, Query), ("limit" = Option<u64>, Query), ("name" = Option<String>, Query), ("metadata" = Option<String>, Query),
+        ("order" = Option<String>, Query, description = "id (default) or name"), ("dir" = Option<String>, Query, description = "desc (default) or asc")),
     responses((status = 200, body = ThingsPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_things(
     State(service): State<AppState>,
@@ -213,9 +215,12 @@ pub async fn list_things(
     Ok(Json(things_page(service.things(me, &query))))
 }
 
-/// Things connected to one of the caller's channels.
+/// Things connected to one of the caller's channels; with `connected=false` the caller's
+/// things not connected to it. Sorted and filtered as `GET /things`.
 #[utoipa::path(get, path = "/channels/{id}/things", tag = "things",
-    params(("id" = String, Path), ("offset" = Option<u64>, Query), ("limit" = Option<u64>, Query)),
+    params(("id" = String, Path), ("offset" = Option<u64>, Query), ("limit" = Option<u64>, Query),
+        ("connected" = Option<bool>, Query, description = "true (default): connected things; false: the others"),
+        ("order" = Option<String>, Query, description = "id (default) or name"), ("dir" = Option<String>, Query, description = "desc (default) or asc")),
     responses((status = 200, body = ThingsPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn things_of_channel(
     State(service): State<AppState>,

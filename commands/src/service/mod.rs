@@ -5,6 +5,7 @@ mod channels;
 mod connections;
 mod error;
 mod execute;
+mod password_reset;
 mod reservations;
 mod stream_locks;
 mod things;
@@ -23,6 +24,7 @@ pub use error::ServiceError;
 pub use things::{NewThing, ThingWithKey};
 
 use crate::auth::{HashPool, KeyVault, LoginThrottle, ThrottleRules, Tokens};
+use crate::mail::{LogMailer, Mailer};
 use reservations::Reservations;
 use stream_locks::StreamLocks;
 
@@ -39,6 +41,9 @@ pub struct Settings {
     pub password_queue: usize,
     /// How failed logins back off (429).
     pub login_throttle: ThrottleRules,
+    /// Path appended to the `Referer` in a password-reset link (Mainflux's
+    /// `MF_TOKEN_RESET_ENDPOINT`): the page of the UI that asks for the new password.
+    pub reset_endpoint: String,
 }
 
 impl Default for Settings {
@@ -49,6 +54,7 @@ impl Default for Settings {
             password_workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             password_queue: 16,
             login_throttle: ThrottleRules::default(),
+            reset_endpoint: "/reset-request".into(),
         }
     }
 }
@@ -98,6 +104,7 @@ pub struct Service {
     throttle: LoginThrottle,
     /// A hash of a random password, verified against for an unknown email.
     decoy: tokio::sync::OnceCell<PasswordHash>,
+    mailer: Arc<dyn Mailer>,
 }
 
 /// What a `Service` is built from.
@@ -130,7 +137,14 @@ impl Service {
             reservations: Reservations::default(),
             stream_locks: StreamLocks::default(),
             decoy: tokio::sync::OnceCell::new(),
+            mailer: Arc::new(LogMailer),
         }
+    }
+
+    /// Sends password-reset mail through `mailer` instead of logging it.
+    pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = mailer;
+        self
     }
 
     pub fn views(&self) -> &Views {

@@ -5,8 +5,10 @@ use serde_json::{Map, Value};
 
 use domain::values::Metadata;
 
+use super::order::{Dir, Listed, Order, compare};
+
 /// A validated list request (validation of raw query strings happens at the HTTP edge).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct PageQuery {
     pub offset: u64,
     pub limit: u64,
@@ -14,6 +16,25 @@ pub struct PageQuery {
     pub name: Option<String>,
     /// JSON containment, as PostgreSQL's `metadata @> filter`.
     pub metadata: Option<Map<String, Value>>,
+    pub order: Order,
+    pub dir: Dir,
+    /// For the lists that follow connections: `false` asks for the complement, the owner's
+    /// rows *not* connected (Mainflux 0.12 `connected=false`, the UI's "can still connect").
+    pub connected: bool,
+}
+
+impl Default for PageQuery {
+    fn default() -> Self {
+        Self {
+            offset: 0,
+            limit: 0,
+            name: None,
+            metadata: None,
+            order: Order::default(),
+            dir: Dir::default(),
+            connected: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -50,25 +71,20 @@ impl PageQuery {
         name_ok && metadata_ok
     }
 
-    /// Pages over items already in id order, counting the total under the same filter.
-    pub fn page<'a, T: Clone + 'a>(
-        &self,
-        items: impl Iterator<Item = &'a T>,
-        keep: impl Fn(&T) -> bool,
-    ) -> Page<T> {
-        let mut total = 0;
-        let mut page = Vec::new();
-        for item in items.filter(|item| keep(item)) {
-            if total >= self.offset && (page.len() as u64) < self.limit {
-                page.push(item.clone());
-            }
-            total += 1;
-        }
+    /// Filters, sorts by `order` and `dir`, and pages, counting the total under the same
+    /// filter. Sorting input that is already in id order (the owner indexes) costs one pass.
+    pub fn page<'a, T: Listed + Clone + 'a>(&self, items: impl Iterator<Item = &'a T>) -> Page<T> {
+        let mut kept: Vec<&T> = items
+            .filter(|item| self.matches(item.list_name(), item.list_metadata()))
+            .collect();
+        kept.sort_by(|a, b| compare(*a, *b, self.order, self.dir));
+        let skip = usize::try_from(self.offset).unwrap_or(usize::MAX);
+        let take = usize::try_from(self.limit).unwrap_or(usize::MAX);
         Page {
-            total,
+            total: kept.len() as u64,
             offset: self.offset,
             limit: self.limit,
-            items: page,
+            items: kept.into_iter().skip(skip).take(take).cloned().collect(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! answers only from that user's rows: owner isolation is enforced here, once.
 
 mod filter;
+mod order;
 mod state;
 
 use std::sync::RwLock;
@@ -11,6 +12,7 @@ use domain::envelope::RecordedEvent;
 use domain::ids::{ChannelId, ThingId, UserId};
 
 pub use filter::{Page, PageQuery, contains};
+pub use order::{Dir, Listed, Order};
 use state::ViewState;
 pub use state::{ChannelRow, ThingRow, UserRow};
 
@@ -58,22 +60,15 @@ impl Views {
     }
 
     pub fn things(&self, owner: UserId, query: &PageQuery) -> Page<ThingRow> {
-        self.read(|s| {
-            query.page(s.things.owned(owner), |t| {
-                query.matches(t.name.as_deref(), t.metadata.as_ref())
-            })
-        })
+        self.read(|s| query.page(s.things.owned(owner)))
     }
 
     pub fn channels(&self, owner: UserId, query: &PageQuery) -> Page<ChannelRow> {
-        self.read(|s| {
-            query.page(s.channels.owned(owner), |c| {
-                query.matches(c.name.as_deref(), c.metadata.as_ref())
-            })
-        })
+        self.read(|s| query.page(s.channels.owned(owner)))
     }
 
-    /// Things connected to one of `owner`'s channels; `None` when the channel is not theirs.
+    /// Things connected to one of `owner`'s channels, or with `connected: false` the
+    /// owner's things not connected to it; `None` when the channel is not theirs.
     pub fn things_of_channel(
         &self,
         owner: UserId,
@@ -82,17 +77,23 @@ impl Views {
     ) -> Option<Page<ThingRow>> {
         self.read(|s| {
             s.channels.rows.get(&channel).filter(|c| c.owner == owner)?;
-            let rows = s
-                .graph
-                .things_of(channel)
-                .filter_map(|id| s.things.rows.get(&id));
-            Some(query.page(rows, |t| {
-                query.matches(t.name.as_deref(), t.metadata.as_ref())
-            }))
+            Some(match query.connected {
+                true => query.page(
+                    s.graph
+                        .things_of(channel)
+                        .filter_map(|id| s.things.rows.get(&id)),
+                ),
+                false => query.page(
+                    s.things
+                        .owned(owner)
+                        .filter(|t| !s.graph.is_connected(channel, t.id)),
+                ),
+            })
         })
     }
 
-    /// Channels one of `owner`'s things is connected to; `None` when the thing is not theirs.
+    /// Channels one of `owner`'s things is connected to, or with `connected: false` the
+    /// owner's channels it is not connected to; `None` when the thing is not theirs.
     pub fn channels_of_thing(
         &self,
         owner: UserId,
@@ -101,13 +102,18 @@ impl Views {
     ) -> Option<Page<ChannelRow>> {
         self.read(|s| {
             s.things.rows.get(&thing).filter(|t| t.owner == owner)?;
-            let rows = s
-                .graph
-                .channels_of(thing)
-                .filter_map(|id| s.channels.rows.get(&id));
-            Some(query.page(rows, |c| {
-                query.matches(c.name.as_deref(), c.metadata.as_ref())
-            }))
+            Some(match query.connected {
+                true => query.page(
+                    s.graph
+                        .channels_of(thing)
+                        .filter_map(|id| s.channels.rows.get(&id)),
+                ),
+                false => query.page(
+                    s.channels
+                        .owned(owner)
+                        .filter(|c| !s.graph.is_connected(c.id, thing)),
+                ),
+            })
         })
     }
 }

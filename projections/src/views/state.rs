@@ -35,8 +35,8 @@ pub struct ChannelRow {
     pub metadata: Option<Metadata>,
 }
 
-/// Rows by id plus an owner index whose sets are ordered, so lists page in id order (as
-/// Mainflux's `ORDER BY id`). Serialized sorted, so digests are deterministic.
+/// Rows by id plus an owner index whose sets are ordered, so a list starts in id order and
+/// sorting it (see `order`) is one pass. Serialized sorted, so digests are deterministic.
 #[derive(Debug, Serialize)]
 #[serde(bound(serialize = "Id: Serialize + Ord + Hash, Row: Serialize"))]
 pub struct Owned<Id, Row> {

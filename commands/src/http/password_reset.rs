@@ -1,0 +1,102 @@
+//! `POST /password/reset-request` and `PUT /password/reset` (Mainflux 0.12).
+//!
+//! Status codes: 201 for both, as 0.12. A bad, expired, used or login token is 401: 0.12's
+//! code answered 403, but its OpenAPI and this API use 401 for bad credentials everywhere.
+//! An unknown email is 201 like a known one (see `Service::request_password_reset`).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header::REFERER;
+use axum::http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::error::{ApiError, ErrorBody};
+use super::extract::{JsonBody, meta};
+
+#[derive(Deserialize, ToSchema)]
+pub struct ResetRequest {
+    #[schema(format = Email)]
+    email: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ResetPassword {
+    /// The recovery token from the mailed link.
+    token: String,
+    #[schema(min_length = 8)]
+    password: String,
+    /// Must equal `password`.
+    #[schema(min_length = 8)]
+    confirm_password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MessageBody {
+    msg: String,
+}
+
+fn message(msg: &str) -> (StatusCode, Json<MessageBody>) {
+    (StatusCode::CREATED, Json(MessageBody { msg: msg.into() }))
+}
+
+/// The page the link opens: the `Referer` the browser sent, which must be an http(s) URL.
+fn referer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let value = headers
+        .get(REFERER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .unwrap_or_default();
+    let lower = value.to_ascii_lowercase();
+    match lower.starts_with("http://") || lower.starts_with("https://") {
+        true => Ok(value),
+        false => Err(ApiError::bad_request(
+            "the Referer header must hold the http(s) URL of the user interface",
+        )),
+    }
+}
+
+/// Mails a password-reset link to the address, if an account has it; the answer does not
+/// say whether one does.
+#[utoipa::path(post, path = "/password/reset-request", tag = "users", request_body = ResetRequest,
+    params(("Referer" = String, Header, description = "URL of the user interface; the mailed link starts with it")),
+    responses((status = 201, body = MessageBody, description = "a link is mailed if the address has an account"),
+        (status = 400, body = ErrorBody), (status = 415, body = ErrorBody)))]
+pub async fn request_reset(
+    State(service): State<AppState>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<ResetRequest>,
+) -> Result<(StatusCode, Json<MessageBody>), ApiError> {
+    let referer = referer(&headers)?;
+    service.request_password_reset(&req.email, referer)?;
+    Ok(message(
+        "if this email has an account, a reset link is on its way",
+    ))
+}
+
+/// Sets a new password with the token from a reset link; the token then stops working.
+#[utoipa::path(put, path = "/password/reset", tag = "users", request_body = ResetPassword,
+    responses((status = 201, body = MessageBody), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody, description = "bad, expired or used token"),
+        (status = 415, body = ErrorBody)))]
+pub async fn reset(
+    State(service): State<AppState>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<ResetPassword>,
+) -> Result<(StatusCode, Json<MessageBody>), ApiError> {
+    if req.token.is_empty() || req.password.is_empty() {
+        return Err(ApiError::bad_request(
+            "token and password must not be empty",
+        ));
+    }
+    if req.password != req.confirm_password {
+        return Err(ApiError::bad_request(
+            "password and confirm_password differ",
+        ));
+    }
+    service
+        .reset_password(&meta(&headers, None)?, &req.token, req.password)
+        .await?;
+    Ok(message("password changed"))
+}
