@@ -92,7 +92,7 @@ mod tests {
     }
 
     fn sorted(order: Order, dir: Dir) -> Vec<u128> {
-        let mut rows = vec![
+        let mut rows = [
             row(3, Some("b")),
             row(1, Some("b")),
             row(2, None),
