@@ -112,6 +112,7 @@ impl App {
             settings: config.clients.apply_to(Settings {
                 open_registration: !config.closed_registration,
                 reset_endpoint: config.mail.reset_endpoint.clone(),
+                reset_origins: config.mail.origins()?,
                 ..Settings::default()
             }),
             admin_token: secrets.admin_token.clone(),

@@ -112,6 +112,7 @@ impl Config {
             ("FF_MQTT_MAX_RETAINED_BYTES", self.mqtt_max_retained_bytes),
         ];
         self.clients.check()?;
+        self.mail.origins()?;
         if self.mqtt_max_sessions_per_thing == 0 {
             anyhow::bail!("FF_MQTT_MAX_SESSIONS_PER_THING must be at least 1");
         }

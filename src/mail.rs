@@ -29,6 +29,11 @@ pub struct MailConfig {
     /// (Mainflux's `MF_TOKEN_RESET_ENDPOINT`).
     #[arg(long, env = "FF_RESET_ENDPOINT", default_value = "/reset-request")]
     pub reset_endpoint: String,
+    /// Comma-separated origins of the user interfaces a mailed reset link may open
+    /// (`https://ui.example.com`); the request's `Referer` must be one of them. Required
+    /// with FF_SMTP_URL: an unchecked `Referer` would mail a victim a link to anyone's page.
+    #[arg(long, env = "FF_RESET_ORIGINS", value_delimiter = ',')]
+    pub reset_origins: Vec<String>,
 }
 
 impl Default for MailConfig {
@@ -39,11 +44,33 @@ impl Default for MailConfig {
             smtp_user: None,
             smtp_password: None,
             reset_endpoint: "/reset-request".into(),
+            reset_origins: Vec::new(),
         }
     }
 }
 
 impl MailConfig {
+    /// The allowed reset origins, normalized; refused when mail goes out without any.
+    pub fn origins(&self) -> anyhow::Result<Vec<String>> {
+        let origins = self
+            .reset_origins
+            .iter()
+            .filter(|o| !o.trim().is_empty())
+            .map(|o| {
+                commands::http::origin(o)
+                    .with_context(|| format!("FF_RESET_ORIGINS: {o:?} is not an http(s) origin"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if self.smtp_url.is_some() && origins.is_empty() {
+            bail!(
+                "FF_SMTP_URL needs FF_RESET_ORIGINS (the origins of your user interface, \
+                 e.g. https://ui.example.com): reset links are built from the request's \
+                 Referer, which anyone can set"
+            );
+        }
+        Ok(origins)
+    }
+
     /// The mailer this configuration asks for; a bad URL is one clear error at startup.
     pub fn mailer(&self) -> anyhow::Result<Arc<dyn Mailer>> {
         let Some(url) = &self.smtp_url else {
@@ -79,6 +106,7 @@ impl MailConfig {
             format!("FF_SMTP_USER={}", set(&self.smtp_user)),
             format!("FF_SMTP_PASSWORD={password}"),
             format!("FF_RESET_ENDPOINT={}", self.reset_endpoint),
+            format!("FF_RESET_ORIGINS={}", self.reset_origins.join(",")),
         ]
     }
 }

@@ -24,6 +24,12 @@ fn reset_request(email: &str) -> common::Req {
         .json(json!({ "email": email }))
 }
 
+/// Mail goes out by SMTP at `url`, with links only to the test's UI.
+fn mailed(config: &mut ferroflux::Config, url: String) {
+    config.mail.smtp_url = Some(url);
+    config.mail.reset_origins = vec!["http://ui.example.com".into()];
+}
+
 fn reset(token: &str, password: &str, confirm: &str) -> common::Req {
     req("PUT", "/password/reset")
         .json(json!({"token": token, "password": password, "confirm_password": confirm}))
@@ -48,7 +54,7 @@ fn token_in(mail: &Value) -> String {
 async fn a_mailed_link_resets_the_password_once() {
     let mut sink = SmtpSink::start(None).await;
     let url = sink.url();
-    let t = TestApp::start_with(|c| c.mail.smtp_url = Some(url)).await;
+    let t = TestApp::start_with(|c| mailed(c, url)).await;
     let user = t.user("reset@example.com").await;
 
     // An unknown email is answered as a known one, and no mail goes out for it: the next
@@ -236,5 +242,50 @@ async fn reset_requests_need_a_referer_and_an_email() {
         failures.check(case, &t.send(request).await, expected);
     }
     failures.assert_none();
+    t.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_link_is_mailed_only_to_a_configured_origin() {
+    let mut sink = SmtpSink::start(None).await;
+    let url = sink.url();
+    let t = TestApp::start_with(|c| mailed(c, url)).await;
+    let user = t.user("phish@example.com").await;
+    let body = json!({ "email": user.email });
+    for evil in [
+        "https://evil.example.com/",
+        "http://ui.example.com.evil.example.com/",
+    ] {
+        let request = req("POST", "/password/reset-request")
+            .header("referer", evil)
+            .json(body.clone());
+        let answer = t.send(request).await;
+        answer.check(StatusCode::BAD_REQUEST).unwrap();
+    }
+    t.send(reset_request(&user.email))
+        .await
+        .check(StatusCode::CREATED)
+        .unwrap();
+    let mail = sink.next_mail().await;
+    assert!(!mail["data"].as_str().unwrap().contains("evil"), "{mail}");
+    token_in(&mail);
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn reset_mails_are_rationed_alike_for_known_and_unknown_emails() {
+    let t = TestApp::start().await;
+    let user = t.user("flood@example.com").await;
+    for email in [user.email.as_str(), "nobody@example.com"] {
+        for _ in 0..3 {
+            t.send(reset_request(email))
+                .await
+                .check(StatusCode::CREATED)
+                .unwrap();
+        }
+        let fourth = t.send(reset_request(email)).await;
+        fourth.check(StatusCode::TOO_MANY_REQUESTS).unwrap();
+        assert_eq!(fourth.headers["retry-after"], "60", "{email}");
+    }
     t.finish().await;
 }

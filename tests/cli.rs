@@ -245,6 +245,7 @@ fn config_prints_effective_values_with_secrets_masked() {
         .env("FF_JWT_SECRET", "do-not-print-me")
         .env("FF_HTTP_ADDR", "127.0.0.1:9999")
         .env("FF_SMTP_URL", "smtp://mail.example.com:2525")
+        .env("FF_RESET_ORIGINS", "https://ui.example.com")
         .env("FF_SMTP_PASSWORD", "no-smtp-password-either")
         .arg("config")
         .output()
@@ -300,4 +301,15 @@ fn boolean_settings_take_the_usual_spellings() {
             "{no}: {stdout}"
         );
     }
+}
+
+#[test]
+fn mail_without_allowed_reset_origins_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = ferroflux(dir.path())
+        .env("FF_SMTP_URL", "smtp://mail.example.com:2525")
+        .arg("serve")
+        .output()
+        .unwrap();
+    fails_with(output, "FF_SMTP_URL needs FF_RESET_ORIGINS");
 }

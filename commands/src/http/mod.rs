@@ -26,6 +26,7 @@ use utoipa_axum::routes;
 
 pub use error::{ApiError, ErrorBody};
 pub use extract::bearer;
+pub use password_reset::origin;
 
 use crate::service::Service;
 

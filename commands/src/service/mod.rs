@@ -44,6 +44,11 @@ pub struct Settings {
     /// Path appended to the `Referer` in a password-reset link (Mainflux's
     /// `MF_TOKEN_RESET_ENDPOINT`): the page of the UI that asks for the new password.
     pub reset_endpoint: String,
+    /// Origins (`https://ui.example.com`) a reset link may point to. The link starts with
+    /// the request's `Referer`, which anyone can set: mailed unchecked, it would send a
+    /// victim's token to the sender's page. Empty: any http(s) `Referer` (only safe while
+    /// links are logged for the operator, not mailed; the binary checks that).
+    pub reset_origins: Vec<String>,
 }
 
 impl Default for Settings {
@@ -55,9 +60,19 @@ impl Default for Settings {
             password_queue: 16,
             login_throttle: ThrottleRules::default(),
             reset_endpoint: "/reset-request".into(),
+            reset_origins: Vec::new(),
         }
     }
 }
+
+/// Three reset mails per address (and per client) go out at once; the next after a minute,
+/// the wait doubling up to an hour.
+const RESET_MAILS: ThrottleRules = ThrottleRules {
+    free_failures: 2,
+    first_wait: Duration::from_secs(60),
+    longest_wait: Duration::from_secs(3600),
+    capacity: 100_000,
+};
 
 /// Who asks, and how to recognize a retry of the same request.
 #[derive(Debug, Clone)]
@@ -102,6 +117,8 @@ pub struct Service {
     stream_locks: StreamLocks,
     passwords: HashPool,
     throttle: LoginThrottle,
+    /// Reset mails per address and client: a stranger cannot flood someone's inbox.
+    reset_throttle: LoginThrottle,
     /// A hash of a random password, verified against for an unknown email.
     decoy: tokio::sync::OnceCell<PasswordHash>,
     mailer: Arc<dyn Mailer>,
@@ -126,6 +143,7 @@ impl Service {
         Self {
             passwords: HashPool::new(settings.password_workers, settings.password_queue),
             throttle: LoginThrottle::new(settings.login_throttle),
+            reset_throttle: LoginThrottle::new(RESET_MAILS),
             log: parts.log,
             views: parts.views,
             authz: parts.authz,

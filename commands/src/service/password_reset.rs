@@ -2,6 +2,9 @@
 //! /password/reset`): a recovery token mailed as a link, then exchanged with a new password
 //! through the same event-sourced command as a password change.
 
+use std::net::IpAddr;
+use std::time::Instant;
+
 use domain::ids::{PasswordHash, UserId};
 use domain::user::{self, UserCommand, UserState};
 use domain::values::{check_email, check_password};
@@ -18,8 +21,19 @@ impl Service {
     /// a stranger which emails have accounts. (Mainflux 0.12's code answered 400 for an
     /// unknown email; its OpenAPI does not document that, so we keep the secret.) A failed
     /// send is logged for the operator, never reported to the caller, for the same reason.
-    pub fn request_password_reset(&self, email: &str, referer: &str) -> Result<(), ServiceError> {
+    pub fn request_password_reset(
+        &self,
+        email: &str,
+        referer: &str,
+        client: Option<IpAddr>,
+    ) -> Result<(), ServiceError> {
         check_email(email)?;
+        // Counted for every email alike, known or not, so a 429 reveals nothing either.
+        let now = Instant::now();
+        self.reset_throttle
+            .check(client, email, now)
+            .map_err(ServiceError::Throttled)?;
+        self.reset_throttle.failed(client, email, now);
         let user = self.views.user_by_email(email);
         let (id, fingerprint) = match &user {
             Some(user) => (user.id, password_fingerprint(&user.password_hash)),
