@@ -176,7 +176,7 @@ impl App {
         };
         let (identify, identify_doc) =
             adapters::http::identify::api(self.pipeline.clone()).split_for_parts();
-        commands::http::router_documenting(self.service.clone(), vec![identify_doc])
+        commands::http::router(self.service.clone())
             .merge(adapters::http::router(adapter))
             .merge(identify)
             .merge(crate::presence::router(
@@ -187,6 +187,7 @@ impl App {
                 self.mqtt_target.clone(),
                 self.max_mqtt_packet() as usize,
             ))
+            .merge(crate::openapi::router(vec![identify_doc]))
             .merge(metrics::router(metrics::Sources {
                 bus: self.pipeline.bus().clone(),
                 writer: self.writer_stats.clone(),

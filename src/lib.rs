@@ -6,12 +6,14 @@
 //! - `mail`: the mail flags and the mailer they select (SMTP or the log).
 //! - `presence`: the MQTT presence feed over HTTP.
 //! - `metrics`: `GET /metrics`, the data plane's counters for Prometheus.
+//! - `openapi`: `GET /openapi.json`, every part's document merged.
 
 pub mod app;
 pub mod config;
 pub mod http_server;
 pub mod mail;
 mod metrics;
+pub mod openapi;
 mod presence;
 
 pub use app::App;

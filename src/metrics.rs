@@ -34,7 +34,10 @@ pub fn router(sources: Sources) -> Router {
         .with_state(sources)
 }
 
-async fn metrics(State(sources): State<Sources>) -> impl IntoResponse {
+/// The data plane's counters, in Prometheus' text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, content_type = "text/plain", body = String)))]
+pub(crate) async fn metrics(State(sources): State<Sources>) -> impl IntoResponse {
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4")],
         exposition(&sources),

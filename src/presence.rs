@@ -13,13 +13,13 @@ use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use commands::http::{ApiError, bearer};
+use commands::http::{ApiError, ErrorBody, bearer};
 use commands::service::Service;
 use futures::stream;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
 #[derive(Clone)]
-struct Feed {
+pub(crate) struct Feed {
     service: Arc<Service>,
     presence: PresenceFeed,
 }
@@ -31,7 +31,10 @@ pub fn router(service: Arc<Service>, presence: PresenceFeed) -> Router {
 }
 
 /// Needs the admin token from the data dir, like `GET /events`.
-async fn presence_events(State(feed): State<Feed>, headers: HeaderMap) -> Response {
+#[utoipa::path(get, path = "/events/mqtt", tag = "operations", security(("admin_token" = [])),
+    responses((status = 200, content_type = "application/x-ndjson", description = "one presence event per line, live"),
+        (status = 401, body = ErrorBody)))]
+pub(crate) async fn presence_events(State(feed): State<Feed>, headers: HeaderMap) -> Response {
     if !bearer(&headers).is_some_and(|t| feed.service.is_admin(t)) {
         return ApiError::unauthenticated().into_response();
     }

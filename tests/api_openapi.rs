@@ -9,7 +9,8 @@ use axum::http::StatusCode;
 use common::{TestApp, req, unknown_id};
 use serde_json::Value;
 
-/// Every (method, path) the REST API must serve (issue §4 and operations).
+/// Every (method, path) the server serves, bar `GET /mqtt` (a WebSocket upgrade) and
+/// `/openapi.json` itself: the REST API, operations and the data plane.
 const REQUIRED: &[(&str, &str)] = &[
     ("post", "/users"),
     ("get", "/users"),
@@ -46,6 +47,15 @@ const REQUIRED: &[(&str, &str)] = &[
     ("get", "/health"),
     ("get", "/ready"),
     ("get", "/version"),
+    ("get", "/events"),
+    ("get", "/events/mqtt"),
+    ("get", "/metrics"),
+    // The data plane (adapters), merged into the same document.
+    ("post", "/channels/{id}/messages"),
+    ("post", "/channels/{id}/messages/{subtopic}"),
+    ("post", "/http/channels/{id}/messages"),
+    ("post", "/http/channels/{id}/messages/{subtopic}"),
+    ("get", "/channels/{id}/messages"),
 ];
 
 const METHODS: &[&str] = &[

@@ -3,7 +3,6 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use crate::bus::BusError;
 use crate::pipeline::PublishError;
@@ -11,6 +10,12 @@ use crate::subtopic::TopicError;
 
 #[derive(Debug)]
 pub struct AdapterError(pub StatusCode, pub String);
+
+/// The body of every data-plane error, as `/openapi.json` describes it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: String,
+}
 
 impl From<TopicError> for AdapterError {
     fn from(error: TopicError) -> Self {
@@ -42,6 +47,6 @@ impl From<PublishError> for AdapterError {
 
 impl IntoResponse for AdapterError {
     fn into_response(self) -> Response {
-        (self.0, Json(json!({ "error": self.1 }))).into_response()
+        (self.0, Json(ErrorBody { error: self.1 })).into_response()
     }
 }

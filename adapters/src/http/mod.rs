@@ -3,8 +3,10 @@
 //! and the reader API `GET /channels/{id}/messages`; and `identify`, the things auth API
 //! other adapters call (the same checks, asked without publishing).
 
+mod docs;
 mod error;
 pub mod identify;
+mod params;
 mod publish;
 mod reader;
 
@@ -14,7 +16,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::post;
 
-pub use error::AdapterError;
+pub use docs::{THING_KEY, openapi};
+pub use error::{AdapterError, ErrorBody};
 pub use reader::{Credential, ReadDenied, ReaderAuth};
 
 use crate::pipeline::Pipeline;

@@ -11,13 +11,22 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, Uri};
 
-use super::{AdapterError, HttpAdapter, after_scheme};
+use super::{AdapterError, ErrorBody, HttpAdapter, after_scheme};
 use crate::message::{ContentType, Protocol};
 use crate::pipeline::{Inbound, PublishError};
 use crate::subtopic::{TopicError, parse_publish_topic};
 
 /// 202 on success; 400 malformed channel or subtopic, 401 missing or unknown key, 403 not
 /// connected, 413 payload over `FF_MAX_PAYLOAD`.
+#[utoipa::path(post, path = "/channels/{id}/messages", tag = "messages", security(("thing_key" = [])),
+    params(("id" = uuid::Uuid, Path, description = "the channel")),
+    // A stand-in: `docs::openapi` replaces it with `params::payload` (any bytes, optional).
+    request_body = String,
+    responses((status = 202, description = "accepted for delivery"),
+        (status = 400, body = ErrorBody, description = "malformed subtopic"),
+        (status = 401, body = ErrorBody, description = "no key, or a key no thing has"),
+        (status = 403, body = ErrorBody, description = "the thing is not connected to the channel"),
+        (status = 413, body = ErrorBody, description = "payload over FF_MAX_PAYLOAD")))]
 pub async fn publish(
     State(adapter): State<Arc<HttpAdapter>>,
     head: Head,

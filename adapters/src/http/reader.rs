@@ -9,7 +9,8 @@ use axum::http::{HeaderMap, StatusCode};
 use domain::DomainError;
 use domain::ids::ChannelId;
 
-use super::{AdapterError, HttpAdapter, after_scheme};
+use super::params::ReadParams;
+use super::{AdapterError, ErrorBody, HttpAdapter, after_scheme};
 use crate::subtopic::{Subtopic, parse_channel};
 use crate::telemetry::{ReadPage, ReadQuery, TelemetryError};
 
@@ -40,6 +41,12 @@ pub trait ReaderAuth: Send + Sync + 'static {
 
 /// 200 `{"total","offset","limit","messages"}`, newest first; 400 bad query, 401 no or
 /// unknown credential, 403 not this channel's thing or owner.
+#[utoipa::path(get, path = "/channels/{id}/messages", tag = "messages",
+    security(("thing_key" = []), ("user_token" = [])),
+    params(("id" = uuid::Uuid, Path, description = "the channel"), ReadParams),
+    responses((status = 200, body = ReadPage), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "the id is not a UUID")))]
 pub async fn read(
     State(adapter): State<Arc<HttpAdapter>>,
     Path(channel): Path<String>,

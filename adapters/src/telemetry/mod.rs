@@ -35,7 +35,7 @@ pub use self::record::{MAX_TIME, TelemetryRecord};
 
 /// One page of a read, serialized exactly as Mainflux's readers answer:
 /// `{"total","offset","limit","messages":[…]}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReadPage {
     /// Every record of the channel that matches the query's filters, not only this page.
     pub total: u64,

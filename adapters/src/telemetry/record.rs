@@ -16,16 +16,20 @@ use super::TelemetryError;
 /// `string_value`, `bool_value`, `data_value`, plus an optional `sum`; an opaque message
 /// carries `payload` (the raw bytes, standard base64 in JSON) and `content_type` instead. The
 /// store does not enforce that split: the writer that builds records does.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TelemetryRecord {
+    #[schema(value_type = uuid::Uuid)]
     pub channel: ChannelId,
     /// Normalized, dot-separated (`a.b`), as the adapters store it; shared with the
     /// message it came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub subtopic: Option<Arc<str>>,
     /// The thing that published the message.
+    #[schema(value_type = uuid::Uuid)]
     pub publisher: ThingId,
     /// `http`, `mqtt`, …: borrowed from the message when written, owned when read back.
+    #[schema(value_type = String)]
     pub protocol: Cow<'static, str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -52,6 +56,7 @@ pub struct TelemetryRecord {
         skip_serializing_if = "Option::is_none",
         with = "base64_payload"
     )]
+    #[schema(value_type = Option<String>, format = Byte)]
     pub payload: Option<Bytes>,
     /// The content type the opaque payload was published with, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]

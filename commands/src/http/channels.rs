@@ -12,14 +12,18 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
+use super::docs::{self, bulk};
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, JsonBody, JsonList, meta, path_id};
-use super::paging::page_query;
+use super::paging::{Filters, Related, page_query};
 use super::things::{MAX_BULK, UpdateRequest};
 use crate::service::NewChannel;
 
+bulk!(ChannelsBulk, ChannelRequest);
+
 #[derive(Deserialize, ToSchema)]
 pub struct ChannelRequest {
+    #[schema(schema_with = docs::name)]
     name: Option<String>,
     #[schema(value_type = Option<Object>)]
     metadata: Option<Metadata>,
@@ -77,8 +81,8 @@ pub(super) fn channels_page(page: Page<ChannelRow>) -> ChannelsPage {
 }
 
 /// Creates a channel; `Location` names it.
-#[utoipa::path(post, path = "/channels", tag = "channels", request_body = ChannelRequest,
-    responses((status = 201, description = "created; Location names the channel"),
+#[utoipa::path(post, path = "/channels", tag = "channels", security(("user_token" = [])), request_body = ChannelRequest,
+    responses((status = 201, description = "created", headers(("Location" = String, description = "the new channel: /channels/{id}"))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 415, body = ErrorBody)))]
 pub async fn create_channel(
     State(service): State<AppState>,
@@ -96,7 +100,7 @@ pub async fn create_channel(
 }
 
 /// Creates many channels at once.
-#[utoipa::path(post, path = "/channels/bulk", tag = "channels", request_body = Vec<ChannelRequest>,
+#[utoipa::path(post, path = "/channels/bulk", tag = "channels", security(("user_token" = [])), request_body = ChannelsBulk,
     responses((status = 201, body = ChannelsBulkResponse), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 415, body = ErrorBody)))]
 pub async fn create_channels(
@@ -119,7 +123,7 @@ pub async fn create_channels(
 }
 
 /// One of the caller's channels.
-#[utoipa::path(get, path = "/channels/{id}", tag = "channels", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/channels/{id}", tag = "channels", security(("user_token" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = ChannelResponse), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_channel(
     State(service): State<AppState>,
@@ -130,7 +134,7 @@ pub async fn get_channel(
 }
 
 /// Replaces a channel's name and metadata.
-#[utoipa::path(put, path = "/channels/{id}", tag = "channels", params(("id" = String, Path)), request_body = UpdateRequest,
+#[utoipa::path(put, path = "/channels/{id}", tag = "channels", security(("user_token" = [])), params(("id" = Uuid, Path)), request_body = UpdateRequest,
     responses((status = 200), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 415, body = ErrorBody)))]
 pub async fn update_channel(
@@ -148,7 +152,7 @@ pub async fn update_channel(
 }
 
 /// Removes a channel and all its connections. Repeating it is harmless (204).
-#[utoipa::path(delete, path = "/channels/{id}", tag = "channels", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/channels/{id}", tag = "channels", security(("user_token" = [])), params(("id" = Uuid, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn remove_channel(
     State(service): State<AppState>,
@@ -164,9 +168,8 @@ pub async fn remove_channel(
 
 /// The caller's channels with `offset`, `limit`, `name` and `metadata` filters, sorted by
 /// `order` (`id` or `name`) and `dir` (`desc` or `asc`), Mainflux 0.12's defaults `id desc`.
-#[utoipa::path(get, path = "/channels", tag = "channels",
-    params(("offset" = Option<u64>, Query), ("limit" = Option<u64>, Query), ("name" = Option<String>, Query), ("metadata" = Option<String>, Query),
-        ("order" = Option<String>, Query, description = "id (default) or name"), ("dir" = Option<String>, Query, description = "desc (default) or asc")),
+#[utoipa::path(get, path = "/channels", tag = "channels", security(("user_token" = [])),
+    params(Filters),
     responses((status = 200, body = ChannelsPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_channels(
     State(service): State<AppState>,
@@ -179,10 +182,8 @@ pub async fn list_channels(
 
 /// Channels one of the caller's things is connected to; with `connected=false` the
 /// caller's channels it is not connected to. Sorted and filtered as `GET /channels`.
-#[utoipa::path(get, path = "/things/{id}/channels", tag = "channels",
-    params(("id" = String, Path), ("offset" = Option<u64>, Query), ("limit" = Option<u64>, Query),
-        ("connected" = Option<bool>, Query, description = "true (default): connected channels; false: the others"),
-        ("order" = Option<String>, Query, description = "id (default) or name"), ("dir" = Option<String>, Query, description = "desc (default) or asc")),
+#[utoipa::path(get, path = "/things/{id}/channels", tag = "channels", security(("user_token" = [])),
+    params(("id" = Uuid, Path), Related),
     responses((status = 200, body = ChannelsPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn channels_of_thing(
     State(service): State<AppState>,

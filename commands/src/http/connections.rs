@@ -7,12 +7,15 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
+use super::docs;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, JsonBody, meta, path_id};
 
 #[derive(Deserialize, ToSchema)]
 pub struct ConnectRequest {
+    #[schema(schema_with = docs::ids)]
     channel_ids: Vec<String>,
+    #[schema(schema_with = docs::ids)]
     thing_ids: Vec<String>,
 }
 
@@ -31,7 +34,7 @@ fn body_ids<T: From<Uuid>>(field: &str, raw: &[String]) -> Result<Vec<T>, ApiErr
 }
 
 /// Connects every listed thing to every listed channel, or nothing at all.
-#[utoipa::path(post, path = "/connect", tag = "connections", request_body = ConnectRequest,
+#[utoipa::path(post, path = "/connect", tag = "connections", security(("user_token" = [])), request_body = ConnectRequest,
     responses((status = 200), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "a pair is already connected"),
         (status = 415, body = ErrorBody)))]
@@ -50,8 +53,8 @@ pub async fn connect_many(
 }
 
 /// Connects one thing to one channel.
-#[utoipa::path(put, path = "/channels/{chan_id}/things/{thing_id}", tag = "connections",
-    params(("chan_id" = String, Path), ("thing_id" = String, Path)),
+#[utoipa::path(put, path = "/channels/{chan_id}/things/{thing_id}", tag = "connections", security(("user_token" = [])),
+    params(("chan_id" = Uuid, Path), ("thing_id" = Uuid, Path)),
     responses((status = 200), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn connect_one(
     State(service): State<AppState>,
@@ -67,8 +70,8 @@ pub async fn connect_one(
 }
 
 /// Disconnects one thing from one channel (404 when they are not connected).
-#[utoipa::path(delete, path = "/channels/{chan_id}/things/{thing_id}", tag = "connections",
-    params(("chan_id" = String, Path), ("thing_id" = String, Path)),
+#[utoipa::path(delete, path = "/channels/{chan_id}/things/{thing_id}", tag = "connections", security(("user_token" = [])),
+    params(("chan_id" = Uuid, Path), ("thing_id" = Uuid, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn disconnect(
     State(service): State<AppState>,

@@ -9,7 +9,11 @@ use domain::envelope::RecordedEvent;
 use domain::ports::event_log::{EventSubscription, LogError};
 use futures::stream::{self, Stream};
 
+use utoipa::IntoParams;
+use utoipa::openapi::path::{Parameter, ParameterIn};
+
 use super::AppState;
+use super::docs;
 use super::error::{ApiError, ErrorBody};
 use super::extract::bearer;
 
@@ -17,8 +21,8 @@ const BATCH: usize = 1024;
 
 /// History after `after` (default 0); with `follow=true` the response never ends and
 /// carries each new event as it is appended. Needs the admin token from the data dir.
-#[utoipa::path(get, path = "/events", tag = "operations",
-    params(("after" = Option<u64>, Query), ("follow" = Option<bool>, Query)),
+#[utoipa::path(get, path = "/events", tag = "operations", security(("admin_token" = [])),
+    params(Position, ("follow" = Option<bool>, Query)),
     responses((status = 200, content_type = "application/x-ndjson", description = "one event envelope per line"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn events(
@@ -66,6 +70,18 @@ fn lines(events: &[RecordedEvent]) -> Vec<u8> {
         }
     }
     out
+}
+
+/// `after`, as `parse` reads it, for `/openapi.json`.
+pub struct Position;
+
+impl IntoParams for Position {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![docs::query(
+            "after",
+            docs::unsigned().default(Some(0.into())),
+        )]
+    }
 }
 
 fn parse(query: Option<&str>) -> Result<(u64, bool), ApiError> {

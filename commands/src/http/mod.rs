@@ -4,6 +4,7 @@
 
 mod channels;
 mod connections;
+mod docs;
 mod error;
 mod events;
 mod extract;
@@ -17,8 +18,7 @@ mod users;
 
 use std::sync::Arc;
 
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa_axum::router::OpenApiRouter;
@@ -29,13 +29,15 @@ pub use extract::bearer;
 pub use password_reset::origin;
 
 use crate::service::Service;
+use docs::SecuritySchemes;
 
 pub type AppState = Arc<Service>;
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Ferroflux", description = "Users, things, channels and connections (Mainflux 0.12 compatible)"),
-    tags((name = "users"), (name = "things"), (name = "channels"), (name = "connections"), (name = "operations"))
+    tags((name = "users"), (name = "things"), (name = "channels"), (name = "connections"), (name = "operations")),
+    modifiers(&SecuritySchemes)
 )]
 struct ApiDoc;
 
@@ -84,23 +86,8 @@ pub fn openapi() -> OpenApiDoc {
     api().into_openapi()
 }
 
-/// Every REST route, plus `GET /openapi.json`.
+/// Every REST route. The binary serves `openapi()`, merged with the data plane's, at
+/// `GET /openapi.json`.
 pub fn router(service: AppState) -> Router {
-    router_documenting(service, Vec::new())
-}
-
-/// Every REST route, plus `GET /openapi.json` describing them and `others`: the documents
-/// of routes other crates serve on the same listener (the things auth API of `adapters`).
-pub fn router_documenting(service: AppState, others: Vec<OpenApiDoc>) -> Router {
-    let (router, mut doc) = api().split_for_parts();
-    for other in others {
-        doc.merge(other);
-    }
-    let doc = Arc::new(doc);
-    router
-        .route(
-            "/openapi.json",
-            get(move || async move { Json(doc.as_ref().clone()) }),
-        )
-        .with_state(service)
+    Router::from(api()).with_state(service)
 }

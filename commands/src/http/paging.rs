@@ -8,7 +8,11 @@ use std::collections::HashSet;
 use domain::values::MAX_NAME_CHARS;
 use projections::views::{Dir, Order, PageQuery};
 use serde_json::Value;
+use utoipa::IntoParams;
+use utoipa::openapi::path::{Parameter, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 
+use super::docs::{self, query};
 use super::error::ApiError;
 
 pub const DEFAULT_LIMIT: u64 = 10;
@@ -96,6 +100,69 @@ fn connected(value: &str) -> Result<bool, ApiError> {
         "true" | "1" | "t" | "T" | "TRUE" | "True" => Ok(true),
         "false" | "0" | "f" | "F" | "FALSE" | "False" => Ok(false),
         _ => Err(ApiError::bad_request("connected must be true or false")),
+    }
+}
+
+/// `offset` and `limit`, as `page_query` reads them, for `/openapi.json`.
+pub struct Window;
+
+impl IntoParams for Window {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let limit = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1))
+            .maximum(Some(MAX_LIMIT))
+            .default(Some(DEFAULT_LIMIT.into()));
+        vec![
+            query("offset", docs::unsigned().default(Some(0.into()))),
+            query("limit", limit),
+        ]
+    }
+}
+
+/// `Window` plus the `name` and `metadata` filters and the `order` and `dir` of
+/// `GET /things` and `/channels`.
+pub struct Filters;
+
+impl IntoParams for Filters {
+    fn into_params(provider: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let name = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(MAX_NAME_CHARS))
+            .description(Some("part of the name, case-insensitive"));
+        let mut params = Window::into_params(provider);
+        params.push(query("name", name));
+        params.push(docs::json_query(
+            "metadata",
+            "a JSON object the metadata must contain",
+        ));
+        let order = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(["id", "name"]))
+            .default(Some("id".into()));
+        let dir = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(["desc", "asc"]))
+            .default(Some("desc".into()));
+        params.push(query("order", order));
+        params.push(query("dir", dir));
+        params
+    }
+}
+
+/// `Filters` plus `connected`, for the things of a channel and the channels of a thing.
+pub struct Related;
+
+impl IntoParams for Related {
+    fn into_params(provider: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        // Go's `strconv.ParseBool` spellings, as `connected` reads them.
+        let connected = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(["true", "1", "t", "T", "TRUE", "True", "false", "0", "f", "F", "FALSE", "False"]))
+            .description(Some("true (default): the connected ones; false: the others"));
+        let mut params = Filters::into_params(provider);
+        params.push(query("connected", connected));
+        params
     }
 }
 

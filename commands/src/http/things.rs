@@ -11,18 +11,23 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
+use super::docs::{self, bulk};
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, JsonBody, JsonList, meta, path_id};
-use super::paging::page_query;
+use super::paging::{Filters, Related, page_query};
 use crate::service::{NewThing, ThingWithKey};
+
+bulk!(ThingsBulk, ThingRequest);
 
 /// Most things one bulk request may create.
 pub const MAX_BULK: usize = 1000;
 
 #[derive(Deserialize, ToSchema)]
 pub struct ThingRequest {
+    #[schema(schema_with = docs::name)]
     name: Option<String>,
     /// Secret the thing authenticates with; generated when absent.
+    #[schema(schema_with = docs::optional_key)]
     key: Option<String>,
     #[schema(value_type = Option<Object>)]
     metadata: Option<Metadata>,
@@ -40,6 +45,7 @@ impl From<ThingRequest> for NewThing {
 
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateRequest {
+    #[schema(schema_with = docs::name)]
     pub name: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Metadata>,
@@ -47,6 +53,7 @@ pub struct UpdateRequest {
 
 #[derive(Deserialize, ToSchema)]
 pub struct KeyRequest {
+    #[schema(schema_with = docs::key)]
     key: String,
 }
 
@@ -95,8 +102,8 @@ pub(super) fn things_page(page: projections::views::Page<ThingWithKey>) -> Thing
 }
 
 /// Creates a thing; `Location` names it.
-#[utoipa::path(post, path = "/things", tag = "things", request_body = ThingRequest,
-    responses((status = 201, description = "created; Location names the thing"),
+#[utoipa::path(post, path = "/things", tag = "things", security(("user_token" = [])), request_body = ThingRequest,
+    responses((status = 201, description = "created", headers(("Location" = String, description = "the new thing: /things/{id}"))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "key in use"), (status = 415, body = ErrorBody)))]
 pub async fn create_thing(
@@ -116,7 +123,7 @@ pub async fn create_thing(
 }
 
 /// Creates many things at once, all or none.
-#[utoipa::path(post, path = "/things/bulk", tag = "things", request_body = Vec<ThingRequest>,
+#[utoipa::path(post, path = "/things/bulk", tag = "things", security(("user_token" = [])), request_body = ThingsBulk,
     responses((status = 201, body = ThingsBulkResponse), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 409, body = ErrorBody), (status = 415, body = ErrorBody)))]
 pub async fn create_things(
@@ -139,7 +146,7 @@ pub async fn create_things(
 }
 
 /// One of the caller's things, key included.
-#[utoipa::path(get, path = "/things/{id}", tag = "things", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/things/{id}", tag = "things", security(("user_token" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = ThingResponse), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_thing(
     State(service): State<AppState>,
@@ -150,7 +157,7 @@ pub async fn get_thing(
 }
 
 /// Replaces a thing's name and metadata (an omitted field becomes empty).
-#[utoipa::path(put, path = "/things/{id}", tag = "things", params(("id" = String, Path)), request_body = UpdateRequest,
+#[utoipa::path(put, path = "/things/{id}", tag = "things", security(("user_token" = [])), params(("id" = Uuid, Path)), request_body = UpdateRequest,
     responses((status = 200), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 415, body = ErrorBody)))]
 pub async fn update_thing(
@@ -168,7 +175,7 @@ pub async fn update_thing(
 }
 
 /// Rotates a thing's key; the old key stops working at once.
-#[utoipa::path(patch, path = "/things/{id}/key", tag = "things", params(("id" = String, Path)), request_body = KeyRequest,
+#[utoipa::path(patch, path = "/things/{id}/key", tag = "things", security(("user_token" = [])), params(("id" = Uuid, Path)), request_body = KeyRequest,
     responses((status = 200), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 415, body = ErrorBody)))]
 pub async fn update_key(
@@ -186,7 +193,7 @@ pub async fn update_key(
 }
 
 /// Removes a thing and all its connections. Repeating it is harmless (204).
-#[utoipa::path(delete, path = "/things/{id}", tag = "things", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/things/{id}", tag = "things", security(("user_token" = [])), params(("id" = Uuid, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn remove_thing(
     State(service): State<AppState>,
@@ -202,9 +209,8 @@ pub async fn remove_thing(
 
 /// The caller's things with `offset`, `limit`, `name` and `metadata` filters, sorted by
 /// `order` (`id` or `name`) and `dir` (`desc` or `asc`), Mainflux 0.12's defaults `id desc`.
-#[utoipa::path(get, path = "/things", tag = "things",
-    params(("offset" = Option<u64>, Query), ("limit" = Option<u64>, Query), ("name" = Option<String>, Query), ("metadata" = Option<String>, Query),
-        ("order" = Option<String>, Query, description = "id (default) or name"), ("dir" = Option<String>, Query, description = "desc (default) or asc")),
+#[utoipa::path(get, path = "/things", tag = "things", security(("user_token" = [])),
+    params(Filters),
     responses((status = 200, body = ThingsPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_things(
     State(service): State<AppState>,
@@ -217,10 +223,8 @@ pub async fn list_things(
 
 /// Things connected to one of the caller's channels; with `connected=false` the caller's
 /// things not connected to it. Sorted and filtered as `GET /things`.
-#[utoipa::path(get, path = "/channels/{id}/things", tag = "things",
-    params(("id" = String, Path), ("offset" = Option<u64>, Query), ("limit" = Option<u64>, Query),
-        ("connected" = Option<bool>, Query, description = "true (default): connected things; false: the others"),
-        ("order" = Option<String>, Query, description = "id (default) or name"), ("dir" = Option<String>, Query, description = "desc (default) or asc")),
+#[utoipa::path(get, path = "/channels/{id}/things", tag = "things", security(("user_token" = [])),
+    params(("id" = Uuid, Path), Related),
     responses((status = 200, body = ThingsPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn things_of_channel(
     State(service): State<AppState>,

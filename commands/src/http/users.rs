@@ -11,12 +11,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
+use super::docs;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, ClientIp, JsonBody, bearer, meta, path_id};
 
 #[derive(Deserialize, ToSchema)]
 pub struct RegisterRequest {
+    #[schema(schema_with = docs::email)]
     email: String,
+    #[schema(schema_with = docs::password)]
     password: String,
     #[schema(value_type = Option<Object>)]
     metadata: Option<Metadata>,
@@ -24,6 +27,7 @@ pub struct RegisterRequest {
 
 #[derive(Deserialize, ToSchema)]
 pub struct Credentials {
+    #[schema(schema_with = docs::email)]
     email: String,
     password: String,
 }
@@ -60,6 +64,7 @@ pub struct UpdateUserRequest {
 
 #[derive(Deserialize, ToSchema)]
 pub struct PasswordRequest {
+    #[schema(schema_with = docs::password)]
     password: String,
     old_password: String,
 }
@@ -67,7 +72,7 @@ pub struct PasswordRequest {
 /// Registers a user. Open by default; with registration closed only a logged-in user or
 /// the operator (admin token from the data dir) may.
 #[utoipa::path(post, path = "/users", tag = "users", request_body = RegisterRequest,
-    responses((status = 201, description = "registered; Location names the user"),
+    responses((status = 201, description = "registered", headers(("Location" = String, description = "the new user: /users/{id}"))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 503, body = ErrorBody, description = "too many registrations at once; Retry-After")))]
@@ -102,7 +107,7 @@ pub async fn login(
 }
 
 /// The caller's own profile.
-#[utoipa::path(get, path = "/users/profile", tag = "users",
+#[utoipa::path(get, path = "/users/profile", tag = "users", security(("user_token" = [])), 
     responses((status = 200, body = UserResponse), (status = 401, body = ErrorBody)))]
 pub async fn profile(
     State(service): State<AppState>,
@@ -112,7 +117,7 @@ pub async fn profile(
 }
 
 /// The caller's own profile, as Mainflux 0.11 answered `GET /users`.
-#[utoipa::path(get, path = "/users", tag = "users",
+#[utoipa::path(get, path = "/users", tag = "users", security(("user_token" = [])), 
     responses((status = 200, body = UserResponse), (status = 401, body = ErrorBody)))]
 pub async fn own_user(
     state: State<AppState>,
@@ -122,7 +127,7 @@ pub async fn own_user(
 }
 
 /// A user by id: only one's own (404 for anyone else).
-#[utoipa::path(get, path = "/users/{id}", tag = "users", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/users/{id}", tag = "users", security(("user_token" = [])), params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = UserResponse), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn user_by_id(
     State(service): State<AppState>,
@@ -136,7 +141,7 @@ pub async fn user_by_id(
 }
 
 /// Replaces the caller's metadata.
-#[utoipa::path(put, path = "/users", tag = "users", request_body = UpdateUserRequest,
+#[utoipa::path(put, path = "/users", tag = "users", security(("user_token" = [])),  request_body = UpdateUserRequest,
     responses((status = 200), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 415, body = ErrorBody)))]
 pub async fn update_user(
     State(service): State<AppState>,
@@ -151,7 +156,7 @@ pub async fn update_user(
 }
 
 /// Changes the caller's password; the old one must match.
-#[utoipa::path(patch, path = "/password", tag = "users", request_body = PasswordRequest,
+#[utoipa::path(patch, path = "/password", tag = "users", security(("user_token" = [])),  request_body = PasswordRequest,
     responses((status = 201), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 415, body = ErrorBody)))]
 pub async fn change_password(
     State(service): State<AppState>,
