@@ -50,6 +50,14 @@ const REQUIRED: &[(&str, &str)] = &[
     ("get", "/events"),
     ("get", "/events/mqtt"),
     ("get", "/metrics"),
+    // Mainflux 0.12's search, password reset and things auth API.
+    ("post", "/things/search"),
+    ("post", "/channels/search"),
+    ("post", "/password/reset-request"),
+    ("put", "/password/reset"),
+    ("post", "/identify"),
+    ("post", "/identify/channels/{id}/access-by-key"),
+    ("post", "/identify/channels/{id}/access-by-id"),
     // The data plane (adapters), merged into the same document.
     ("post", "/channels/{id}/messages"),
     ("post", "/channels/{id}/messages/{subtopic}"),

@@ -133,6 +133,11 @@ pub fn unsigned() -> ObjectBuilder {
         .maximum(Some(u64::MAX))
 }
 
+/// An unsigned 64-bit integer or null, for an `Option<u64>` body field.
+pub fn optional_unsigned() -> ObjectBuilder {
+    unsigned().schema_type(SchemaType::from_iter([Type::Integer, Type::Null]))
+}
+
 /// An optional query parameter.
 pub fn query(name: &str, schema: ObjectBuilder) -> Parameter {
     ParameterBuilder::new()

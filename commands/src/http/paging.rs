@@ -7,6 +7,7 @@ use std::collections::HashSet;
 
 use domain::values::MAX_NAME_CHARS;
 use projections::views::{Dir, Order, PageQuery};
+use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
 use utoipa::openapi::path::{Parameter, ParameterIn};
@@ -103,6 +104,25 @@ fn connected(value: &str) -> Result<bool, ApiError> {
     }
 }
 
+/// A non-negative integer in a JSON body, as JSON Schema's `integer` means it: `7.0` is 7
+/// (schemathesis sent `130679.0` for an offset, and serde's `u64` refused it).
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    use serde::de::Error;
+    let Some(number) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if let Some(n) = number.as_u64() {
+        return Ok(Some(n));
+    }
+    match number.as_f64() {
+        // `u64::MAX as f64` is 2^64, one past the largest u64.
+        Some(f) if f >= 0.0 && f.fract() == 0.0 && f < u64::MAX as f64 => Ok(Some(f as u64)),
+        _ => Err(D::Error::custom(format!(
+            "{number} is not a non-negative integer"
+        ))),
+    }
+}
+
 /// `offset` and `limit`, as `page_query` reads them, for `/openapi.json`.
 pub struct Window;
 
@@ -158,8 +178,12 @@ impl IntoParams for Related {
         // Go's `strconv.ParseBool` spellings, as `connected` reads them.
         let connected = ObjectBuilder::new()
             .schema_type(Type::String)
-            .enum_values(Some(["true", "1", "t", "T", "TRUE", "True", "false", "0", "f", "F", "FALSE", "False"]))
-            .description(Some("true (default): the connected ones; false: the others"));
+            .enum_values(Some([
+                "true", "1", "t", "T", "TRUE", "True", "false", "0", "f", "F", "FALSE", "False",
+            ]))
+            .description(Some(
+                "true (default): the connected ones; false: the others",
+            ));
         let mut params = Filters::into_params(provider);
         params.push(query("connected", connected));
         params

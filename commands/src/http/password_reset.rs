@@ -24,6 +24,7 @@ pub struct ResetRequest {
 #[derive(Deserialize, ToSchema)]
 pub struct ResetPassword {
     /// The recovery token from the mailed link.
+    #[schema(min_length = 1)]
     token: String,
     #[schema(min_length = 8)]
     password: String,
@@ -74,7 +75,7 @@ pub fn origin(url: &str) -> Option<String> {
 /// Mails a password-reset link to the address, if an account has it; the answer does not
 /// say whether one does.
 #[utoipa::path(post, path = "/password/reset-request", tag = "users", request_body = ResetRequest,
-    params(("Referer" = String, Header, description = "URL of the user interface, of an origin in FF_RESET_ORIGINS; the mailed link starts with it")),
+    params(("Referer" = String, Header, pattern = r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[^/?#@]+([/?#].*)?$", description = "http(s) URL of the user interface, of an origin in FF_RESET_ORIGINS when that is set; the mailed link starts with it")),
     responses((status = 201, body = MessageBody, description = "a link is mailed if the address has an account"),
         (status = 400, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 429, body = ErrorBody, description = "three reset mails for this address or from this client already; Retry-After")))]

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::channels::{ChannelsPage, channels_page};
+use super::docs;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, JsonBody};
 use super::paging::{self, DEFAULT_LIMIT};
@@ -20,8 +21,10 @@ use super::things::{ThingsPage, things_page};
 /// Search parameters; every field is optional, with the `GET` list's defaults.
 #[derive(Deserialize, ToSchema)]
 pub struct SearchRequest {
-    #[schema(minimum = 0)]
+    #[serde(default, deserialize_with = "paging::whole_number")]
+    #[schema(schema_with = docs::optional_unsigned)]
     offset: Option<u64>,
+    #[serde(default, deserialize_with = "paging::whole_number")]
     #[schema(minimum = 1, maximum = 100)]
     limit: Option<u64>,
     /// Case-insensitive substring of the name.
@@ -38,6 +41,8 @@ pub struct SearchRequest {
     dir: Option<String>,
     /// Listed by Mainflux 0.12's request schema; accepted and ignored.
     #[allow(dead_code)]
+    #[serde(default, deserialize_with = "paging::whole_number")]
+    #[schema(schema_with = docs::optional_unsigned)]
     total: Option<u64>,
 }
 
@@ -63,7 +68,7 @@ impl SearchRequest {
 }
 
 /// The caller's things matching the parameters in the body (as `GET /things`).
-#[utoipa::path(post, path = "/things/search", tag = "things", request_body = SearchRequest,
+#[utoipa::path(post, path = "/things/search", tag = "things", security(("user_token" = [])), request_body = SearchRequest,
     responses((status = 200, body = ThingsPage), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 415, body = ErrorBody)))]
 pub async fn search_things(
@@ -75,7 +80,7 @@ pub async fn search_things(
 }
 
 /// The caller's channels matching the parameters in the body (as `GET /channels`).
-#[utoipa::path(post, path = "/channels/search", tag = "channels", request_body = SearchRequest,
+#[utoipa::path(post, path = "/channels/search", tag = "channels", security(("user_token" = [])), request_body = SearchRequest,
     responses((status = 200, body = ChannelsPage), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 415, body = ErrorBody)))]
 pub async fn search_channels(
