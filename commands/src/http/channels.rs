@@ -25,7 +25,7 @@ bulk!(ChannelsBulk, ChannelRequest);
 pub struct ChannelRequest {
     #[schema(schema_with = docs::name)]
     name: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = docs::metadata)]
     metadata: Option<Metadata>,
 }
 

@@ -2,6 +2,7 @@
 //! field's bounds built from the constants the server enforces, so the two cannot drift.
 //! (utoipa's attribute bounds take literals only, hence these functions.)
 
+use domain::metadata::{MAX_METADATA_BYTES, MAX_METADATA_DEPTH, MAX_METADATA_KEYS};
 use domain::values::{MAX_KEY_CHARS, MAX_NAME_CHARS, MIN_PASSWORD_CHARS};
 use serde_json::json;
 use utoipa::Modify;
@@ -80,6 +81,20 @@ pub fn key() -> ObjectBuilder {
 /// An optional thing key: generated when absent or null.
 pub fn optional_key() -> ObjectBuilder {
     key().schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+}
+
+/// Client metadata as stored (`Metadata::check`): a JSON object, or null. Its size (32 KiB
+/// compact), depth (16) and key count over all levels (1,024) are stated in words; JSON
+/// Schema can bound only the top level's keys.
+pub fn metadata() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
+        .max_properties(Some(MAX_METADATA_KEYS))
+        .description(Some(format!(
+            "A JSON object of at most {MAX_METADATA_BYTES} bytes as compact JSON, \
+             {MAX_METADATA_DEPTH} levels deep and {MAX_METADATA_KEYS} keys over all levels, \
+             with no key twice in one object and no NUL character."
+        )))
 }
 
 /// A new password (`check_password`).

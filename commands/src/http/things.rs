@@ -29,7 +29,7 @@ pub struct ThingRequest {
     /// Secret the thing authenticates with; generated when absent.
     #[schema(schema_with = docs::optional_key)]
     key: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = docs::metadata)]
     metadata: Option<Metadata>,
 }
 
@@ -47,7 +47,7 @@ impl From<ThingRequest> for NewThing {
 pub struct UpdateRequest {
     #[schema(schema_with = docs::name)]
     pub name: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = docs::metadata)]
     pub metadata: Option<Metadata>,
 }
 

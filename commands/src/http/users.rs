@@ -21,7 +21,7 @@ pub struct RegisterRequest {
     email: String,
     #[schema(schema_with = docs::password)]
     password: String,
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = docs::metadata)]
     metadata: Option<Metadata>,
 }
 
@@ -58,7 +58,7 @@ impl From<UserRow> for UserResponse {
 
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateUserRequest {
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = docs::metadata)]
     metadata: Option<Metadata>,
 }
 
