@@ -114,7 +114,7 @@ impl App {
                 reset_endpoint: config.mail.reset_endpoint.clone(),
                 reset_origins: config.mail.origins()?,
                 ..Settings::default()
-            }),
+            })?,
             admin_token: secrets.admin_token.clone(),
         })
         .with_mailer(config.mail.mailer()?);

@@ -154,3 +154,43 @@ async fn a_guesser_is_made_to_wait_without_any_hashing() {
     let (_, peak) = server.memory();
     assert!(peak < PEAK_BOUND, "peak {} MiB", peak / MIB);
 }
+
+async fn wrong_login_via(server: &Server, forwarded_for: &str, email: &str) -> StatusCode {
+    let body = json!({"email": email, "password": "wrongpass1"});
+    let request = reqwest::Client::new()
+        .post(format!("{}/tokens", server.base))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&body);
+    request.send().await.unwrap().status()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_backs_off_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &[("FF_TRUSTED_PROXIES", "127.0.0.0/8")]);
+    for n in 0..6 {
+        let status = wrong_login_via(&server, "203.0.113.5", &format!("u{n}@example.com")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "guess {n}");
+    }
+    let blocked = wrong_login_via(&server, "203.0.113.5", "fresh@example.com").await;
+    assert_eq!(blocked, StatusCode::TOO_MANY_REQUESTS, "the guesser waits");
+    let other = wrong_login_via(&server, "203.0.113.6", "other@example.com").await;
+    assert_eq!(
+        other,
+        StatusCode::UNAUTHORIZED,
+        "another client behind the proxy does not"
+    );
+}
+
+#[tokio::test]
+async fn an_untrusted_client_cannot_escape_backoff_by_naming_another_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    for n in 0..6 {
+        let spoofed = format!("198.51.100.{n}");
+        let status = wrong_login_via(&server, &spoofed, &format!("u{n}@example.com")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "guess {n}");
+    }
+    let blocked = wrong_login_via(&server, "198.51.100.99", "fresh@example.com").await;
+    assert_eq!(blocked, StatusCode::TOO_MANY_REQUESTS);
+}

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 use commands::auth::ThrottleRules;
+use commands::http::TrustedProxies;
 use commands::service::Settings;
 
 use crate::http_server::HttpLimits;
@@ -41,6 +42,10 @@ pub struct ClientLimits {
     /// it wait (1 s, doubling up to 15 min; answered 429).
     #[arg(long, env = "FF_LOGIN_FREE_FAILURES", default_value_t = ThrottleRules::default().free_failures)]
     pub login_free_failures: u32,
+    /// Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For
+    /// names the client; without them every client behind a proxy shares its backoff.
+    #[arg(long, env = "FF_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
 }
 
 impl Default for ClientLimits {
@@ -53,6 +58,7 @@ impl Default for ClientLimits {
             password_workers: 0,
             password_queue: DEFAULT_PASSWORD_QUEUE,
             login_free_failures: ThrottleRules::default().free_failures,
+            trusted_proxies: String::new(),
         }
     }
 }
@@ -77,7 +83,7 @@ impl ClientLimits {
                 anyhow::bail!("{name} must be at least 1");
             }
         }
-        Ok(())
+        self.proxies().map(drop)
     }
 
     /// A warning when both listeners full would take more file descriptors than the
@@ -95,6 +101,11 @@ impl ClientLimits {
         })
     }
 
+    fn proxies(&self) -> anyhow::Result<TrustedProxies> {
+        TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(|why| anyhow::anyhow!("FF_TRUSTED_PROXIES: {why}"))
+    }
+
     pub fn http(&self) -> HttpLimits {
         HttpLimits {
             header_timeout: Duration::from_secs(self.http_header_timeout),
@@ -106,10 +117,10 @@ impl ClientLimits {
         Duration::from_secs(self.http_body_timeout)
     }
 
-    /// The command service's settings these limits set; the rest stay default.
-    pub fn apply_to(&self, settings: Settings) -> Settings {
+    /// The command service's settings these limits set; the rest stay as given.
+    pub fn apply_to(&self, settings: Settings) -> anyhow::Result<Settings> {
         let defaults = Settings::default();
-        Settings {
+        Ok(Settings {
             password_workers: match self.password_workers {
                 0 => defaults.password_workers,
                 n => n,
@@ -119,8 +130,9 @@ impl ClientLimits {
                 free_failures: self.login_free_failures,
                 ..ThrottleRules::default()
             },
+            trusted_proxies: self.proxies()?,
             ..settings
-        }
+        })
     }
 
     pub fn render(&self) -> Vec<String> {
@@ -132,6 +144,7 @@ impl ClientLimits {
             format!("FF_PASSWORD_WORKERS={}", self.password_workers),
             format!("FF_PASSWORD_QUEUE={}", self.password_queue),
             format!("FF_LOGIN_FREE_FAILURES={}", self.login_free_failures),
+            format!("FF_TRUSTED_PROXIES={}", self.trusted_proxies),
         ]
     }
 }

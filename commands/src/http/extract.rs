@@ -1,9 +1,7 @@
 //! Request parsing at the edge: tokens, client addresses, ids, idempotency keys (bodies:
 //! `json_body`).
 
-use std::net::{IpAddr, SocketAddr};
-
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -11,6 +9,7 @@ use domain::ids::UserId;
 use uuid::Uuid;
 
 use super::AppState;
+pub use super::client_ip::ClientIp;
 use super::error::ApiError;
 pub use super::json_body::{JsonBody, JsonList};
 use crate::service::CommandMeta;
@@ -35,19 +34,6 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(&parts.headers).ok_or_else(ApiError::unauthenticated)?;
         Ok(Caller(state.identify(token)?))
-    }
-}
-
-/// The client's address as the listener saw it (`ConnectInfo`); absent when a router is
-/// called without a listener, as in tests.
-pub struct ClientIp(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let info = parts.extensions.get::<ConnectInfo<SocketAddr>>();
-        Ok(ClientIp(info.map(|ConnectInfo(addr)| addr.ip())))
     }
 }
 

@@ -3,6 +3,7 @@
 //! two cannot drift.
 
 mod channels;
+mod client_ip;
 mod connections;
 mod docs;
 mod error;
@@ -24,6 +25,7 @@ use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use client_ip::TrustedProxies;
 pub use error::{ApiError, ErrorBody};
 pub use extract::bearer;
 pub use password_reset::origin;

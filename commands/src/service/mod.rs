@@ -24,6 +24,7 @@ pub use error::ServiceError;
 pub use things::{NewThing, ThingWithKey};
 
 use crate::auth::{HashPool, KeyVault, LoginThrottle, ThrottleRules, Tokens};
+use crate::http::TrustedProxies;
 use crate::mail::{LogMailer, Mailer};
 use reservations::Reservations;
 use stream_locks::StreamLocks;
@@ -49,6 +50,8 @@ pub struct Settings {
     /// victim's token to the sender's page. Empty: any http(s) `Referer` (only safe while
     /// links are logged for the operator, not mailed; the binary checks that).
     pub reset_origins: Vec<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (login backoff).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for Settings {
@@ -61,6 +64,7 @@ impl Default for Settings {
             login_throttle: ThrottleRules::default(),
             reset_endpoint: "/reset-request".into(),
             reset_origins: Vec::new(),
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
