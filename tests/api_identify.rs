@@ -61,6 +61,11 @@ async fn identify_and_access_checks_follow_the_connections() {
         ),
         ("identify: no key", post("/identify", json!({})), s),
         (
+            "identify: key as an array",
+            post("/identify", json!(["key"])),
+            s,
+        ),
+        (
             "identify: not JSON",
             req("POST", "/identify").raw(Some("application/json"), "key"),
             s,

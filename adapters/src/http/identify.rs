@@ -81,7 +81,16 @@ fn body<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Result<T, Ada
             "content type must be application/json".into(),
         ));
     }
-    serde_json::from_slice(bytes).map_err(|_| bad_request("body must be a JSON object"))
+    // An object only: serde would also take the struct's fields as an array, `["key"]`.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(bad_request("body must be a JSON object"));
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        AdapterError(
+            StatusCode::BAD_REQUEST,
+            format!("malformed request body: {e}"),
+        )
+    })
 }
 
 fn key(headers: &HeaderMap, bytes: &[u8]) -> Result<String, AdapterError> {
