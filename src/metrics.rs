@@ -93,6 +93,12 @@ fn exposition(sources: &Sources) -> String {
         "Logins refused (429) because their client or email was backing off after failures.",
         sources.service.logins_throttled(),
     );
+    metric(
+        "registrations_throttled_total",
+        "counter",
+        "Anonymous registrations refused (429) because their client address was pacing.",
+        sources.service.registrations_throttled(),
+    );
     if let Some(mqtt) = sources.mqtt.get() {
         for (name, help, value) in mqtt_counters(mqtt) {
             metric(name, "counter", help, value);

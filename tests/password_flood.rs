@@ -67,12 +67,13 @@ async fn health(server: &Server) -> StatusCode {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parallel_wrong_logins_and_registrations_stay_bounded() {
     let dir = tempfile::tempdir().unwrap();
-    // Backoff off: the hashing pool alone must hold the line.
+    // Backoff and registration pacing off: the hashing pool alone must hold the line.
     let server = Server::start_with(
         dir.path(),
         &[
             ("FF_PASSWORD_WORKERS", "2"),
             ("FF_LOGIN_FREE_FAILURES", "1000000"),
+            ("FF_REGISTRATIONS_FREE", "1000000"),
         ],
     );
     assert_eq!(
@@ -193,4 +194,47 @@ async fn an_untrusted_client_cannot_escape_backoff_by_naming_another_address() {
     }
     let blocked = wrong_login_via(&server, "198.51.100.99", "fresh@example.com").await;
     assert_eq!(blocked, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn one_address_registers_a_few_users_then_waits_unless_logged_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &[("FF_REGISTRATIONS_FREE", "3")]);
+    for n in 0..3 {
+        let status = register(&server, &format!("user{n}@example.com")).await;
+        assert_eq!(status, StatusCode::CREATED, "registration {n}");
+    }
+    let url = format!("{}/users", server.base);
+    let body = json!({"email": "fourth@example.com", "password": "correct-horse-battery"});
+    let paced = reqwest::Client::new()
+        .post(&url)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paced.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(paced.headers().contains_key("retry-after"));
+
+    let login = json!({"email": "user0@example.com", "password": "correct-horse-battery"});
+    let token: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/tokens", server.base))
+        .json(&login)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let invited = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(token["token"].as_str().unwrap())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        invited.status(),
+        StatusCode::CREATED,
+        "a logged-in user is not paced"
+    );
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Args;
 use commands::auth::ThrottleRules;
 use commands::http::TrustedProxies;
-use commands::service::Settings;
+use commands::service::{DEFAULT_REGISTRATIONS_FREE, Settings};
 
 use crate::http_server::HttpLimits;
 
@@ -42,6 +42,10 @@ pub struct ClientLimits {
     /// it wait (1 s, doubling up to 15 min; answered 429).
     #[arg(long, env = "FF_LOGIN_FREE_FAILURES", default_value_t = ThrottleRules::default().free_failures)]
     pub login_free_failures: u32,
+    /// Registrations one client address may make without logging in before each further
+    /// one waits (1 s, doubling up to 15 min; answered 429).
+    #[arg(long, env = "FF_REGISTRATIONS_FREE", default_value_t = DEFAULT_REGISTRATIONS_FREE)]
+    pub registrations_free: u32,
     /// Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For
     /// names the client; without them every client behind a proxy shares its backoff.
     #[arg(long, env = "FF_TRUSTED_PROXIES", default_value = "")]
@@ -58,6 +62,7 @@ impl Default for ClientLimits {
             password_workers: 0,
             password_queue: DEFAULT_PASSWORD_QUEUE,
             login_free_failures: ThrottleRules::default().free_failures,
+            registrations_free: DEFAULT_REGISTRATIONS_FREE,
             trusted_proxies: String::new(),
         }
     }
@@ -130,6 +135,10 @@ impl ClientLimits {
                 free_failures: self.login_free_failures,
                 ..ThrottleRules::default()
             },
+            registration_throttle: ThrottleRules {
+                free_failures: self.registrations_free,
+                ..ThrottleRules::default()
+            },
             trusted_proxies: self.proxies()?,
             ..settings
         })
@@ -144,6 +153,7 @@ impl ClientLimits {
             format!("FF_PASSWORD_WORKERS={}", self.password_workers),
             format!("FF_PASSWORD_QUEUE={}", self.password_queue),
             format!("FF_LOGIN_FREE_FAILURES={}", self.login_free_failures),
+            format!("FF_REGISTRATIONS_FREE={}", self.registrations_free),
             format!("FF_TRUSTED_PROXIES={}", self.trusted_proxies),
         ]
     }

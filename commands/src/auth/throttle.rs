@@ -61,8 +61,13 @@ impl LoginThrottle {
         }
     }
 
-    /// `Err(wait)` while either the client or the email must wait.
-    pub fn check(&self, client: Option<IpAddr>, email: &str, now: Instant) -> Result<(), Duration> {
+    /// `Err(wait)` while either the client or the email (when given) must wait.
+    pub fn check(
+        &self,
+        client: Option<IpAddr>,
+        email: Option<&str>,
+        now: Instant,
+    ) -> Result<(), Duration> {
         let strikes = self.lock();
         let wait = subjects(client, email)
             .filter_map(|s| strikes.get(&s))
@@ -81,7 +86,7 @@ impl LoginThrottle {
         self.refused.load(Ordering::Relaxed)
     }
 
-    pub fn failed(&self, client: Option<IpAddr>, email: &str, now: Instant) {
+    pub fn failed(&self, client: Option<IpAddr>, email: Option<&str>, now: Instant) {
         let mut strikes = self.lock();
         if strikes.len() >= self.rules.capacity {
             let forget = self.rules.longest_wait;
@@ -103,6 +108,18 @@ impl LoginThrottle {
             entry.last = now;
             entry.blocked_until = now + self.wait_after(entry.failures);
         }
+    }
+
+    /// Counts one more use (a registration, a reset mail) and answers whether it may go
+    /// ahead: the first `free_failures` may, each further one waits, doubling.
+    pub fn ration(
+        &self,
+        client: Option<IpAddr>,
+        email: Option<&str>,
+        now: Instant,
+    ) -> Result<(), Duration> {
+        self.failed(client, email, now);
+        self.check(client, email, now)
     }
 
     /// A correct password clears the email's count; the address keeps its own, so one
@@ -127,11 +144,10 @@ impl LoginThrottle {
     }
 }
 
-fn subjects(client: Option<IpAddr>, email: &str) -> impl Iterator<Item = Subject> {
+fn subjects(client: Option<IpAddr>, email: Option<&str>) -> impl Iterator<Item = Subject> {
     let client = client.map(|ip| Subject::Client(network_of(ip)));
-    client
-        .into_iter()
-        .chain(std::iter::once(Subject::Email(email.to_ascii_lowercase())))
+    let email = email.map(|e| Subject::Email(e.to_ascii_lowercase()));
+    client.into_iter().chain(email)
 }
 
 fn network_of(ip: IpAddr) -> IpAddr {
@@ -166,14 +182,25 @@ mod tests {
         let now = Instant::now();
         let expected = [0, 0, 1, 2, 4, 8, 8];
         for (n, secs) in expected.into_iter().enumerate() {
-            t.failed(ip, A, now);
-            let wait = t.check(ip, A, now).err().unwrap_or_default();
+            t.failed(ip, Some(A), now);
+            let wait = t.check(ip, Some(A), now).err().unwrap_or_default();
             assert_eq!(wait, Duration::from_secs(secs), "after failure {}", n + 1);
         }
         assert!(
-            t.check(ip, A, now + Duration::from_secs(8)).is_ok(),
+            t.check(ip, Some(A), now + Duration::from_secs(8)).is_ok(),
             "waited out"
         );
+    }
+
+    #[test]
+    fn a_ration_lets_the_free_ones_through_then_makes_each_wait_longer() {
+        let t = throttle(16);
+        let ip = Some("10.0.0.1".parse().unwrap());
+        let now = Instant::now();
+        let waits: Vec<u64> = (0..5)
+            .map(|_| t.ration(ip, None, now).err().unwrap_or_default().as_secs())
+            .collect();
+        assert_eq!(waits, [0, 0, 1, 2, 4]);
     }
 
     #[test]
@@ -185,21 +212,21 @@ mod tests {
         );
         let now = Instant::now();
         for n in 0..3 {
-            t.failed(ip, &format!("user{n}@example.com"), now);
+            t.failed(ip, Some(&format!("user{n}@example.com")), now);
         }
         assert!(
-            t.check(ip, "fresh@example.com", now).is_err(),
+            t.check(ip, Some("fresh@example.com"), now).is_err(),
             "one address, many emails"
         );
-        assert!(t.check(other_ip, "fresh@example.com", now).is_ok());
+        assert!(t.check(other_ip, Some("fresh@example.com"), now).is_ok());
         for _ in 0..3 {
-            t.failed(other_ip, "Victim@example.com", now);
+            t.failed(other_ip, Some("Victim@example.com"), now);
         }
-        assert!(t.check(None, "victim@EXAMPLE.com", now).is_err());
+        assert!(t.check(None, Some("victim@EXAMPLE.com"), now).is_err());
         t.succeeded("victim@example.com");
-        assert!(t.check(None, "victim@example.com", now).is_ok());
+        assert!(t.check(None, Some("victim@example.com"), now).is_ok());
         assert!(
-            t.check(other_ip, "x@example.com", now).is_err(),
+            t.check(other_ip, Some("x@example.com"), now).is_err(),
             "the address still waits"
         );
     }
@@ -210,14 +237,14 @@ mod tests {
         let now = Instant::now();
         for n in 0..3 {
             let ip = format!("2001:db8::{n}").parse().ok();
-            t.failed(ip, &format!("u{n}@example.com"), now);
+            t.failed(ip, Some(&format!("u{n}@example.com")), now);
         }
         assert!(
-            t.check("2001:db8::ffff".parse().ok(), "new@example.com", now)
+            t.check("2001:db8::ffff".parse().ok(), Some("new@example.com"), now)
                 .is_err()
         );
         assert!(
-            t.check("2001:db8:0:1::1".parse().ok(), "new@example.com", now)
+            t.check("2001:db8:0:1::1".parse().ok(), Some("new@example.com"), now)
                 .is_ok()
         );
         let mapped: IpAddr = "::ffff:10.0.0.9".parse().unwrap();
@@ -229,11 +256,11 @@ mod tests {
         let t = throttle(4);
         let now = Instant::now();
         for n in 0..10 {
-            t.failed(None, &format!("u{n}@example.com"), now);
+            t.failed(None, Some(&format!("u{n}@example.com")), now);
         }
         assert_eq!(t.lock().len(), 4, "capacity holds");
         let later = now + Duration::from_secs(9);
-        t.failed(None, "new@example.com", later);
+        t.failed(None, Some("new@example.com"), later);
         assert!(
             t.lock()
                 .contains_key(&Subject::Email("new@example.com".into()))

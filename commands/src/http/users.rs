@@ -75,15 +75,20 @@ pub struct PasswordRequest {
     responses((status = 201, description = "registered", headers(("Location" = String, description = "the new user: /users/{id}"))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "too many registrations from this address; Retry-After"),
         (status = 503, body = ErrorBody, description = "too many registrations at once; Retry-After")))]
 pub async fn register(
     State(service): State<AppState>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     JsonBody(req): JsonBody<RegisterRequest>,
 ) -> Result<Response, ApiError> {
     let token = bearer(&headers);
     let actor = token.and_then(|t| service.identify(t).ok());
     let invited = actor.is_some() || token.is_some_and(|t| service.is_admin(t));
+    if !invited {
+        service.ration_registration(client)?;
+    }
     let meta = meta(&headers, actor)?;
     let id = service
         .register(&meta, req.email, req.password, req.metadata, invited)

@@ -42,6 +42,9 @@ pub struct Settings {
     pub password_queue: usize,
     /// How failed logins back off (429).
     pub login_throttle: ThrottleRules,
+    /// How anonymous registrations from one client address are paced (429); a logged-in
+    /// user or the operator registering users is not.
+    pub registration_throttle: ThrottleRules,
     /// Path appended to the `Referer` in a password-reset link (Mainflux's
     /// `MF_TOKEN_RESET_ENDPOINT`): the page of the UI that asks for the new password.
     pub reset_endpoint: String,
@@ -62,6 +65,10 @@ impl Default for Settings {
             password_workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             password_queue: 16,
             login_throttle: ThrottleRules::default(),
+            registration_throttle: ThrottleRules {
+                free_failures: DEFAULT_REGISTRATIONS_FREE,
+                ..ThrottleRules::default()
+            },
             reset_endpoint: "/reset-request".into(),
             reset_origins: Vec::new(),
             trusted_proxies: TrustedProxies::default(),
@@ -69,10 +76,14 @@ impl Default for Settings {
     }
 }
 
+/// Anonymous registrations one client address makes before it is paced: a household or an
+/// office behind one address signs up at once; a script filling the user table does not.
+pub const DEFAULT_REGISTRATIONS_FREE: u32 = 20;
+
 /// Three reset mails per address (and per client) go out at once; the next after a minute,
 /// the wait doubling up to an hour.
 const RESET_MAILS: ThrottleRules = ThrottleRules {
-    free_failures: 2,
+    free_failures: 3,
     first_wait: Duration::from_secs(60),
     longest_wait: Duration::from_secs(3600),
     capacity: 100_000,
@@ -123,6 +134,8 @@ pub struct Service {
     throttle: LoginThrottle,
     /// Reset mails per address and client: a stranger cannot flood someone's inbox.
     reset_throttle: LoginThrottle,
+    /// Anonymous registrations per client address.
+    registrations: LoginThrottle,
     /// A hash of a random password, verified against for an unknown email.
     decoy: tokio::sync::OnceCell<PasswordHash>,
     mailer: Arc<dyn Mailer>,
@@ -148,6 +161,7 @@ impl Service {
             passwords: HashPool::new(settings.password_workers, settings.password_queue),
             throttle: LoginThrottle::new(settings.login_throttle),
             reset_throttle: LoginThrottle::new(RESET_MAILS),
+            registrations: LoginThrottle::new(settings.registration_throttle),
             log: parts.log,
             views: parts.views,
             authz: parts.authz,
@@ -200,6 +214,11 @@ impl Service {
     /// Logins refused because their client or email had to wait after failures.
     pub fn logins_throttled(&self) -> u64 {
         self.throttle.refused()
+    }
+
+    /// Anonymous registrations refused because their client address had to wait.
+    pub fn registrations_throttled(&self) -> u64 {
+        self.registrations.refused()
     }
 
     pub fn settings(&self) -> &Settings {

@@ -29,11 +29,9 @@ impl Service {
     ) -> Result<(), ServiceError> {
         check_email(email)?;
         // Counted for every email alike, known or not, so a 429 reveals nothing either.
-        let now = Instant::now();
         self.reset_throttle
-            .check(client, email, now)
+            .ration(client, Some(email), Instant::now())
             .map_err(ServiceError::Throttled)?;
-        self.reset_throttle.failed(client, email, now);
         let user = self.views.user_by_email(email);
         let (id, fingerprint) = match &user {
             Some(user) => (user.id, password_fingerprint(&user.password_hash)),

@@ -58,6 +58,18 @@ impl Service {
         }
     }
 
+    /// Counts an anonymous registration from `client`: past the free ones each further one
+    /// waits (429), so one address cannot fill the user table. Without an address (a
+    /// router called directly) nothing is counted.
+    pub fn ration_registration(&self, client: Option<IpAddr>) -> Result<(), ServiceError> {
+        if client.is_none() {
+            return Ok(());
+        }
+        self.registrations
+            .ration(client, None, Instant::now())
+            .map_err(ServiceError::Throttled)
+    }
+
     /// Exchanges email and password for a token; the same answer for an unknown email and
     /// a wrong password, after the same work. A client or email past its free failures
     /// waits (429) before any hashing.
@@ -68,7 +80,7 @@ impl Service {
         client: Option<IpAddr>,
     ) -> Result<String, ServiceError> {
         self.throttle
-            .check(client, email, Instant::now())
+            .check(client, Some(email), Instant::now())
             .map_err(ServiceError::Throttled)?;
         let user = self.views.user_by_email(email);
         let hash = match &user {
@@ -82,7 +94,7 @@ impl Service {
                 Ok(self.tokens.issue(user.id))
             }
             _ => {
-                self.throttle.failed(client, email, Instant::now());
+                self.throttle.failed(client, Some(email), Instant::now());
                 Err(ServiceError::Unauthenticated)
             }
         }
