@@ -43,7 +43,8 @@ enum Subject {
 struct Strikes {
     failures: u32,
     last: Instant,
-    blocked_until: Instant,
+    /// Set only by a failure past the free ones.
+    blocked_until: Option<Instant>,
 }
 
 pub struct LoginThrottle {
@@ -70,8 +71,8 @@ impl LoginThrottle {
     ) -> Result<(), Duration> {
         let strikes = self.lock();
         let wait = subjects(client, email)
-            .filter_map(|s| strikes.get(&s))
-            .map(|s| s.blocked_until.saturating_duration_since(now))
+            .filter_map(|s| strikes.get(&s)?.blocked_until)
+            .map(|until| until.saturating_duration_since(now))
             .max()
             .unwrap_or_default();
         if wait.is_zero() {
@@ -99,14 +100,19 @@ impl LoginThrottle {
             let entry = strikes.entry(subject).or_insert(Strikes {
                 failures: 0,
                 last: now,
-                blocked_until: now,
+                blocked_until: None,
             });
             if now.saturating_duration_since(entry.last) >= self.rules.longest_wait {
                 entry.failures = 0;
             }
             entry.failures = entry.failures.saturating_add(1);
             entry.last = now;
-            entry.blocked_until = now + self.wait_after(entry.failures);
+            // A free failure leaves the deadline in the past: set to `now`, it would block a
+            // concurrent check that read the clock a moment earlier.
+            let wait = self.wait_after(entry.failures);
+            if !wait.is_zero() {
+                entry.blocked_until = Some(now + wait);
+            }
         }
     }
 
@@ -201,6 +207,15 @@ mod tests {
             .map(|_| t.ration(ip, None, now).err().unwrap_or_default().as_secs())
             .collect();
         assert_eq!(waits, [0, 0, 1, 2, 4]);
+    }
+
+    #[test]
+    fn a_free_failure_never_blocks_a_check_that_read_the_clock_earlier() {
+        let t = throttle(16);
+        let earlier = Instant::now();
+        let later = earlier + Duration::from_millis(5);
+        t.failed(None, Some(A), later);
+        assert_eq!(t.check(None, Some(A), earlier), Ok(()));
     }
 
     #[test]
