@@ -11,12 +11,7 @@ use common::{Failures, TestApp, req};
 use serde_json::{Value, json};
 
 fn set(page: &Value, field: &str) -> BTreeSet<String> {
-    page[field]
-        .as_array()
-        .unwrap_or_else(|| panic!("no {field} in {page}"))
-        .iter()
-        .map(|item| item["id"].as_str().unwrap().to_owned())
-        .collect()
+    common::ids(page, field).into_iter().collect()
 }
 
 fn of(ids: &[&String]) -> BTreeSet<String> {

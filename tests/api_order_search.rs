@@ -5,20 +5,11 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{Failures, TestApp, User, req};
+use common::{Failures, TestApp, User, ids, req};
 use serde_json::{Value, json};
 
 /// Names with a tie ("b" twice), case ("B" sorts before "a", byte order) and a nameless row.
 const NAMES: &[Option<&str>] = &[Some("b"), Some("a"), Some("B"), None, Some("b"), Some("c")];
-
-fn ids(page: &Value, field: &str) -> Vec<String> {
-    page[field]
-        .as_array()
-        .unwrap_or_else(|| panic!("no {field} in {page}"))
-        .iter()
-        .map(|item| item["id"].as_str().unwrap().to_owned())
-        .collect()
-}
 
 /// Creates one item per name; returns (id, name) pairs.
 async fn create(t: &TestApp, a: &User, list: &str) -> Vec<(String, String)> {

@@ -395,3 +395,13 @@ pub fn unknown_id() -> String {
 pub fn fresh_key() -> String {
     format!("key-{}", Uuid::new_v4())
 }
+
+/// The `id` of every item in a page's list `field` (`things`, `channels`), in page order.
+pub fn ids(page: &Value, field: &str) -> Vec<String> {
+    page[field]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {field} in {page}"))
+        .iter()
+        .map(|item| item["id"].as_str().unwrap().to_owned())
+        .collect()
+}
