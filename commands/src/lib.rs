@@ -6,10 +6,12 @@
 //!   until the local projections show it (read-your-writes).
 //! - `http`: the axum REST API (Mainflux 0.12 users and things contract) and its OpenAPI.
 //! - `mail`: the `Mailer` port (password-reset links): SMTP, or the log when none is set.
-//! - `event_log`: the fjall backend of the `EventLog` port and its contract suite.
+//! - `event_log`: the fjall and JetStream backends of the `EventLog` port and its contract suite.
+//! - `test_services`: where the real NATS, PostgreSQL and Redis of the tests listen.
 
 pub mod auth;
 pub mod event_log;
 pub mod http;
 pub mod mail;
 pub mod service;
+pub mod test_services;
