@@ -7,7 +7,7 @@ mod error;
 mod execute;
 mod password_reset;
 mod reservations;
-mod stream_locks;
+pub(crate) mod stream_locks;
 mod things;
 mod users;
 

@@ -1,0 +1,211 @@
+//! One append: find the stream's tip, publish with an expected last subject sequence, and on
+//! refusal tell a conflict from a retried command.
+//!
+//! A batch of one event is one request. A batch of several is a JetStream atomic batch
+//! (nats-server ≥ 2.12): stored together or not at all, at consecutive sequences, with the
+//! tip checked on its first message when the batch commits. Concurrent appends from many tasks
+//! are in flight together on the one connection, so throughput does not fall to one append
+//! per round trip.
+
+use async_nats::HeaderMap;
+use domain::envelope::RecordedEvent;
+use domain::ports::event_log::{AppendBatch, Appended, LogError};
+use uuid::Uuid;
+
+use super::JetStreamEventLog;
+use super::read;
+use super::wire::{self, PubReply, Stamp};
+
+/// The most events one append may carry: JetStream's default atomic-batch limit.
+pub const MAX_EVENTS: usize = 1000;
+
+const EXPECTED_LAST_SUBJECT_SEQUENCE: &str = "Nats-Expected-Last-Subject-Sequence";
+
+/// Where a stream ends: its version and the sequence of its last event (0, 0 when empty).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tip {
+    pub version: u64,
+    pub sequence: u64,
+}
+
+impl JetStreamEventLog {
+    pub(super) async fn append_batch(&self, batch: AppendBatch) -> Result<Appended, LogError> {
+        if batch.events.is_empty() {
+            return Err(LogError::Invalid(
+                "an append needs at least one event".into(),
+            ));
+        }
+        if batch.events.len() > MAX_EVENTS {
+            return Err(LogError::Invalid(format!(
+                "{} events in one append (at most {MAX_EVENTS})",
+                batch.events.len()
+            )));
+        }
+        let subject = self.names.subject(&batch.stream)?;
+        let tip = self
+            .tip(&batch.stream, &subject, batch.expected_version)
+            .await?;
+        if tip.version != batch.expected_version {
+            // A remembered tip may be stale (another node appended): then the caller's next
+            // try at this version is refused by the server, and the tip read afresh.
+            return self.refused(&batch, tip).await;
+        }
+        match self.publish(&subject, &batch, tip.sequence).await? {
+            Some(last) => {
+                let count = batch.events.len() as u64;
+                let version = tip.version + count;
+                self.remember(
+                    &batch.stream,
+                    Tip {
+                        version,
+                        sequence: last,
+                    },
+                );
+                let appended = Appended {
+                    stream: batch.stream,
+                    first_position: last + 1 - count,
+                    last_position: last,
+                    version,
+                    duplicate: false,
+                };
+                self.note_appended(batch.command_id, &appended);
+                Ok(appended)
+            }
+            None => {
+                let tip = self.fetch_tip(&subject).await?;
+                self.remember(&batch.stream, tip);
+                self.refused(&batch, tip).await
+            }
+        }
+    }
+
+    /// The stream's tip: remembered when it is the expected one (this node wrote or read it
+    /// last; a stale memory only costs a refused publish), else read from the server.
+    async fn tip(&self, stream: &str, subject: &str, expected: u64) -> Result<Tip, LogError> {
+        // A create needs no read: the server refuses it if the subject has any message.
+        if expected == 0 {
+            return Ok(Tip {
+                version: 0,
+                sequence: 0,
+            });
+        }
+        if let Some(tip) = self
+            .remembered(stream)
+            .filter(|tip| tip.version == expected)
+        {
+            return Ok(tip);
+        }
+        let tip = self.fetch_tip(subject).await?;
+        self.remember(stream, tip);
+        Ok(tip)
+    }
+
+    pub(super) async fn fetch_tip(&self, subject: &str) -> Result<Tip, LogError> {
+        match read::last_on(&self.events, subject).await? {
+            None => Ok(Tip {
+                version: 0,
+                sequence: 0,
+            }),
+            Some(raw) => Ok(Tip {
+                version: Stamp::read(raw.headers.as_ref())?.version,
+                sequence: raw.sequence,
+            }),
+        }
+    }
+
+    /// Why an append at the wrong version was refused: the command was appended before (its
+    /// first outcome, as a duplicate), or the stream is elsewhere (a conflict). This handle's
+    /// own appends answer first; then the command index, once it has caught up with the
+    /// stream's tip. A command the index did not know when this handle last looked, and that
+    /// this handle has not appended since, is not looked up again: only this handle could
+    /// have appended it (a retry through another node asks `find_command` first), so a writer
+    /// that keeps losing a race pays one round trip per try.
+    async fn refused(&self, batch: &AppendBatch, tip: Tip) -> Result<Appended, LogError> {
+        if let Some(first) = self.own_outcome(batch.command_id) {
+            return Ok(Appended {
+                duplicate: true,
+                ..first
+            });
+        }
+        if tip.version > 0 && !self.refused_before(batch.command_id) {
+            match self.indexed_outcome(batch.command_id, tip.sequence).await? {
+                Some(first) => {
+                    return Ok(Appended {
+                        duplicate: true,
+                        ..first
+                    });
+                }
+                None => self.note_refused(batch.command_id),
+            }
+        }
+        Err(LogError::Conflict {
+            stream: batch.stream.clone(),
+            expected: batch.expected_version,
+            actual: tip.version,
+        })
+    }
+
+    /// Publishes the batch; `Some(last sequence)` once stored, `None` when the tip moved.
+    async fn publish(
+        &self,
+        subject: &str,
+        batch: &AppendBatch,
+        tip: u64,
+    ) -> Result<Option<u64>, LogError> {
+        let parts = batch.events.len() as u64;
+        let batch_id = Uuid::new_v4().simple().to_string();
+        for (part, pending) in (1u64..).zip(&batch.events) {
+            let version = batch.expected_version + part;
+            let event = RecordedEvent::record(pending.clone(), &batch.stream, version, 0);
+            let stamp = Stamp {
+                command: batch.command_id,
+                version,
+                part,
+                parts,
+            };
+            let mut headers = stamp.headers();
+            if part == 1 {
+                headers.insert(EXPECTED_LAST_SUBJECT_SEQUENCE, tip.to_string().as_str());
+            }
+            if parts > 1 {
+                batch_headers(&mut headers, &batch_id, part, parts);
+            }
+            let payload = wire::encode(&event)?;
+            let subject = subject.to_owned();
+            // Only the first and the last message of a batch ask for a reply.
+            if part > 1 && part < parts {
+                self.client
+                    .publish_with_headers(subject, headers, payload)
+                    .await
+                    .map_err(|e| super::unavailable("publishing an event", e))?;
+                continue;
+            }
+            let reply = self
+                .client
+                .request_with_headers(subject, headers, payload)
+                .await
+                .map_err(|e| super::unavailable("appending an event", e))?;
+            match wire::pub_reply(&reply.payload)? {
+                PubReply::Stored(sequence) if part == parts => return Ok(Some(sequence)),
+                PubReply::Accepted if part < parts => {}
+                PubReply::WrongLastSequence => return Ok(None),
+                other => {
+                    return Err(LogError::Unavailable(format!(
+                        "unexpected JetStream reply to event {part} of {parts}: {other:?}"
+                    )));
+                }
+            }
+        }
+        Err(LogError::Invalid(
+            "an append needs at least one event".into(),
+        ))
+    }
+}
+
+fn batch_headers(headers: &mut HeaderMap, batch_id: &str, part: u64, parts: u64) {
+    headers.insert("Nats-Batch-Id", batch_id);
+    headers.insert("Nats-Batch-Sequence", part.to_string().as_str());
+    if part == parts {
+        headers.insert("Nats-Batch-Commit", "1");
+    }
+}

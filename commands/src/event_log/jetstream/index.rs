@@ -1,0 +1,212 @@
+//! The command index: command id → first outcome, for `find_command`, also long after
+//! JetStream's duplicate window has passed.
+//!
+//! It is a projection of the events stream, written by a follower in every open log into a
+//! second JetStream stream (one subject per command, written only if absent), never by the
+//! append path: a process killed between its append and an index write would otherwise leave
+//! a command unindexed forever. Followers on several nodes write the same entries; the first
+//! write wins and the rest are refused, so entries are stored in event order and the last
+//! one is the index's checkpoint.
+
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::stream::Stream;
+use domain::ports::event_log::{Appended, LogError};
+use futures::StreamExt;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::super::codec::{decode_appended, encode_appended};
+use super::read::{self, into_raw};
+use super::subjects::Names;
+use super::unavailable;
+use super::wire::{self, PubReply, Stamp};
+
+/// Most outcomes written in one atomic batch (JetStream's default batch limit is 1,000).
+const MAX_CHUNK: usize = 500;
+
+/// Where the follower is, and what it needs to write.
+pub struct Indexer {
+    pub client: async_nats::Client,
+    pub events: Stream,
+    pub commands: Stream,
+    pub names: Names,
+    pub indexed: watch::Sender<u64>,
+}
+
+impl Indexer {
+    /// Follows the events stream for as long as the log is open, starting again from the
+    /// stored checkpoint after any failure (the server away, a restart).
+    pub async fn run(self) {
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match self.follow().await {
+                Ok(()) => pause = Duration::from_millis(100),
+                Err(error) => {
+                    tracing::warn!(%error, "command index: following the event log failed; retrying");
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+            }
+            tokio::time::sleep(pause).await;
+        }
+    }
+
+    async fn follow(&self) -> Result<(), LogError> {
+        let checkpoint = self.checkpoint().await?;
+        self.indexed.send_if_modified(|at| raise(at, checkpoint));
+        let tail = read::tail(&self.events, &self.names.all_events(), checkpoint + 1).await?;
+        // Whatever has arrived is indexed in one atomic batch: one fsync, not one per command.
+        let mut chunks = tail.ready_chunks(MAX_CHUNK);
+        while let Some(chunk) = chunks.next().await {
+            let mut outcomes = Vec::new();
+            let mut last = 0;
+            for message in chunk {
+                let raw =
+                    into_raw(message.map_err(|e| unavailable("following the event stream", e))?)?;
+                let stamp = Stamp::read(raw.headers.as_ref())?;
+                if stamp.is_last() {
+                    outcomes.push((stamp.command, self.outcome(&raw, stamp)?));
+                }
+                last = raw.sequence;
+            }
+            self.write_all(&outcomes).await?;
+            self.indexed.send_if_modified(|at| raise(at, last));
+        }
+        Ok(())
+    }
+
+    fn outcome(&self, raw: &read::Raw, stamp: Stamp) -> Result<Appended, LogError> {
+        Ok(Appended {
+            stream: self.names.stream_of(&raw.subject)?,
+            first_position: raw.sequence + 1 - stamp.parts,
+            last_position: raw.sequence,
+            version: stamp.version,
+            duplicate: false,
+        })
+    }
+
+    /// Stores outcomes not stored yet, in order: as one atomic batch, and one by one if the
+    /// batch is refused because another follower stored some of them first.
+    async fn write_all(&self, outcomes: &[(Uuid, Appended)]) -> Result<(), LogError> {
+        if outcomes.len() > 1 && self.write_batch(outcomes).await? {
+            return Ok(());
+        }
+        for (command, outcome) in outcomes {
+            let reply = self.send(*command, outcome, HeaderMap::new(), true).await?;
+            match wire::pub_reply(&reply)? {
+                PubReply::Stored(_) | PubReply::WrongLastSequence => {}
+                PubReply::Accepted => {
+                    return Err(LogError::Unavailable(
+                        "empty reply from the command index".into(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// True when the whole batch was stored.
+    async fn write_batch(&self, outcomes: &[(Uuid, Appended)]) -> Result<bool, LogError> {
+        let batch_id = Uuid::new_v4().simple().to_string();
+        let count = outcomes.len();
+        for (n, (command, outcome)) in (1..).zip(outcomes) {
+            let mut headers = HeaderMap::new();
+            headers.insert("Nats-Batch-Id", batch_id.as_str());
+            headers.insert("Nats-Batch-Sequence", n.to_string().as_str());
+            if n == count {
+                headers.insert("Nats-Batch-Commit", "1");
+            }
+            let reply = self
+                .send(*command, outcome, headers, n == 1 || n == count)
+                .await?;
+            match wire::pub_reply(&reply)? {
+                PubReply::Stored(_) => return Ok(true),
+                PubReply::Accepted => {}
+                PubReply::WrongLastSequence => return Ok(false),
+            }
+        }
+        Ok(false)
+    }
+
+    /// Publishes one outcome, only if its subject is empty; the reply when `wait`.
+    async fn send(
+        &self,
+        command: Uuid,
+        outcome: &Appended,
+        mut headers: HeaderMap,
+        wait: bool,
+    ) -> Result<Vec<u8>, LogError> {
+        headers.insert("Nats-Expected-Last-Subject-Sequence", "0");
+        let subject = self.names.command(command);
+        let payload = encode_appended(outcome).into();
+        if !wait {
+            self.client
+                .publish_with_headers(subject, headers, payload)
+                .await
+                .map_err(|e| unavailable("writing the command index", e))?;
+            return Ok(Vec::new());
+        }
+        let reply = self
+            .client
+            .request_with_headers(subject, headers, payload)
+            .await
+            .map_err(|e| unavailable("writing the command index", e))?;
+        Ok(reply.payload.to_vec())
+    }
+
+    /// The last position indexed by anyone: the outcome stored last.
+    async fn checkpoint(&self) -> Result<u64, LogError> {
+        let info = self
+            .commands
+            .get_info()
+            .await
+            .map_err(|e| unavailable("command index info", e))?;
+        if info.state.last_sequence == 0 {
+            return Ok(0);
+        }
+        let last = self
+            .commands
+            .direct_get(info.state.last_sequence)
+            .await
+            .map_err(|e| unavailable("reading the command index", e))?;
+        Ok(decode_appended(&last.payload)?.last_position)
+    }
+}
+
+fn raise(at: &mut u64, to: u64) -> bool {
+    let raised = to > *at;
+    if raised {
+        *at = to;
+    }
+    raised
+}
+
+/// The first outcome of a command, once the index has caught up with `head`.
+pub async fn lookup(
+    commands: &Stream,
+    names: &Names,
+    indexed: &watch::Receiver<u64>,
+    head: u64,
+    command_id: Uuid,
+) -> Result<Option<Appended>, LogError> {
+    let mut indexed = indexed.clone();
+    let caught_up = indexed.wait_for(|at| *at >= head);
+    match tokio::time::timeout(Duration::from_secs(10), caught_up).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(_)) => {
+            return Err(LogError::Unavailable(
+                "the command index has stopped".into(),
+            ));
+        }
+        Err(_) => {
+            return Err(LogError::Unavailable(format!(
+                "the command index did not reach position {head} in 10 s"
+            )));
+        }
+    }
+    match read::last_on(commands, &names.command(command_id)).await? {
+        Some(raw) => decode_appended(&raw.payload).map(Some),
+        None => Ok(None),
+    }
+}

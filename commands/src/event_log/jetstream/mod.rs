@@ -1,0 +1,281 @@
+//! `JetStreamEventLog`: the distributed `EventLog` backend on NATS JetStream (≥ 2.12).
+//!
+//! Layout: `subjects` (names), `wire` (message format), `append` (optimistic concurrency,
+//! atomic batches), `read` (direct gets, ordered consumers), `subscription` (catch-up then
+//! live), `index` (command id → outcome).
+//!
+//! Durability is the server's: an append returns once JetStream acknowledged it, which with
+//! `sync_interval: always` (our scripts, the documented production config) means fsynced on
+//! every replica that acknowledged.
+
+mod append;
+mod index;
+mod read;
+mod subjects;
+mod subscription;
+mod wire;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, stream};
+use async_trait::async_trait;
+use domain::envelope::RecordedEvent;
+use domain::ports::event_log::{AppendBatch, Appended, EventLog, EventSubscription, LogError};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use self::append::Tip;
+use self::index::Indexer;
+use self::subjects::Names;
+use self::subscription::JetStreamSubscription;
+use crate::service::stream_locks::StreamLocks;
+
+/// How a log is laid out on the server.
+#[derive(Debug, Clone)]
+pub struct JetStreamOptions {
+    /// Subject prefix and stream-name stem: `ff` → `ff.events.…`, `FF_EVENTS`, `FF_COMMANDS`.
+    pub prefix: String,
+    /// Replicas of both streams: 1 on a single server, 3 on a cluster.
+    pub replicas: usize,
+}
+
+impl Default for JetStreamOptions {
+    fn default() -> Self {
+        Self {
+            prefix: "ff".into(),
+            replicas: 1,
+        }
+    }
+}
+
+/// Streams (and refused commands) this handle remembers; beyond this the memory starts over.
+const REMEMBERED_TIPS: usize = 100_000;
+
+/// Outcomes of this handle's own appends, and commands the index did not know when refused.
+#[derive(Default)]
+struct CommandsSeen {
+    appended: HashMap<Uuid, Appended>,
+    refused: HashSet<Uuid>,
+}
+
+pub struct JetStreamEventLog {
+    client: async_nats::Client,
+    events: stream::Stream,
+    commands: stream::Stream,
+    names: Names,
+    tips: Mutex<HashMap<String, Tip>>,
+    /// What this handle knows about commands: see `append::refused`.
+    commands_seen: Mutex<CommandsSeen>,
+    /// Appends to one stream from this handle queue rather than race each other.
+    appending: StreamLocks,
+    indexed: watch::Receiver<u64>,
+    indexer: JoinHandle<()>,
+}
+
+impl JetStreamEventLog {
+    /// Connects to `url` and opens (creating if needed) the log's two streams.
+    pub async fn connect(url: &str, options: JetStreamOptions) -> Result<Self, LogError> {
+        let client = async_nats::ConnectOptions::new()
+            .connection_timeout(Duration::from_secs(5))
+            .name("ferroflux")
+            .connect(url)
+            .await
+            .map_err(|e| LogError::Unavailable(format!("cannot connect to NATS at {url}: {e}")))?;
+        Self::open(client, options).await
+    }
+
+    pub async fn open(
+        client: async_nats::Client,
+        options: JetStreamOptions,
+    ) -> Result<Self, LogError> {
+        let names = Names::new(&options.prefix)?;
+        let js = jetstream::new(client.clone());
+        let events =
+            ensure_stream(&js, &names.events, names.all_events(), options.replicas).await?;
+        let commands =
+            ensure_stream(&js, &names.commands, names.all_commands(), options.replicas).await?;
+        let (indexed_tx, indexed) = watch::channel(0);
+        let indexer = tokio::spawn(
+            Indexer {
+                client: client.clone(),
+                events: events.clone(),
+                commands: commands.clone(),
+                names: names.clone(),
+                indexed: indexed_tx,
+            }
+            .run(),
+        );
+        Ok(Self {
+            client,
+            events,
+            commands,
+            names,
+            tips: Mutex::default(),
+            commands_seen: Mutex::default(),
+            appending: StreamLocks::default(),
+            indexed,
+            indexer,
+        })
+    }
+
+    fn remembered(&self, stream: &str) -> Option<Tip> {
+        self.tips
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(stream)
+            .copied()
+    }
+
+    fn remember(&self, stream: &str, tip: Tip) {
+        let mut tips = self.tips.lock().unwrap_or_else(|p| p.into_inner());
+        if tips.len() >= REMEMBERED_TIPS && !tips.contains_key(stream) {
+            tips.clear();
+        }
+        tips.insert(stream.to_owned(), tip);
+    }
+
+    fn seen(&self) -> std::sync::MutexGuard<'_, CommandsSeen> {
+        let mut seen = self.commands_seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.appended.len() + seen.refused.len() >= REMEMBERED_TIPS {
+            *seen = CommandsSeen::default();
+        }
+        seen
+    }
+
+    fn own_outcome(&self, command: Uuid) -> Option<Appended> {
+        self.seen().appended.get(&command).cloned()
+    }
+
+    fn note_appended(&self, command: Uuid, appended: &Appended) {
+        let mut seen = self.seen();
+        seen.refused.remove(&command);
+        seen.appended.insert(command, appended.clone());
+    }
+
+    fn refused_before(&self, command: Uuid) -> bool {
+        self.seen().refused.contains(&command)
+    }
+
+    fn note_refused(&self, command: Uuid) {
+        self.seen().refused.insert(command);
+    }
+
+    /// The command's outcome once the index has caught up with `position`.
+    async fn indexed_outcome(
+        &self,
+        command: Uuid,
+        position: u64,
+    ) -> Result<Option<Appended>, LogError> {
+        index::lookup(
+            &self.commands,
+            &self.names,
+            &self.indexed,
+            position,
+            command,
+        )
+        .await
+    }
+}
+
+impl Drop for JetStreamEventLog {
+    fn drop(&mut self) {
+        self.indexer.abort();
+    }
+}
+
+/// Both streams keep everything, on disk, with direct gets and atomic batches.
+async fn ensure_stream(
+    js: &jetstream::Context,
+    name: &str,
+    subject: String,
+    replicas: usize,
+) -> Result<stream::Stream, LogError> {
+    let config = stream::Config {
+        name: name.to_owned(),
+        subjects: vec![subject],
+        storage: stream::StorageType::File,
+        retention: stream::RetentionPolicy::Limits,
+        num_replicas: replicas,
+        allow_direct: true,
+        allow_atomic_publish: true,
+        ..Default::default()
+    };
+    js.get_or_create_stream(config)
+        .await
+        .map_err(|e| unavailable(&format!("opening JetStream stream {name}"), e))
+}
+
+pub(super) fn unavailable(what: &str, error: impl std::fmt::Display) -> LogError {
+    LogError::Unavailable(format!("{what}: {error}"))
+}
+
+#[async_trait]
+impl EventLog for JetStreamEventLog {
+    async fn append(&self, batch: AppendBatch) -> Result<Appended, LogError> {
+        let _queued = self.appending.lock(&batch.stream).await;
+        self.append_batch(batch).await
+    }
+
+    async fn read_stream(&self, stream: &str) -> Result<Vec<RecordedEvent>, LogError> {
+        let Ok(subject) = self.names.subject(stream) else {
+            return Ok(Vec::new());
+        };
+        let tip = self.fetch_tip(&subject).await?;
+        if tip.sequence == 0 {
+            return Ok(Vec::new());
+        }
+        let stored =
+            read::range(&self.client, &self.names.events, &subject, 1, tip.sequence).await?;
+        self.remember(stream, tip);
+        stored
+            .iter()
+            .map(|raw| wire::decode(&raw.payload, raw.sequence))
+            .collect()
+    }
+
+    async fn read_after(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, LogError> {
+        let head = self.head().await?;
+        if limit == 0 || after >= head {
+            return Ok(Vec::new());
+        }
+        let last = head.min(after.saturating_add(limit as u64));
+        let stored = read::range(
+            &self.client,
+            &self.names.events,
+            &self.names.all_events(),
+            after + 1,
+            last,
+        )
+        .await?;
+        stored
+            .iter()
+            .map(|raw| wire::decode(&raw.payload, raw.sequence))
+            .collect()
+    }
+
+    async fn find_command(&self, command_id: Uuid) -> Result<Option<Appended>, LogError> {
+        let head = self.head().await?;
+        self.indexed_outcome(command_id, head).await
+    }
+
+    async fn head(&self) -> Result<u64, LogError> {
+        let info = self
+            .events
+            .get_info()
+            .await
+            .map_err(|e| unavailable("event stream info", e))?;
+        Ok(info.state.last_sequence)
+    }
+
+    async fn subscribe(&self, after: u64) -> Result<Box<dyn EventSubscription>, LogError> {
+        Ok(Box::new(JetStreamSubscription {
+            events: self.events.clone(),
+            filter: self.names.all_events(),
+            next: after + 1,
+            messages: None,
+        }))
+    }
+}

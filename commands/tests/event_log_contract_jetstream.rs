@@ -1,0 +1,85 @@
+//! The event-log contract suite, unchanged, against JetStream on the real nats-server that
+//! `scripts/services` runs; plus what only the JetStream backend promises.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use commands::event_log::contract::{LogFactory, batch};
+use commands::event_log::{JetStreamEventLog, JetStreamOptions};
+use commands::test_services::nats_url;
+use domain::ports::event_log::{EventLog, LogError};
+use uuid::Uuid;
+
+/// A random prefix per test: its own two JetStream streams, nobody else's.
+struct JetStreamFactory(String);
+
+impl JetStreamFactory {
+    fn new() -> Self {
+        Self(format!("t{}", Uuid::new_v4().simple()))
+    }
+
+    async fn open_log(&self, name: &str) -> JetStreamEventLog {
+        let options = JetStreamOptions {
+            prefix: format!("{}_{name}", self.0),
+            replicas: 1,
+        };
+        JetStreamEventLog::connect(&nats_url(), options)
+            .await
+            .expect("open JetStream log")
+    }
+}
+
+#[async_trait]
+impl LogFactory for JetStreamFactory {
+    async fn open(&self, name: &str) -> Arc<dyn EventLog> {
+        Arc::new(self.open_log(name).await)
+    }
+}
+
+mod jetstream {
+    commands::event_log_contract_tests!(super::JetStreamFactory::new());
+}
+
+#[tokio::test]
+async fn two_handles_share_one_log() {
+    let factory = JetStreamFactory::new();
+    let (one, two) = (
+        factory.open_log("main").await,
+        factory.open_log("main").await,
+    );
+    one.append(batch("thing-1", 0, 2))
+        .await
+        .expect("append on one");
+    // The other handle remembers nothing about thing-1 and still gets the version right.
+    assert!(matches!(
+        two.append(batch("thing-1", 1, 1)).await,
+        Err(LogError::Conflict { actual: 2, .. })
+    ));
+    let appended = two
+        .append(batch("thing-1", 2, 1))
+        .await
+        .expect("append on two");
+    assert_eq!((appended.first_position, appended.version), (3, 3));
+    // And the first handle's memory of the tip is stale now: refused, then right.
+    assert!(matches!(
+        one.append(batch("thing-1", 2, 1)).await,
+        Err(LogError::Conflict { actual: 3, .. })
+    ));
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_unavailable() {
+    let options = JetStreamOptions::default();
+    let result = JetStreamEventLog::connect("nats://127.0.0.1:1", options).await;
+    assert!(matches!(result, Err(LogError::Unavailable(_))));
+}
+
+#[tokio::test]
+async fn stream_names_no_subject_can_carry_are_invalid() {
+    let log = JetStreamFactory::new().open_log("main").await;
+    assert!(matches!(
+        log.append(batch("thing-a.b", 0, 1)).await,
+        Err(LogError::Invalid(_))
+    ));
+    assert_eq!(log.read_stream("thing-a.b").await, Ok(vec![]));
+}
