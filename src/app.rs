@@ -14,7 +14,6 @@ use adapters::writer::{self, WriterStats};
 use anyhow::{Context, bail};
 use axum::Router;
 use commands::auth::{KeyVault, Secrets, Tokens};
-use commands::event_log::FjallEventLog;
 use commands::service::{Service, ServiceParts, Settings};
 use domain::ids::{ChannelId, KeyHash};
 use domain::ports::event_log::EventLog;
@@ -23,6 +22,7 @@ use tokio::net::TcpListener;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::Config;
+use crate::config::masked;
 use crate::http_server::{self, HttpLimits};
 use crate::metrics::{self, MqttCounters};
 
@@ -66,7 +66,7 @@ pub struct App {
     mqtt_target: MqttTarget,
     /// The MQTT adapter's counters once started, for `/metrics`.
     mqtt_counters: MqttCounters,
-    pub log: Arc<FjallEventLog>,
+    pub log: Arc<dyn EventLog>,
     /// The projections this process keeps live, for `replay --verify`.
     pub live: Vec<Arc<dyn Projection>>,
 }
@@ -81,7 +81,8 @@ impl App {
             config.jwt_secret.as_deref(),
             config.master_key.as_deref(),
         )?;
-        let log = Arc::new(open_log(config)?);
+        let log = open_log(config).await?;
+        tracing::info!(event_log = %masked(&config.log.event_log), "event log open");
         let views = Arc::new(Views::default());
         let authz = Arc::new(AuthzCache::default());
         let live: Vec<Arc<dyn Projection>> = vec![views.clone(), authz.clone()];
@@ -283,15 +284,10 @@ async fn not_found() -> (axum::http::StatusCode, axum::Json<serde_json::Value>) 
     (axum::http::StatusCode::NOT_FOUND, axum::Json(body))
 }
 
-/// Opens the event log; another `ferroflux` holding the same data dir is named plainly.
-pub fn open_log(config: &Config) -> anyhow::Result<FjallEventLog> {
-    let dir = config.events_dir();
-    FjallEventLog::open(&dir).with_context(|| {
-        format!(
-            "cannot open the event log in {} (is another ferroflux using this data dir?)",
-            dir.display()
-        )
-    })
+/// Opens the configured event log; a locked data dir or an unreachable server is named
+/// plainly.
+pub async fn open_log(config: &Config) -> anyhow::Result<Arc<dyn EventLog>> {
+    config.log.open(&config.events_dir()).await
 }
 
 pub async fn bind(

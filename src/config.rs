@@ -8,8 +8,10 @@ use clap::Args;
 use clap::builder::BoolishValueParser;
 
 mod client_limits;
+mod event_log;
 
 pub use client_limits::{ClientLimits, open_files_limit};
+pub use event_log::{EventLogBackend, EventLogConfig, masked};
 
 use crate::mail::MailConfig;
 
@@ -74,6 +76,8 @@ pub struct Config {
     #[arg(long, env = "FF_INSTANCE", default_value = "")]
     pub instance: String,
     #[command(flatten)]
+    pub log: EventLogConfig,
+    #[command(flatten)]
     pub clients: ClientLimits,
     /// Password-reset mail: SMTP server, sender, reset page.
     #[command(flatten)]
@@ -98,6 +102,7 @@ impl Default for Config {
             mqtt_max_retained_bytes: DEFAULT_MQTT_MAX_RETAINED_BYTES,
             mqtt_max_sessions_per_thing: DEFAULT_MQTT_MAX_SESSIONS_PER_THING,
             instance: String::new(),
+            log: EventLogConfig::default(),
             clients: ClientLimits::default(),
             mail: MailConfig::default(),
         }
@@ -112,6 +117,15 @@ impl Config {
             ("FF_MQTT_MAX_RETAINED_BYTES", self.mqtt_max_retained_bytes),
         ];
         self.clients.check()?;
+        self.log.backend()?;
+        if self.log.is_shared() && (self.jwt_secret.is_none() || self.master_key.is_none()) {
+            anyhow::bail!(
+                "FF_EVENT_LOG={} is shared by several nodes: start every node with the same \
+                 FF_JWT_SECRET and FF_MASTER_KEY (a secret generated per node would sign \
+                 tokens and seal keys no other node can read)",
+                masked(&self.log.event_log)
+            );
+        }
         self.mail.origins()?;
         if self.mqtt_max_sessions_per_thing == 0 {
             anyhow::bail!("FF_MQTT_MAX_SESSIONS_PER_THING must be at least 1");
@@ -166,6 +180,7 @@ impl Config {
             format!("FF_INSTANCE={}", self.instance),
         ]
         .into_iter()
+        .chain(self.log.render())
         .chain(self.clients.render())
         .chain(self.mail.render())
         .collect::<Vec<_>>()

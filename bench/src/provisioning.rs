@@ -6,7 +6,6 @@ use std::time::Instant;
 use anyhow::ensure;
 use commands::service::{CommandMeta, NewThing, Service};
 use domain::ids::UserId;
-use domain::ports::event_log::EventLog;
 use ferroflux::{App, Config};
 use projections::views::PageQuery;
 

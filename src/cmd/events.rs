@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
+use ferroflux::config::EventLogConfig;
 use ferroflux::{Config, app};
 
 #[derive(Debug, Args)]
@@ -29,6 +30,8 @@ pub struct EventsArgs {
     /// happen (Mainflux's `mainflux.mqtt` feed), from the running server; never ends.
     #[arg(long, value_enum, default_value_t = Feed::Log)]
     feed: Feed,
+    #[command(flatten)]
+    log: EventLogConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -40,6 +43,7 @@ enum Feed {
 pub async fn run(args: EventsArgs) -> anyhow::Result<()> {
     let config = Config {
         data_dir: args.data_dir.clone(),
+        log: args.log.clone(),
         ..Config::default()
     };
     let stdout = std::io::stdout();
@@ -56,8 +60,8 @@ pub async fn run(args: EventsArgs) -> anyhow::Result<()> {
 
 /// From the data dir when no server holds it, else from the running server.
 async fn history(args: &EventsArgs, config: &Config, out: &mut dyn Write) -> anyhow::Result<()> {
-    match app::open_log(config) {
-        Ok(log) => replay::export_ndjson(&log, args.from, args.follow, out)
+    match app::open_log(config).await {
+        Ok(log) => replay::export_ndjson(&*log, args.from, args.follow, out)
             .await
             .map(|_| ())
             .map_err(anyhow::Error::from),

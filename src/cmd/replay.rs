@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::bail;
 use clap::Args;
+use ferroflux::config::EventLogConfig;
 use ferroflux::{App, Config};
 use indicatif::{ProgressBar, ProgressStyle};
 use projections::{AuthzCache, Projection, Views};
@@ -17,6 +18,8 @@ pub struct ReplayArgs {
     /// Compare the rebuilt projections with the live ones; exit non-zero on any difference.
     #[arg(long)]
     verify: bool,
+    #[command(flatten)]
+    log: EventLogConfig,
 }
 
 struct Bar(ProgressBar);
@@ -36,6 +39,7 @@ impl replay::Progress for Bar {
 pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
     let config = Config {
         data_dir: args.data_dir,
+        log: args.log,
         ..Config::default()
     };
     let app = App::open(&config).await?;

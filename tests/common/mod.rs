@@ -19,7 +19,6 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use commands::auth::{Secrets, Tokens};
 use domain::ids::{ChannelId, ThingId, UserId};
-use domain::ports::event_log::EventLog;
 use ferroflux::{App, Config};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
