@@ -81,7 +81,10 @@ impl App {
             config.jwt_secret.as_deref(),
             config.master_key.as_deref(),
         )?;
-        let log = open_log(config).await?;
+        let log = config
+            .log
+            .open(&config.events_dir(), Some(&secrets.fingerprint()))
+            .await?;
         tracing::info!(event_log = %masked(&config.log.event_log), "event log open");
         let views = Arc::new(Views::default());
         let authz = Arc::new(AuthzCache::default());
@@ -287,7 +290,7 @@ async fn not_found() -> (axum::http::StatusCode, axum::Json<serde_json::Value>) 
 /// Opens the configured event log; a locked data dir or an unreachable server is named
 /// plainly.
 pub async fn open_log(config: &Config) -> anyhow::Result<Arc<dyn EventLog>> {
-    config.log.open(&config.events_dir()).await
+    config.log.open(&config.events_dir(), None).await
 }
 
 pub async fn bind(

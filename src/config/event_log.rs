@@ -67,8 +67,13 @@ impl EventLogConfig {
         matches!(self.backend(), Ok(EventLogBackend::Nats(_)))
     }
 
-    /// Opens the log; `events_dir` is where fjall keeps it by default.
-    pub async fn open(&self, events_dir: &Path) -> anyhow::Result<Arc<dyn EventLog>> {
+    /// Opens the log; `events_dir` is where fjall keeps it by default. On a shared log, a
+    /// node whose secrets' `fingerprint` differs from the cluster's is refused.
+    pub async fn open(
+        &self,
+        events_dir: &Path,
+        fingerprint: Option<&str>,
+    ) -> anyhow::Result<Arc<dyn EventLog>> {
         match self.backend()? {
             EventLogBackend::Fjall(path) => {
                 let dir = path.unwrap_or_else(|| events_dir.to_owned());
@@ -90,6 +95,17 @@ impl EventLogConfig {
                     .with_context(|| {
                         format!("FF_EVENT_LOG={}: cannot open the event log", masked(&url))
                     })?;
+                let disagrees = match fingerprint {
+                    Some(fingerprint) => log.agree("secrets", fingerprint).await?.is_some(),
+                    None => false,
+                };
+                if disagrees {
+                    bail!(
+                        "FF_JWT_SECRET or FF_MASTER_KEY differ from those the other nodes on \
+                         FF_EVENT_LOG={} use: start this node with the cluster's secrets",
+                        masked(&url)
+                    );
+                }
                 Ok(Arc::new(log))
             }
         }

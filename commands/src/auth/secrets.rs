@@ -38,6 +38,17 @@ impl std::fmt::Debug for Secrets {
 }
 
 impl Secrets {
+    /// A digest of both secrets that reveals neither: nodes sharing one event log compare it
+    /// to find out at start whether they would understand each other's tokens and keys.
+    pub fn fingerprint(&self) -> String {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.master_key)
+            .expect("HMAC takes any key length");
+        mac.update(b"ferroflux cluster fingerprint v1\0");
+        mac.update(&self.jwt_secret);
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+
     /// Uses the given secrets, else reads or creates `<dir>/jwt.secret` and `<dir>/master.key`;
     /// the admin token always lives in `<dir>/admin.token`.
     pub fn load(

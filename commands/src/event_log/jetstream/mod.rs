@@ -93,10 +93,16 @@ impl JetStreamEventLog {
     ) -> Result<Self, LogError> {
         let names = Names::new(&options.prefix)?;
         let js = jetstream::new(client.clone());
-        let events =
-            ensure_stream(&js, &names.events, names.all_events(), options.replicas).await?;
+        let events = ensure_stream(
+            &js,
+            &names.events,
+            vec![names.all_events()],
+            options.replicas,
+        )
+        .await?;
+        let command_subjects = vec![names.all_commands(), names.all_settings()];
         let commands =
-            ensure_stream(&js, &names.commands, names.all_commands(), options.replicas).await?;
+            ensure_stream(&js, &names.commands, command_subjects, options.replicas).await?;
         let (indexed_tx, indexed) = watch::channel(0);
         let indexer = tokio::spawn(
             Indexer {
@@ -135,6 +141,31 @@ impl JetStreamEventLog {
             tips.clear();
         }
         tips.insert(stream.to_owned(), tip);
+    }
+
+    /// Stores `value` as the cluster's `name` unless one is stored already; returns the
+    /// stored value when it differs (the first node to start decides).
+    pub async fn agree(&self, name: &str, value: &str) -> Result<Option<String>, LogError> {
+        let subject = self.names.setting(name);
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Expected-Last-Subject-Sequence", "0");
+        let reply = self
+            .client
+            .request_with_headers(subject.clone(), headers, value.to_owned().into())
+            .await
+            .map_err(|e| unavailable("storing a cluster setting", e))?;
+        match wire::pub_reply(&reply.payload)? {
+            wire::PubReply::Stored(_) => Ok(None),
+            _ => {
+                let stored = read::last_on(&self.commands, &subject)
+                    .await?
+                    .ok_or_else(|| {
+                        LogError::Unavailable(format!("cluster setting {name} vanished"))
+                    })?;
+                let stored = String::from_utf8_lossy(&stored.payload).into_owned();
+                Ok((stored != value).then_some(stored))
+            }
+        }
     }
 
     fn seen(&self) -> std::sync::MutexGuard<'_, CommandsSeen> {
@@ -190,12 +221,12 @@ impl Drop for JetStreamEventLog {
 async fn ensure_stream(
     js: &jetstream::Context,
     name: &str,
-    subject: String,
+    subjects: Vec<String>,
     replicas: usize,
 ) -> Result<stream::Stream, LogError> {
     let config = stream::Config {
         name: name.to_owned(),
-        subjects: vec![subject],
+        subjects,
         storage: stream::StorageType::File,
         retention: stream::RetentionPolicy::Limits,
         num_replicas: replicas,

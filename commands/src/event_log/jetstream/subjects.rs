@@ -46,6 +46,15 @@ impl Names {
         format!("{}.commands.*", self.prefix)
     }
 
+    /// Settings every node of a cluster must agree on, kept beside the command index.
+    pub fn all_settings(&self) -> String {
+        format!("{}.settings.*", self.prefix)
+    }
+
+    pub fn setting(&self, name: &str) -> String {
+        format!("{}.settings.{name}", self.prefix)
+    }
+
     /// The subject of one aggregate stream, or why the stream name cannot be one.
     pub fn subject(&self, stream: &str) -> Result<String, LogError> {
         let (aggregate, id) = stream
