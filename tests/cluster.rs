@@ -391,3 +391,26 @@ async fn an_unreachable_event_log_is_one_clear_line() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_email_registered_through_two_nodes_at_once_succeeds_exactly_once() {
+    let cluster = Cluster::new();
+    let (one, two) = (cluster.start("one"), cluster.start("two"));
+    for round in 0..5 {
+        let body =
+            json!({"email": format!("race-{round}@example.com"), "password": "correct-horse"});
+        let attempts: Vec<_> = [&one, &two, &one, &two]
+            .iter()
+            .map(|node| {
+                let (url, body) = (format!("{}/users", node.base), body.clone());
+                tokio::spawn(async move { call("POST", url, None, Some(body)).await.0 })
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for attempt in attempts {
+            statuses.push(attempt.await.expect("attempt"));
+        }
+        statuses.sort_unstable();
+        assert_eq!(statuses, [201, 409, 409, 409], "round {round}");
+    }
+}

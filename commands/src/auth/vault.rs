@@ -21,13 +21,16 @@ pub struct KeyVault {
     /// a short key; the same digest as keying afresh every time).
     hasher: HmacSha256,
     cipher: ChaCha20Poly1305,
+    user_ids: HmacSha256,
 }
 
 impl KeyVault {
     pub fn new(master_key: &[u8; 32]) -> Self {
         let hash_key = derive(master_key, b"ferroflux/thing-key-hash/v1");
         let seal_key = derive(master_key, b"ferroflux/thing-key-seal/v1");
+        let user_id_key = derive(master_key, b"ferroflux/user-id/v1");
         Self {
+            user_ids: mac(&user_id_key),
             hasher: mac(&hash_key),
             cipher: ChaCha20Poly1305::new(Key::from_slice(&seal_key)),
         }
@@ -37,6 +40,19 @@ impl KeyVault {
         let mut mac = self.hasher.clone();
         mac.update(key.as_bytes());
         KeyHash(mac.finalize().into_bytes().into())
+    }
+
+    /// The id a user registering with `email` gets: the same on every node sharing the master
+    /// key, so two nodes registering one email at once append to one stream and the log's
+    /// optimistic concurrency lets exactly one succeed. Keyed, so an id does not reveal the
+    /// email to anyone without the master key.
+    pub fn user_id(&self, email: &str) -> uuid::Uuid {
+        let mut mac = self.user_ids.clone();
+        mac.update(email.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        uuid::Builder::from_custom_bytes(bytes).into_uuid()
     }
 
     pub fn seal(&self, key: &str) -> SealedKey {

@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 use std::time::Instant;
 
+use domain::DomainError;
 use domain::ids::{PasswordHash, UserId};
 use domain::user::{self, UserCommand};
 use domain::values::{Metadata, check_email, check_metadata, check_password};
@@ -40,7 +41,7 @@ impl Service {
             return Err(ServiceError::conflict("email is already registered"));
         }
         let password_hash = self.passwords.hash(password).await?;
-        let id = UserId(Uuid::new_v4());
+        let id = UserId(self.vault.user_id(&email));
         let command = UserCommand::Register {
             id,
             email: email.clone(),
@@ -51,7 +52,14 @@ impl Service {
             .execute(meta, id.stream(), user::apply, |state| {
                 user::decide(state, &command)
             })
-            .await?;
+            .await
+            .map_err(|error| match error {
+                // The stream is the email's: another node registered it first.
+                ServiceError::Domain(DomainError::Conflict(_)) => {
+                    ServiceError::conflict("email is already registered")
+                }
+                other => other,
+            })?;
         match appended {
             Some(appended) => Ok(UserId(id_in_stream(&appended.stream)?)),
             None => Err(ServiceError::conflict("email is already registered")),
