@@ -1,25 +1,28 @@
 //! Durability under `kill -9`: every append acknowledged before the kill is there after a
-//! restart, at its position, and the log goes on.
+//! restart, at its position, and the log goes on; for fjall and for JetStream.
 //!
-//! The child process is this test binary run again with `FF_KILL9_CHILD_DIR` set and
-//! filtered to `kill9_child`; it prints one `ack <stream> <version> <position> <event id>`
-//! line per event, only after `append` returned. The parent SIGKILLs it after a random
-//! number of acks, reads what was printed before death, reopens the directory and checks.
+//! The child process is this test binary run again with `FF_KILL9_CHILD_DIR` (fjall) or
+//! `FF_KILL9_CHILD_NATS` (`<url> <prefix>`) set and filtered to `kill9_child`; it prints one
+//! `ack <stream> <version> <position> <event id>` line per event, only after `append`
+//! returned. The parent SIGKILLs it after a random number of acks (for JetStream, then the
+//! test's own nats-server as well, and restarts it), reads what was printed before death,
+//! reopens the log and checks.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use commands::event_log::FjallEventLog;
 use commands::event_log::contract::{append_retrying, read_all};
+use commands::event_log::{FjallEventLog, JetStreamEventLog, JetStreamOptions};
 use domain::ports::event_log::{EventLog, LogError};
 use uuid::Uuid;
 
 const CHILD_DIR: &str = "FF_KILL9_CHILD_DIR";
+const CHILD_NATS: &str = "FF_KILL9_CHILD_NATS";
 const ROUNDS: usize = 5;
 const WRITERS: u64 = 16;
 
@@ -31,12 +34,52 @@ struct Ack {
     id: Uuid,
 }
 
-/// The child's body; a no-op when run as an ordinary test (the env var is unset).
+/// Where the log under test lives.
+#[derive(Debug, Clone)]
+enum Backend {
+    Fjall(PathBuf),
+    /// A nats-server URL and the log's prefix.
+    Nats(String, String),
+}
+
+impl Backend {
+    async fn open(&self) -> Arc<dyn EventLog> {
+        match self {
+            Backend::Fjall(dir) => Arc::new(FjallEventLog::open(dir).expect("open the fjall log")),
+            Backend::Nats(url, prefix) => {
+                let options = JetStreamOptions {
+                    prefix: prefix.clone(),
+                    replicas: 1,
+                };
+                Arc::new(
+                    JetStreamEventLog::connect(url, options)
+                        .await
+                        .expect("open the JetStream log"),
+                )
+            }
+        }
+    }
+
+    fn child_env(&self) -> (&'static str, String) {
+        match self {
+            Backend::Fjall(dir) => (CHILD_DIR, dir.display().to_string()),
+            Backend::Nats(url, prefix) => (CHILD_NATS, format!("{url} {prefix}")),
+        }
+    }
+}
+
+/// The child's body; a no-op when run as an ordinary test (the env vars are unset).
 #[test]
 fn kill9_child() {
-    if let Some(dir) = std::env::var_os(CHILD_DIR) {
-        runtime().block_on(append_until_killed(Path::new(&dir)));
-    }
+    let backend = if let Some(dir) = std::env::var_os(CHILD_DIR) {
+        Backend::Fjall(dir.into())
+    } else if let Ok(nats) = std::env::var(CHILD_NATS) {
+        let (url, prefix) = nats.split_once(' ').expect("url and prefix");
+        Backend::Nats(url.to_owned(), prefix.to_owned())
+    } else {
+        return;
+    };
+    runtime().block_on(append_until_killed(&backend));
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -47,8 +90,8 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-async fn append_until_killed(dir: &Path) {
-    let log = Arc::new(FjallEventLog::open(dir).expect("child opens the log"));
+async fn append_until_killed(backend: &Backend) {
+    let log = backend.open().await;
     let stdout = Arc::new(Mutex::new(std::io::stdout()));
     // libtest has printed "test kill9_child ... " without a newline: end that line.
     writeln!(stdout.lock().expect("stdout"), "\nchild ready").expect("stdout");
@@ -96,10 +139,11 @@ fn parse_ack(line: &str) -> Option<(u64, Ack)> {
 }
 
 /// Runs one child until `kills_after` acks, SIGKILLs it, and returns every ack it printed.
-fn run_child_and_kill(dir: &Path, kills_after: usize) -> Vec<(u64, Ack)> {
+fn run_child_and_kill(backend: &Backend, kills_after: usize) -> Vec<(u64, Ack)> {
+    let (var, value) = backend.child_env();
     let mut child = Command::new(std::env::current_exe().expect("test binary"))
         .args(["--exact", "kill9_child", "--nocapture", "--test-threads=1"])
-        .env(CHILD_DIR, dir)
+        .env(var, value)
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn child");
@@ -110,7 +154,7 @@ fn run_child_and_kill(dir: &Path, kills_after: usize) -> Vec<(u64, Ack)> {
             .next()
             .expect("child exited before the kill")
             .expect("read");
-        if line == "child ready" {
+        if let (Backend::Fjall(dir), "child ready") = (backend, line.as_str()) {
             // While the child holds the directory, nobody else may open it.
             let second = FjallEventLog::open(dir).map(|_| ());
             assert!(
@@ -133,10 +177,10 @@ fn run_child_and_kill(dir: &Path, kills_after: usize) -> Vec<(u64, Ack)> {
 }
 
 /// Reopens the log and checks it against every ack so far; appends one more (recorded).
-async fn verify(dir: &Path, acked: &mut BTreeMap<u64, Ack>) {
-    let log = FjallEventLog::open(dir).expect("reopen after kill -9");
+async fn verify(backend: &Backend, acked: &mut BTreeMap<u64, Ack>) {
+    let log = backend.open().await;
     let head = log.head().await.expect("head");
-    let events = read_all(&log).await;
+    let events = read_all(&*log).await;
     let positions: Vec<u64> = events.iter().map(|e| e.position).collect();
     assert_eq!(
         positions,
@@ -167,7 +211,7 @@ async fn verify(dir: &Path, acked: &mut BTreeMap<u64, Ack>) {
         );
     }
 
-    let (appended, sent) = append_retrying(&log, "after-restart", 1).await;
+    let (appended, sent) = append_retrying(&*log, "after-restart", 1).await;
     assert_eq!(
         appended.first_position,
         head + 1,
@@ -183,17 +227,33 @@ async fn verify(dir: &Path, acked: &mut BTreeMap<u64, Ack>) {
 
 #[test]
 fn kill9_keeps_every_acknowledged_append() {
-    let started = Instant::now();
     let dir = tempfile::tempdir().expect("tempdir");
+    let backend = Backend::Fjall(dir.path().to_owned());
+    kill_rounds(&backend, || {});
+}
+
+/// JetStream: the child is killed, then the nats-server it talked to (its own, in a
+/// temporary directory, `sync_interval: always`), which is started again for the check.
+#[test]
+fn kill9_keeps_every_acknowledged_append_on_jetstream() {
+    let server = NatsServer::start();
+    let backend = Backend::Nats(server.url(), "kill9".into());
+    let server = std::cell::RefCell::new(server);
+    kill_rounds(&backend, || server.borrow_mut().kill_and_restart());
+}
+
+fn kill_rounds(backend: &Backend, mut after_kill: impl FnMut()) {
+    let started = Instant::now();
     let runtime = runtime();
     let mut acked = BTreeMap::new();
     for round in 0..ROUNDS {
         let kills_after = rand::random_range(200..2000);
-        for (position, ack) in run_child_and_kill(dir.path(), kills_after) {
+        for (position, ack) in run_child_and_kill(backend, kills_after) {
             let earlier = acked.insert(position, ack.clone());
             assert!(earlier.is_none(), "position {position} acked twice");
         }
-        runtime.block_on(verify(dir.path(), &mut acked));
+        after_kill();
+        runtime.block_on(verify(backend, &mut acked));
         eprintln!(
             "round {round}: killed after {kills_after} acks, {} acked in all, {:?}",
             acked.len(),
@@ -201,8 +261,72 @@ fn kill9_keeps_every_acknowledged_append() {
         );
     }
     assert!(
-        started.elapsed() < Duration::from_secs(60),
+        started.elapsed() < Duration::from_secs(120),
         "took {:?}",
         started.elapsed()
     );
+}
+
+/// A nats-server of this test's own, on a free port, with its store in a temporary directory.
+struct NatsServer {
+    dir: tempfile::TempDir,
+    port: u16,
+    process: Child,
+}
+
+impl NatsServer {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let config = format!(
+            "listen: 127.0.0.1:{port}\njetstream {{\n  store_dir: \"{}\"\n  sync_interval: always\n}}\n",
+            dir.path().join("store").display()
+        );
+        std::fs::write(dir.path().join("nats.conf"), config).expect("config");
+        // scripts/services installs nats-server; make sure it has run.
+        let _ = commands::test_services::nats_url();
+        let process = Self::spawn(dir.path());
+        let server = Self { dir, port, process };
+        server.wait_listening();
+        server
+    }
+
+    fn spawn(dir: &Path) -> Child {
+        Command::new("nats-server")
+            .arg("-c")
+            .arg(dir.join("nats.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server runs (scripts/services installs it)")
+    }
+
+    fn wait_listening(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "nats-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    fn kill_and_restart(&mut self) {
+        self.process.kill().expect("kill -9 nats-server");
+        self.process.wait().expect("reaped");
+        self.process = Self::spawn(self.dir.path());
+        self.wait_listening();
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
 }
