@@ -12,6 +12,7 @@
 
 mod http_load;
 mod http_publish;
+mod jetstream_peer;
 mod mqtt_brokers;
 mod mqtt_fanin;
 mod mqtt_idle;
@@ -26,6 +27,7 @@ mod store_probe;
 use anyhow::ensure;
 
 use crate::mqtt_brokers::Broker;
+use crate::provisioning::Log;
 
 struct Args {
     smoke: bool,
@@ -125,8 +127,8 @@ async fn provisioning_part(args: &Args) -> anyhow::Result<()> {
     let mut ratios_http = Vec::new();
     for round in 1..=args.rounds {
         let peer = peer::raw_fjall_durable_single(peer_events)?;
-        let cmd = provisioning::through_commands(args.events, args.concurrency).await?;
-        let http = provisioning::through_http(args.events, args.concurrency).await?;
+        let cmd = provisioning::through_commands(Log::Fjall, args.events, args.concurrency).await?;
+        let http = provisioning::through_http(Log::Fjall, args.events, args.concurrency).await?;
         println!(
             "round {round}: raw fjall {peer:>9.0}/s | command layer {cmd:>9.0}/s | HTTP {http:>9.0}/s"
         );
@@ -141,9 +143,41 @@ async fn provisioning_part(args: &Args) -> anyhow::Result<()> {
         "HTTP          vs raw fjall single durable appends: {}",
         stats::ratio_summary(&ratios_http)
     );
+    jetstream_part(args).await?;
     let replay =
         replay_speed::measure(args.events.max(10_000) * if args.smoke { 1 } else { 5 }).await?;
     println!("{replay}");
+    Ok(())
+}
+
+/// Durable thing.create on JetStream (`sync_interval: always`, the nats-server of
+/// `scripts/services`) against raw JetStream publishes of the same size and headers.
+async fn jetstream_part(args: &Args) -> anyhow::Result<()> {
+    let events = (args.events / 4).max(200);
+    println!(
+        "provisioning on JetStream: {events} thing.create per run, {} in flight; durability: \
+         nats-server sync_interval: always (fsync before every acknowledgement)",
+        args.concurrency
+    );
+    let (mut ratios_cmd, mut ratios_http) = (Vec::new(), Vec::new());
+    for round in 1..=args.rounds {
+        let peer = jetstream_peer::raw_publishes(events, args.concurrency).await?;
+        let cmd = provisioning::through_commands(Log::JetStream, events, args.concurrency).await?;
+        let http = provisioning::through_http(Log::JetStream, events, args.concurrency).await?;
+        println!(
+            "round {round}: raw JetStream {peer:>9.0}/s | command layer {cmd:>9.0}/s | HTTP {http:>9.0}/s"
+        );
+        ratios_cmd.push(cmd / peer);
+        ratios_http.push(http / peer);
+    }
+    println!(
+        "command layer vs raw JetStream publishes: {}",
+        stats::ratio_summary(&ratios_cmd)
+    );
+    println!(
+        "HTTP          vs raw JetStream publishes: {}",
+        stats::ratio_summary(&ratios_http)
+    );
     Ok(())
 }
 

@@ -15,12 +15,25 @@ struct Fixture {
     owner: UserId,
 }
 
-async fn fixture() -> anyhow::Result<Fixture> {
+/// Where the fixture's events go: the embedded fjall log, or JetStream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Log {
+    Fjall,
+    JetStream,
+}
+
+async fn fixture(log: Log) -> anyhow::Result<Fixture> {
     let dir = tempfile::tempdir()?;
-    let config = Config {
+    let mut config = Config {
         data_dir: dir.path().to_owned(),
         ..Config::default()
     };
+    if log == Log::JetStream {
+        config.log.event_log = commands::test_services::nats_url();
+        config.log.event_log_prefix = format!("bench{}", uuid::Uuid::new_v4().simple());
+        config.jwt_secret = Some("bench-jwt-secret".into());
+        config.master_key = Some("42".repeat(32));
+    }
     let app = App::open(&config).await?;
     let meta = CommandMeta::new(None, None);
     let owner = app
@@ -79,8 +92,8 @@ async fn check(f: &Fixture, events: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn through_commands(events: u64, concurrency: usize) -> anyhow::Result<f64> {
-    let f = fixture().await?;
+pub async fn through_commands(log: Log, events: u64, concurrency: usize) -> anyhow::Result<f64> {
+    let f = fixture(log).await?;
     let (service, owner): (Arc<Service>, _) = (f.app.service.clone(), f.owner);
     let rate = drive(events, concurrency, move || {
         let service = service.clone();
@@ -97,8 +110,8 @@ pub async fn through_commands(events: u64, concurrency: usize) -> anyhow::Result
     Ok(rate)
 }
 
-pub async fn through_http(events: u64, concurrency: usize) -> anyhow::Result<f64> {
-    let f = fixture().await?;
+pub async fn through_http(log: Log, events: u64, concurrency: usize) -> anyhow::Result<f64> {
+    let f = fixture(log).await?;
     let token = f
         .app
         .service
