@@ -76,12 +76,18 @@ pub struct JetStreamEventLog {
 }
 
 impl JetStreamEventLog {
-    /// Connects to `url` and opens (creating if needed) the log's two streams.
+    /// Connects to `url` (several cluster members comma-separated: any one that answers will
+    /// do, the client learns the rest) and opens (creating if needed) the log's two streams.
     pub async fn connect(url: &str, options: JetStreamOptions) -> Result<Self, LogError> {
+        let servers = url
+            .split(',')
+            .map(|one| one.trim().parse::<async_nats::ServerAddr>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| LogError::Invalid(format!("NATS URL {url}: {e}")))?;
         let client = async_nats::ConnectOptions::new()
             .connection_timeout(Duration::from_secs(5))
             .name("ferroflux")
-            .connect(url)
+            .connect(servers)
             .await
             .map_err(|e| LogError::Unavailable(format!("cannot connect to NATS at {url}: {e}")))?;
         Self::open(client, options).await
