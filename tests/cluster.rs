@@ -414,3 +414,54 @@ async fn one_email_registered_through_two_nodes_at_once_succeeds_exactly_once() 
         assert_eq!(statuses, [201, 409, 409, 409], "round {round}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_answer_503_while_the_log_is_away_and_the_node_recovers_by_itself() {
+    let mut nats = commands::test_services::PrivateNats::start();
+    let mut cluster = Cluster::new();
+    cluster.env[0].1 = nats.url();
+    let node = cluster.start("one");
+    let token = user(&node.base, &node.base).await;
+    let create = || {
+        call(
+            "POST",
+            format!("{}/things", node.base),
+            Some(&token),
+            Some(json!({})),
+        )
+    };
+    let (status, _, before) = create().await;
+    assert_eq!(status, 201);
+
+    nats.kill();
+    let (status, body, _) = create().await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{body}"
+    );
+    let (status, _, _) = call(
+        "GET",
+        format!("{}/things/{before}", node.base),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "reads keep working from the views");
+
+    nats.resume();
+    let (_, delay) = eventually("commands accepted again", || async {
+        let (status, _, id) = create().await;
+        (status == 201).then_some(id)
+    })
+    .await;
+    eprintln!("commands accepted {delay:?} after the log came back");
+    let (status, _, _) = call(
+        "GET",
+        format!("{}/things/{before}", node.base),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+}

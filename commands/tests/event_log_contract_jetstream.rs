@@ -83,3 +83,50 @@ async fn stream_names_no_subject_can_carry_are_invalid() {
     ));
     assert_eq!(log.read_stream("thing-a.b").await, Ok(vec![]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_and_appends_resume_after_the_server_restarts() {
+    let mut nats = commands::test_services::PrivateNats::start();
+    let options = JetStreamOptions {
+        prefix: "restart".into(),
+        replicas: 1,
+    };
+    let log = JetStreamEventLog::connect(&nats.url(), options)
+        .await
+        .expect("open");
+    log.append(batch("thing-1", 0, 1)).await.expect("append");
+    let mut subscription = log.subscribe(0).await.expect("subscribe");
+    assert_eq!(subscription.next().await.map(|e| e.position), Ok(1));
+
+    nats.kill();
+    assert!(matches!(
+        log.append(batch("thing-2", 0, 1)).await,
+        Err(LogError::Unavailable(_))
+    ));
+    nats.resume();
+    let started = std::time::Instant::now();
+    let appended = loop {
+        match log.append(batch("thing-3", 0, 1)).await {
+            Ok(appended) => break appended,
+            Err(LogError::Unavailable(_))
+                if started.elapsed() < std::time::Duration::from_secs(20) =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(other) => panic!("append after the restart: {other}"),
+        }
+    };
+    eprintln!("append accepted {:?} after the restart", started.elapsed());
+    let next = tokio::time::timeout(std::time::Duration::from_secs(20), subscription.next()).await;
+    eprintln!(
+        "subscription delivered {:?} after the restart",
+        started.elapsed()
+    );
+    assert_eq!(
+        next.expect("in time").map(|e| e.position),
+        Ok(appended.last_position)
+    );
+    // The append refused during the outage was not buffered and stored later.
+    assert_eq!(appended.last_position, 2);
+    assert_eq!(log.find_command(Uuid::new_v4()).await, Ok(None));
+}

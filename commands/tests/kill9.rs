@@ -12,12 +12,13 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use commands::event_log::contract::{append_retrying, read_all};
 use commands::event_log::{FjallEventLog, JetStreamEventLog, JetStreamOptions};
+use commands::test_services::PrivateNats;
 use domain::ports::event_log::{EventLog, LogError};
 use uuid::Uuid;
 
@@ -236,7 +237,7 @@ fn kill9_keeps_every_acknowledged_append() {
 /// temporary directory, `sync_interval: always`), which is started again for the check.
 #[test]
 fn kill9_keeps_every_acknowledged_append_on_jetstream() {
-    let server = NatsServer::start();
+    let server = PrivateNats::start();
     let backend = Backend::Nats(server.url(), "kill9".into());
     let server = std::cell::RefCell::new(server);
     kill_rounds(&backend, || server.borrow_mut().kill_and_restart());
@@ -265,68 +266,4 @@ fn kill_rounds(backend: &Backend, mut after_kill: impl FnMut()) {
         "took {:?}",
         started.elapsed()
     );
-}
-
-/// A nats-server of this test's own, on a free port, with its store in a temporary directory.
-struct NatsServer {
-    dir: tempfile::TempDir,
-    port: u16,
-    process: Child,
-}
-
-impl NatsServer {
-    fn start() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let config = format!(
-            "listen: 127.0.0.1:{port}\njetstream {{\n  store_dir: \"{}\"\n  sync_interval: always\n}}\n",
-            dir.path().join("store").display()
-        );
-        std::fs::write(dir.path().join("nats.conf"), config).expect("config");
-        // scripts/services installs nats-server; make sure it has run.
-        let _ = commands::test_services::nats_url();
-        let process = Self::spawn(dir.path());
-        let server = Self { dir, port, process };
-        server.wait_listening();
-        server
-    }
-
-    fn spawn(dir: &Path) -> Child {
-        Command::new("nats-server")
-            .arg("-c")
-            .arg(dir.join("nats.conf"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nats-server runs (scripts/services installs it)")
-    }
-
-    fn wait_listening(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
-    }
-
-    fn kill_and_restart(&mut self) {
-        self.process.kill().expect("kill -9 nats-server");
-        self.process.wait().expect("reaped");
-        self.process = Self::spawn(self.dir.path());
-        self.wait_listening();
-    }
-}
-
-impl Drop for NatsServer {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
 }

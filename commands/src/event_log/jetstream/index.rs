@@ -33,6 +33,7 @@ pub struct Indexer {
     pub commands: Stream,
     pub names: Names,
     pub indexed: watch::Sender<u64>,
+    pub reconnected: watch::Receiver<u64>,
 }
 
 impl Indexer {
@@ -53,12 +54,20 @@ impl Indexer {
     }
 
     async fn follow(&self) -> Result<(), LogError> {
+        let mut reconnected = self.reconnected.clone();
+        reconnected.borrow_and_update();
         let checkpoint = self.checkpoint().await?;
         self.indexed.send_if_modified(|at| raise(at, checkpoint));
         let tail = read::tail(&self.events, &self.names.all_events(), checkpoint + 1).await?;
         // Whatever has arrived is indexed in one atomic batch: one fsync, not one per command.
         let mut chunks = tail.ready_chunks(MAX_CHUNK);
-        while let Some(chunk) = chunks.next().await {
+        loop {
+            // After a reconnection, start again from the stored checkpoint.
+            let chunk = tokio::select! {
+                chunk = chunks.next() => chunk,
+                _ = reconnected.changed() => return Ok(()),
+            };
+            let Some(chunk) = chunk else { return Ok(()) };
             let mut outcomes = Vec::new();
             let mut last = 0;
             for message in chunk {
@@ -70,10 +79,13 @@ impl Indexer {
                 }
                 last = raw.sequence;
             }
-            self.write_all(&outcomes).await?;
+            // A write in flight when the server went away would wait for its timeout.
+            tokio::select! {
+                written = self.write_all(&outcomes) => written?,
+                _ = reconnected.changed() => return Ok(()),
+            }
             self.indexed.send_if_modified(|at| raise(at, last));
         }
-        Ok(())
     }
 
     fn outcome(&self, raw: &read::Raw, stamp: Stamp) -> Result<Appended, LogError> {

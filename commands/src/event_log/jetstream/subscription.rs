@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use domain::envelope::RecordedEvent;
 use domain::ports::event_log::{EventSubscription, LogError};
 use futures::StreamExt;
+use tokio::sync::watch;
 
 use super::read::{self, into_raw};
 use super::wire;
@@ -20,6 +21,8 @@ pub struct JetStreamSubscription {
     /// The next position to deliver.
     pub(super) next: u64,
     pub(super) messages: Option<pull::Ordered>,
+    /// Bumped on every (re)connection: the consumer is then recreated from `next`.
+    pub(super) reconnected: watch::Receiver<u64>,
 }
 
 impl JetStreamSubscription {
@@ -29,12 +32,13 @@ impl JetStreamSubscription {
             let failure = match self.messages.as_mut() {
                 None => match read::tail(&self.events, &self.filter, self.next).await {
                     Ok(messages) => {
+                        self.reconnected.borrow_and_update();
                         self.messages = Some(messages);
                         continue;
                     }
                     Err(error) => error,
                 },
-                Some(messages) => match messages.next().await {
+                Some(messages) => match next_or_reconnect(messages, &mut self.reconnected).await {
                     Some(Ok(message)) => {
                         let raw = into_raw(message)?;
                         // The ordered consumer never skips; anything else is a server bug.
@@ -46,10 +50,15 @@ impl JetStreamSubscription {
                         }
                         return Ok(raw);
                     }
-                    Some(Err(error)) => super::unavailable("following the event stream", error),
+                    Some(Err(error)) => error,
                     None => LogError::Unavailable("the event stream ended".into()),
                 },
             };
+            if matches!(&failure, LogError::Unavailable(why) if why == RECONNECTED) {
+                self.messages = None;
+                pause = Duration::from_millis(100);
+                continue;
+            }
             tracing::warn!(error = %failure, position = self.next, "event subscription interrupted; resuming");
             self.messages = None;
             tokio::time::sleep(pause).await;
@@ -65,5 +74,21 @@ impl EventSubscription for JetStreamSubscription {
         let event = wire::decode(&raw.payload, raw.sequence)?;
         self.next = raw.sequence + 1;
         Ok(event)
+    }
+}
+
+const RECONNECTED: &str = "reconnected to NATS";
+
+/// The next message, or a `RECONNECTED` error as soon as the client has reconnected since the
+/// consumer was created (it lived in memory on a server that may have restarted).
+pub(super) async fn next_or_reconnect(
+    messages: &mut pull::Ordered,
+    reconnected: &mut watch::Receiver<u64>,
+) -> Option<Result<async_nats::jetstream::Message, LogError>> {
+    tokio::select! {
+        message = messages.next() => {
+            message.map(|m| m.map_err(|e| super::unavailable("following the event stream", e)))
+        }
+        _ = reconnected.changed() => Some(Err(LogError::Unavailable(RECONNECTED.into()))),
     }
 }
