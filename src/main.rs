@@ -26,6 +26,8 @@ enum Command {
     Events(cmd::events::EventsArgs),
     /// Rebuild projections from the event log.
     Replay(cmd::replay::ReplayArgs),
+    /// Copy the embedded event log into NATS JetStream (grow into several nodes).
+    Migrate(cmd::migrate::MigrateArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -54,6 +56,7 @@ fn main() -> std::process::ExitCode {
             }
             Command::Events(args) => cmd::events::run(args).await,
             Command::Replay(args) => cmd::replay::run(args).await,
+            Command::Migrate(args) => cmd::migrate::run(args).await,
         }
     });
     match result {

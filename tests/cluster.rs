@@ -465,3 +465,72 @@ async fn commands_answer_503_while_the_log_is_away_and_the_node_recovers_by_itse
     .await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_embedded_history_migrates_into_jetstream_and_a_cluster_node_serves_it() {
+    let cluster = Cluster::new();
+    let secrets: Vec<(&str, &str)> = cluster.env[2..]
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let embedded_dir = cluster.dirs.path().join("embedded");
+    let embedded = Server::start_with(&embedded_dir, &secrets);
+    let token = user(&embedded.base, &embedded.base).await;
+    let key = format!("key-{}", Uuid::new_v4());
+    let (_, _, thing) = call(
+        "POST",
+        format!("{}/things", embedded.base),
+        Some(&token),
+        Some(json!({"key": key})),
+    )
+    .await;
+    let (_, _, channel) = call(
+        "POST",
+        format!("{}/channels", embedded.base),
+        Some(&token),
+        Some(json!({})),
+    )
+    .await;
+    let connect = format!("{}/channels/{channel}/things/{thing}", embedded.base);
+    assert_eq!(call("PUT", connect, Some(&token), None).await.0, 200);
+    let (status, _) = embedded.terminate();
+    assert!(status.success());
+
+    let migrate = || {
+        ferroflux(&embedded_dir)
+            .args([
+                "migrate",
+                "--to",
+                &cluster.env[0].1,
+                "--to-prefix",
+                &cluster.env[1].1,
+            ])
+            .output()
+            .expect("migrate runs")
+    };
+    let first = migrate();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let said = String::from_utf8_lossy(&first.stdout).into_owned();
+    assert!(said.contains("4 events copied"), "{said}");
+    let again = migrate();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("0 events copied, 4 in the target"));
+
+    let node = cluster.start("node");
+    let (_, page, _) = call(
+        "GET",
+        format!("{}/things/{thing}", node.base),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(
+        page["key"],
+        key.as_str(),
+        "the same token and the same sealed key work"
+    );
+    assert_eq!(publish(&node.base, &channel, &key).await, 202);
+}

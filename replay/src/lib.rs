@@ -5,12 +5,15 @@
 //!   progress reporting.
 //! - `verify`: compare each live projection's digest with a rebuilt one.
 //! - `export`: history as NDJSON, one envelope a line, optionally following live appends.
+//! - `migrate`: a history copied into another log (fjall → JetStream), positions kept.
 
 mod export;
+mod migrate;
 mod rebuild;
 mod verify;
 
 pub use export::export_ndjson;
+pub use migrate::migrate;
 pub use rebuild::{Progress, RebuildStats, rebuild};
 pub use verify::{Mismatch, verify};
 
@@ -22,6 +25,8 @@ pub enum ReplayError {
     Projection(#[from] projections::ProjectionError),
     #[error("the log reader stopped: {0}")]
     Reader(String),
+    #[error("cannot migrate: {0}")]
+    Migration(String),
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
 }

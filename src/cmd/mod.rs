@@ -1,3 +1,4 @@
 pub mod events;
+pub mod migrate;
 pub mod replay;
 pub mod serve;
