@@ -534,3 +534,51 @@ async fn an_embedded_history_migrates_into_jetstream_and_a_cluster_node_serves_i
     );
     assert_eq!(publish(&node.base, &channel, &key).await, 202);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_and_replay_verify_work_on_the_shared_log() {
+    let cluster = Cluster::new();
+    let node = cluster.start("one");
+    let token = user(&node.base, &node.base).await;
+    call(
+        "POST",
+        format!("{}/things", node.base),
+        Some(&token),
+        Some(json!({})),
+    )
+    .await;
+    let env: Vec<(&str, &str)> = cluster
+        .env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let tool = |args: &[&str]| {
+        ferroflux(&cluster.dirs.path().join("tools"))
+            .envs(env.iter().copied())
+            .args(args)
+            .output()
+            .expect("runs")
+    };
+    let events = tool(&["events"]);
+    assert!(
+        events.status.success(),
+        "{}",
+        String::from_utf8_lossy(&events.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&events.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("NDJSON"))
+        .collect();
+    let kinds: Vec<_> = lines
+        .iter()
+        .map(|e| e["type"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(kinds, ["user.register", "thing.create"]);
+    let verify = tool(&["replay", "--verify"]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("verified"));
+}

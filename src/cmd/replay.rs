@@ -20,6 +20,11 @@ pub struct ReplayArgs {
     verify: bool,
     #[command(flatten)]
     log: EventLogConfig,
+    /// Needed with a shared log, as for `serve`.
+    #[arg(long, env = "FF_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
+    #[arg(long, env = "FF_MASTER_KEY", hide_env_values = true)]
+    master_key: Option<String>,
 }
 
 struct Bar(ProgressBar);
@@ -40,6 +45,8 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
     let config = Config {
         data_dir: args.data_dir,
         log: args.log,
+        jwt_secret: args.jwt_secret,
+        master_key: args.master_key,
         ..Config::default()
     };
     let app = App::open(&config).await?;
