@@ -18,6 +18,7 @@ mod mqtt_fanin;
 mod mqtt_idle;
 mod mqtt_wire;
 mod peer;
+mod propagation;
 mod provisioning;
 mod replay_speed;
 mod server;
@@ -170,6 +171,14 @@ async fn jetstream_part(args: &Args) -> anyhow::Result<()> {
         ratios_cmd.push(cmd / peer);
         ratios_http.push(http / peer);
     }
+    let propagation = propagation::measure(if args.smoke { 20 } else { 500 }).await?;
+    println!(
+        "cross-node propagation (created through node one until node two authenticates its key, \
+         node one's command included): p50 {:?}, p99 {:?} over {} things",
+        propagation.percentile(0.5),
+        propagation.percentile(0.99),
+        propagation.samples.len()
+    );
     println!(
         "command layer vs raw JetStream publishes: {}",
         stats::ratio_summary(&ratios_cmd)

@@ -39,7 +39,7 @@ impl Service {
                     name: channel.name,
                     metadata: channel.metadata,
                 };
-                self.execute(&meta, id.stream(), channel::apply, |s| {
+                self.execute_new(&meta, id.stream(), channel::apply, |s| {
                     channel::decide(s, &command)
                 })
                 .await?;

@@ -72,7 +72,7 @@ impl Service {
                     metadata: thing.metadata,
                     key,
                 };
-                self.execute(&meta, id.stream(), thing::apply, |s| {
+                self.execute_new(&meta, id.stream(), thing::apply, |s| {
                     thing::decide(s, &command)
                 })
                 .await?;

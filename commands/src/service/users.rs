@@ -49,7 +49,7 @@ impl Service {
             metadata,
         };
         let appended = self
-            .execute(meta, id.stream(), user::apply, |state| {
+            .execute_new(meta, id.stream(), user::apply, |state| {
                 user::decide(state, &command)
             })
             .await

@@ -23,7 +23,7 @@ use super::subjects::Names;
 use super::unavailable;
 use super::wire::{self, PubReply, Stamp};
 
-/// Most outcomes written in one atomic batch (JetStream's default batch limit is 1,000).
+/// Most events indexed per round of writes.
 const MAX_CHUNK: usize = 500;
 
 /// Where the follower is, and what it needs to write.
@@ -59,7 +59,7 @@ impl Indexer {
         let checkpoint = self.checkpoint().await?;
         self.indexed.send_if_modified(|at| raise(at, checkpoint));
         let tail = read::tail(&self.events, &self.names.all_events(), checkpoint + 1).await?;
-        // Whatever has arrived is indexed in one atomic batch: one fsync, not one per command.
+        // Whatever has arrived is indexed in one round of concurrent writes.
         let mut chunks = tail.ready_chunks(MAX_CHUNK);
         loop {
             // After a reconnection, start again from the stored checkpoint.
@@ -98,15 +98,15 @@ impl Indexer {
         })
     }
 
-    /// Stores outcomes not stored yet, in order: as one atomic batch, and one by one if the
-    /// batch is refused because another follower stored some of them first.
+    /// Stores the outcomes not stored yet, all requests in flight at once. The index stream
+    /// acknowledges before its fsync (`persist_mode: async`): it is a projection of the
+    /// events, and a tail lost in a crash is written again from the checkpoint it leaves.
     async fn write_all(&self, outcomes: &[(Uuid, Appended)]) -> Result<(), LogError> {
-        if outcomes.len() > 1 && self.write_batch(outcomes).await? {
-            return Ok(());
-        }
-        for (command, outcome) in outcomes {
-            let reply = self.send(*command, outcome, HeaderMap::new(), true).await?;
-            match wire::pub_reply(&reply)? {
+        let writes = outcomes
+            .iter()
+            .map(|(command, outcome)| self.write(*command, outcome));
+        for reply in futures::future::join_all(writes).await {
+            match wire::pub_reply(&reply?)? {
                 PubReply::Stored(_) | PubReply::WrongLastSequence => {}
                 PubReply::Accepted => {
                     return Err(LogError::Unavailable(
@@ -116,55 +116,6 @@ impl Indexer {
             }
         }
         Ok(())
-    }
-
-    /// True when the whole batch was stored.
-    async fn write_batch(&self, outcomes: &[(Uuid, Appended)]) -> Result<bool, LogError> {
-        let batch_id = Uuid::new_v4().simple().to_string();
-        let count = outcomes.len();
-        for (n, (command, outcome)) in (1..).zip(outcomes) {
-            let mut headers = HeaderMap::new();
-            headers.insert("Nats-Batch-Id", batch_id.as_str());
-            headers.insert("Nats-Batch-Sequence", n.to_string().as_str());
-            if n == count {
-                headers.insert("Nats-Batch-Commit", "1");
-            }
-            let reply = self
-                .send(*command, outcome, headers, n == 1 || n == count)
-                .await?;
-            match wire::pub_reply(&reply)? {
-                PubReply::Stored(_) => return Ok(true),
-                PubReply::Accepted => {}
-                PubReply::WrongLastSequence => return Ok(false),
-            }
-        }
-        Ok(false)
-    }
-
-    /// Publishes one outcome, only if its subject is empty; the reply when `wait`.
-    async fn send(
-        &self,
-        command: Uuid,
-        outcome: &Appended,
-        mut headers: HeaderMap,
-        wait: bool,
-    ) -> Result<Vec<u8>, LogError> {
-        headers.insert("Nats-Expected-Last-Subject-Sequence", "0");
-        let subject = self.names.command(command);
-        let payload = encode_appended(outcome).into();
-        if !wait {
-            self.client
-                .publish_with_headers(subject, headers, payload)
-                .await
-                .map_err(|e| unavailable("writing the command index", e))?;
-            return Ok(Vec::new());
-        }
-        let reply = self
-            .client
-            .request_with_headers(subject, headers, payload)
-            .await
-            .map_err(|e| unavailable("writing the command index", e))?;
-        Ok(reply.payload.to_vec())
     }
 
     /// The last position indexed by anyone: the outcome stored last.
@@ -183,6 +134,22 @@ impl Indexer {
             .await
             .map_err(|e| unavailable("reading the command index", e))?;
         Ok(decode_appended(&last.payload)?.last_position)
+    }
+
+    /// Publishes one outcome, only if its subject is still empty.
+    async fn write(&self, command: Uuid, outcome: &Appended) -> Result<bytes::Bytes, LogError> {
+        let mut headers = HeaderMap::new();
+        headers.insert("Nats-Expected-Last-Subject-Sequence", "0");
+        let reply = self
+            .client
+            .request_with_headers(
+                self.names.command(command),
+                headers,
+                encode_appended(outcome).into(),
+            )
+            .await
+            .map_err(|e| unavailable("writing the command index", e))?;
+        Ok(reply.payload)
     }
 }
 

@@ -117,11 +117,18 @@ impl JetStreamEventLog {
             &names.events,
             vec![names.all_events()],
             options.replicas,
+            stream::PersistenceMode::Default,
         )
         .await?;
         let command_subjects = vec![names.all_commands(), names.all_settings()];
-        let commands =
-            ensure_stream(&js, &names.commands, command_subjects, options.replicas).await?;
+        let commands = ensure_stream(
+            &js,
+            &names.commands,
+            command_subjects,
+            options.replicas,
+            stream::PersistenceMode::Async,
+        )
+        .await?;
         let (indexed_tx, indexed) = watch::channel(0);
         let indexer = tokio::spawn(
             Indexer {
@@ -249,12 +256,15 @@ impl Drop for JetStreamEventLog {
     }
 }
 
-/// Both streams keep everything, on disk, with direct gets and atomic batches.
+/// Both streams keep everything, on disk, with direct gets; the events stream takes atomic
+/// batches and acknowledges after the server's sync, the command index (a projection of the
+/// events, rebuilt from its own checkpoint) acknowledges before it.
 async fn ensure_stream(
     js: &jetstream::Context,
     name: &str,
     subjects: Vec<String>,
     replicas: usize,
+    persist: stream::PersistenceMode,
 ) -> Result<stream::Stream, LogError> {
     let config = stream::Config {
         name: name.to_owned(),
@@ -263,7 +273,8 @@ async fn ensure_stream(
         retention: stream::RetentionPolicy::Limits,
         num_replicas: replicas,
         allow_direct: true,
-        allow_atomic_publish: true,
+        allow_atomic_publish: persist == stream::PersistenceMode::Default,
+        persist_mode: Some(persist),
         ..Default::default()
     };
     js.get_or_create_stream(config)
