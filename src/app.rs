@@ -18,6 +18,7 @@ use commands::event_log::FjallEventLog;
 use commands::service::{Service, ServiceParts, Settings};
 use domain::ids::{ChannelId, KeyHash};
 use domain::ports::event_log::EventLog;
+use projections::feeds::FeedStats;
 use projections::{AuthzCache, Projection, Projections, Views};
 use tokio::net::TcpListener;
 use tower_http::timeout::RequestBodyTimeoutLayer;
@@ -60,8 +61,10 @@ pub struct App {
     authz: Arc<AuthzCache>,
     /// Key changes, removals and disconnects, for the MQTT adapter to close sessions.
     revocations: RevocationFeed,
-    /// MQTT connects and disconnects (`GET /events/mqtt`).
+    /// MQTT connects and disconnects (`GET /events/mqtt`, and `mainflux.mqtt` in Redis).
     pub presence: PresenceFeed,
+    /// The Redis feeds' counters, when `FF_FEEDS` is set.
+    feed_stats: Option<Arc<FeedStats>>,
     /// The MQTT listener's address once started, for MQTT over WebSocket at `/mqtt`.
     mqtt_target: MqttTarget,
     /// The MQTT adapter's counters once started, for `/metrics`.
@@ -102,6 +105,8 @@ impl App {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "projections caught up"
         );
+        let presence = PresenceFeed::new(&config.instance);
+        let feed_stats = crate::feeds::start(&config.feeds, log.clone(), &presence).await?;
         let service = Service::new(ServiceParts {
             log: log.clone(),
             views,
@@ -153,7 +158,8 @@ impl App {
             writer_stats,
             authz: authz_for_pipeline,
             revocations,
-            presence: PresenceFeed::new(&config.instance),
+            presence,
+            feed_stats,
             mqtt_target: MqttTarget::default(),
             mqtt_counters: MqttCounters::default(),
             log,
@@ -193,6 +199,7 @@ impl App {
                 writer: self.writer_stats.clone(),
                 mqtt: self.mqtt_counters.clone(),
                 service: self.service.clone(),
+                feeds: self.feed_stats.clone(),
             }))
             .fallback(not_found)
             .layer(RequestBodyTimeoutLayer::new(self.http_body_timeout))

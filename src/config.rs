@@ -8,8 +8,10 @@ use clap::Args;
 use clap::builder::BoolishValueParser;
 
 mod client_limits;
+mod feeds;
 
 pub use client_limits::{ClientLimits, open_files_limit};
+pub use feeds::FeedsConfig;
 
 use crate::mail::MailConfig;
 
@@ -78,6 +80,9 @@ pub struct Config {
     /// Password-reset mail: SMTP server, sender, reset page.
     #[command(flatten)]
     pub mail: MailConfig,
+    /// Redis-stream feeds in Mainflux's format.
+    #[command(flatten)]
+    pub feeds: FeedsConfig,
 }
 
 impl Default for Config {
@@ -100,6 +105,7 @@ impl Default for Config {
             instance: String::new(),
             clients: ClientLimits::default(),
             mail: MailConfig::default(),
+            feeds: FeedsConfig::default(),
         }
     }
 }
@@ -113,6 +119,7 @@ impl Config {
         ];
         self.clients.check()?;
         self.mail.origins()?;
+        self.feeds.check()?;
         if self.mqtt_max_sessions_per_thing == 0 {
             anyhow::bail!("FF_MQTT_MAX_SESSIONS_PER_THING must be at least 1");
         }
@@ -168,6 +175,7 @@ impl Config {
         .into_iter()
         .chain(self.clients.render())
         .chain(self.mail.render())
+        .chain(self.feeds.render())
         .collect::<Vec<_>>()
         .join("\n")
     }
