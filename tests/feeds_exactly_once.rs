@@ -18,7 +18,7 @@ use domain::envelope::PendingEvent;
 use domain::event::SCHEMA_VERSION;
 use domain::ids::{ChannelId, KeyHash, KeyMaterial, PasswordHash, SealedKey, ThingId, UserId};
 use domain::ports::event_log::{AppendBatch, EventLog};
-use feeds_support::{Fields, check_for, consume, prefix};
+use feeds_support::{Fields, OwnRedis, check_for, consume, prefix};
 use projections::feeds::{
     self, Entry, FeedStats, Stream, THINGS_STREAM, ThingsFeed, ThingsMapping,
 };
@@ -245,74 +245,6 @@ async fn two_writers_at_once_write_each_entry_once_in_order() {
     assert_eq!(written, total, "together the writers wrote each entry once");
 }
 
-/// A Redis of this test's own (append-only file fsynced on every write, as a Redis that
-/// must not lose acknowledged entries runs), so it can be killed and started again.
-struct OwnRedis {
-    dir: tempfile::TempDir,
-    port: u16,
-    child: Option<std::process::Child>,
-}
-
-impl OwnRedis {
-    fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut redis = OwnRedis {
-            dir: tempfile::tempdir().unwrap(),
-            port,
-            child: None,
-        };
-        redis.restart();
-        redis
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    fn restart(&mut self) {
-        let child = std::process::Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-            ])
-            .arg("--dir")
-            .arg(self.dir.path())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server (scripts/services installs it)");
-        self.child = Some(child);
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("redis-server did not start on {}", self.port);
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_that_goes_away_is_caught_up_when_it_returns() {
     let mut redis = OwnRedis::start();
@@ -336,4 +268,47 @@ async fn a_redis_that_goes_away_is_caught_up_when_it_returns() {
     .await;
     redis.restart();
     f.assert_exact(&[&stats]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trimmed_stream_keeps_its_checkpoint() {
+    let f = Fixture::new(redis_url());
+    for round in 0..60 {
+        for event in history(round) {
+            append(&f.log, event).await;
+        }
+    }
+    let conn = feeds::connect(&f.url).await.unwrap();
+    let small = Stream::new(conn, f.key.clone(), 10);
+    let stats = Arc::new(FeedStats::default());
+    let task = tokio::spawn(ThingsFeed::new(f.log.clone(), small.clone(), stats.clone()).run());
+    let head = f.log.head().await.unwrap();
+    check_for("the feed at the head", || {
+        (stats.things_position.load(Relaxed) >= head).then_some(())
+    })
+    .await;
+    task.abort();
+    let all = expected(&f.log).await;
+    let kept = consume(&f.url, &f.key, None);
+    assert!(
+        kept.len() < all.len(),
+        "trimmed: {} of {}",
+        kept.len(),
+        all.len()
+    );
+    assert_eq!(
+        kept[..],
+        all[all.len() - kept.len()..],
+        "the newest are kept"
+    );
+
+    // The trimmed entries are not written again: Redis keeps the last id even so.
+    let again = Arc::new(FeedStats::default());
+    let _task = tokio::spawn(ThingsFeed::new(f.log.clone(), small, again.clone()).run());
+    check_for("the restarted feed at the head", || {
+        (again.things_position.load(Relaxed) >= head).then_some(())
+    })
+    .await;
+    assert_eq!(again.things_written.load(Relaxed), 0);
+    assert_eq!(consume(&f.url, &f.key, None), kept);
 }
