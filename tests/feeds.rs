@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use commands::test_services::redis_url;
-use feeds_support::{Fields, check_for, consume, position, prefix};
+use feeds_support::{Fields, check_for, cleanup, consume, position, prefix};
 use process::{BIN, Server};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -260,6 +260,7 @@ async fn a_mainflux_consumer_reads_every_provisioning_action_and_mqtt_presence()
     ] {
         assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
     }
+    cleanup(&url, &prefix);
 }
 
 /// Positions and types of the history, from `ferroflux events` on the stopped server.
@@ -344,6 +345,7 @@ async fn kill_9_while_provisioning_leaves_no_duplicate_and_no_gap() {
         .map(|(id, fields)| (id, fields["operation"].clone()))
         .collect();
     assert_eq!(seen, want);
+    cleanup(&url, &prefix);
 }
 
 #[test]

@@ -18,7 +18,7 @@ use domain::envelope::PendingEvent;
 use domain::event::SCHEMA_VERSION;
 use domain::ids::{ChannelId, KeyHash, KeyMaterial, PasswordHash, SealedKey, ThingId, UserId};
 use domain::ports::event_log::{AppendBatch, EventLog};
-use feeds_support::{Fields, OwnRedis, check_for, consume, prefix};
+use feeds_support::{Fields, OwnRedis, check_for, cleanup, consume, prefix};
 use projections::feeds::{
     self, Entry, FeedStats, Stream, THINGS_STREAM, ThingsFeed, ThingsMapping,
 };
@@ -116,18 +116,27 @@ struct Fixture {
     _dir: tempfile::TempDir,
     log: Arc<FjallEventLog>,
     url: String,
+    prefix: String,
     key: String,
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        cleanup(&self.url, &self.prefix);
+    }
 }
 
 impl Fixture {
     fn new(url: String) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let log = Arc::new(FjallEventLog::open(dir.path()).unwrap());
-        let key = format!("{}{THINGS_STREAM}", prefix());
+        let prefix = prefix();
+        let key = format!("{prefix}{THINGS_STREAM}");
         Fixture {
             _dir: dir,
             log,
             url,
+            prefix,
             key,
         }
     }

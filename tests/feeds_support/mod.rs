@@ -14,6 +14,14 @@ pub fn prefix() -> String {
     format!("test-{}:", uuid::Uuid::new_v4().simple())
 }
 
+/// Deletes the keys under `prefix`, so runs do not pile streams up in the shared Redis.
+pub fn cleanup(url: &str, prefix: &str) {
+    let script = "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end";
+    let _ = Command::new("redis-cli")
+        .args(["-u", url, "EVAL", script, "0", &format!("{prefix}*")])
+        .output();
+}
+
 /// Every entry of `stream` as (id, fields), read with XREAD, or with XREADGROUP as
 /// consumer group `group` (only entries not yet delivered to that group).
 pub fn consume(url: &str, stream: &str, group: Option<&str>) -> Vec<(String, Fields)> {
