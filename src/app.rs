@@ -228,6 +228,17 @@ impl App {
         Ok(adapter)
     }
 
+    /// At a stop: lets the `mainflux.things` feed write what the log holds, for at most
+    /// `limit` (see `feeds::settle`).
+    pub async fn settle_feeds(&self, limit: Duration) {
+        let Some(stats) = &self.feed_stats else {
+            return;
+        };
+        if let Ok(head) = self.log.head().await {
+            crate::feeds::settle(stats, head, limit).await;
+        }
+    }
+
     /// The payload limit plus room for the longest topic and the headers.
     fn max_mqtt_packet(&self) -> u32 {
         u32::try_from(self.max_payload + 8 * 1024).unwrap_or(u32::MAX)

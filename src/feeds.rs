@@ -3,6 +3,7 @@
 //! each retrying on its own when Redis goes away later.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use adapters::feeds::write_presence;
 use adapters::mqtt::PresenceFeed;
@@ -37,4 +38,26 @@ pub async fn start(
     tokio::spawn(ThingsFeed::new(log, things, stats.clone()).run());
     tokio::spawn(write_presence(presence.subscribe(), mqtt, stats.clone()));
     Ok(Some(stats))
+}
+
+/// At a stop, gives the `mainflux.things` writer up to `limit` to write what the log holds
+/// (`head`), so consumers need not wait for this node's next start (or another node) to
+/// see the last actions. Nothing is lost either way: the next start catches up.
+pub async fn settle(stats: &FeedStats, head: u64, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let position = FeedStats::get(&stats.things_position);
+        if position >= head {
+            return;
+        }
+        if Instant::now() >= deadline {
+            tracing::warn!(
+                position,
+                head,
+                "mainflux.things is behind the event log at stop; the next start writes the rest"
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
