@@ -321,3 +321,34 @@ async fn a_trimmed_stream_keeps_its_checkpoint() {
     assert_eq!(again.things_written.load(Relaxed), 0);
     assert_eq!(consume(&f.url, &f.key, None), kept);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_writers_catching_up_a_long_history_at_once_write_each_entry_once() {
+    let f = Fixture::new(redis_url());
+    // Several pages of history, appended by concurrent lanes (so fsyncs are shared).
+    let mut appenders = Vec::new();
+    for lane in 0..8u128 {
+        let log = f.log.clone();
+        appenders.push(tokio::spawn(async move {
+            for round in 0..40u128 {
+                for event in history(lane * 1000 + round + 1) {
+                    append(&log, event).await;
+                }
+            }
+        }));
+    }
+    for appender in appenders {
+        appender.await.unwrap();
+    }
+    assert!(f.log.head().await.unwrap() > 2_000);
+    let (a, b) = (
+        Arc::new(FeedStats::default()),
+        Arc::new(FeedStats::default()),
+    );
+    let _ta = f.writer(a.clone()).await;
+    let _tb = f.writer(b.clone()).await;
+    f.assert_exact(&[&a, &b]).await;
+    let total = expected(&f.log).await.len() as u64;
+    let written = a.things_written.load(Relaxed) + b.things_written.load(Relaxed);
+    assert_eq!(written, total, "together the writers wrote each entry once");
+}
