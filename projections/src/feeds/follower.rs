@@ -73,7 +73,11 @@ impl ThingsFeed {
         self.warn_if_ahead(top).await?;
         let mut cursor = top.position.min(self.folded);
         loop {
-            let page = self.log.read_after(cursor, PAGE).await.map_err(log)?;
+            let page = self
+                .log
+                .read_after(cursor, PAGE)
+                .await
+                .map_err(log_failed)?;
             let full = page.len() == PAGE;
             cursor = self.write(&page, top).await?.unwrap_or(cursor);
             outage.succeeded();
@@ -81,9 +85,9 @@ impl ThingsFeed {
                 break;
             }
         }
-        let mut live = self.log.subscribe(cursor).await.map_err(log)?;
+        let mut live = self.log.subscribe(cursor).await.map_err(log_failed)?;
         loop {
-            let recorded = live.next().await.map_err(log)?;
+            let recorded = live.next().await.map_err(log_failed)?;
             self.write(std::slice::from_ref(&recorded), top).await?;
             outage.succeeded();
         }
@@ -120,7 +124,7 @@ impl ThingsFeed {
         if self.warned_ahead {
             return Ok(());
         }
-        let head = self.log.head().await.map_err(log)?;
+        let head = self.log.head().await.map_err(log_failed)?;
         if top.position > head {
             tracing::warn!(stream = %self.stream.key(), top = %top, head,
                 "the Redis stream is ahead of this event log (written from another history): \
@@ -131,6 +135,7 @@ impl ThingsFeed {
     }
 }
 
-fn log(error: domain::ports::event_log::LogError) -> FeedError {
+/// The event log failed: the feed stops, like the other projections.
+fn log_failed(error: domain::ports::event_log::LogError) -> FeedError {
     FeedError::Log(ProjectionError::Log(error))
 }
