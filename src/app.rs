@@ -17,6 +17,7 @@ use commands::auth::{KeyVault, Secrets, Tokens};
 use commands::service::{Service, ServiceParts, Settings};
 use domain::ids::{ChannelId, KeyHash};
 use domain::ports::event_log::EventLog;
+use projections::feeds::FeedStats;
 use projections::{AuthzCache, Projection, Projections, Views};
 use tokio::net::TcpListener;
 use tower_http::timeout::RequestBodyTimeoutLayer;
@@ -60,8 +61,10 @@ pub struct App {
     authz: Arc<AuthzCache>,
     /// Key changes, removals and disconnects, for the MQTT adapter to close sessions.
     revocations: RevocationFeed,
-    /// MQTT connects and disconnects (`GET /events/mqtt`).
+    /// MQTT connects and disconnects (`GET /events/mqtt`, and `mainflux.mqtt` in Redis).
     pub presence: PresenceFeed,
+    /// The Redis feeds' counters, when `FF_FEEDS` is set.
+    feed_stats: Option<Arc<FeedStats>>,
     /// The MQTT listener's address once started, for MQTT over WebSocket at `/mqtt`.
     mqtt_target: MqttTarget,
     /// The MQTT adapter's counters once started, for `/metrics`.
@@ -106,6 +109,8 @@ impl App {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "projections caught up"
         );
+        let presence = PresenceFeed::new(&config.instance);
+        let feed_stats = crate::feeds::start(&config.feeds, log.clone(), &presence).await?;
         let service = Service::new(ServiceParts {
             log: log.clone(),
             views,
@@ -157,7 +162,8 @@ impl App {
             writer_stats,
             authz: authz_for_pipeline,
             revocations,
-            presence: PresenceFeed::new(&config.instance),
+            presence,
+            feed_stats,
             mqtt_target: MqttTarget::default(),
             mqtt_counters: MqttCounters::default(),
             log,
@@ -197,6 +203,7 @@ impl App {
                 writer: self.writer_stats.clone(),
                 mqtt: self.mqtt_counters.clone(),
                 service: self.service.clone(),
+                feeds: self.feed_stats.clone(),
             }))
             .fallback(not_found)
             .layer(RequestBodyTimeoutLayer::new(self.http_body_timeout))
@@ -223,6 +230,17 @@ impl App {
         let _ = self.mqtt_target.set(adapter.local_addr());
         let _ = self.mqtt_counters.set(adapter.counters());
         Ok(adapter)
+    }
+
+    /// At a stop: lets the `mainflux.things` feed write what the log holds, for at most
+    /// `limit` (see `feeds::settle`).
+    pub async fn settle_feeds(&self, limit: Duration) {
+        let Some(stats) = &self.feed_stats else {
+            return;
+        };
+        if let Ok(head) = self.log.head().await {
+            crate::feeds::settle(stats, head, limit).await;
+        }
     }
 
     /// The payload limit plus room for the longest topic and the headers.

@@ -9,9 +9,11 @@ use clap::builder::BoolishValueParser;
 
 mod client_limits;
 mod event_log;
+mod feeds;
 
 pub use client_limits::{ClientLimits, open_files_limit};
 pub use event_log::{EventLogBackend, EventLogConfig, masked};
+pub use feeds::FeedsConfig;
 
 use crate::mail::MailConfig;
 
@@ -82,6 +84,9 @@ pub struct Config {
     /// Password-reset mail: SMTP server, sender, reset page.
     #[command(flatten)]
     pub mail: MailConfig,
+    /// Redis-stream feeds in Mainflux's format.
+    #[command(flatten)]
+    pub feeds: FeedsConfig,
 }
 
 impl Default for Config {
@@ -105,6 +110,7 @@ impl Default for Config {
             log: EventLogConfig::default(),
             clients: ClientLimits::default(),
             mail: MailConfig::default(),
+            feeds: FeedsConfig::default(),
         }
     }
 }
@@ -127,6 +133,7 @@ impl Config {
             );
         }
         self.mail.origins()?;
+        self.feeds.check()?;
         if self.mqtt_max_sessions_per_thing == 0 {
             anyhow::bail!("FF_MQTT_MAX_SESSIONS_PER_THING must be at least 1");
         }
@@ -183,6 +190,7 @@ impl Config {
         .chain(self.log.render())
         .chain(self.clients.render())
         .chain(self.mail.render())
+        .chain(self.feeds.render())
         .collect::<Vec<_>>()
         .join("\n")
     }

@@ -3,6 +3,7 @@
 //! - `config`: flags and `FF_*` variables, one typed tree.
 //! - `app`: opens the event log, catches the projections up, builds the service, serves.
 //! - `http_server`: the HTTP accept loop, with connection and header-time limits.
+//! - `feeds`: starts the Redis-stream feeds (`FF_FEEDS`).
 //! - `mail`: the mail flags and the mailer they select (SMTP or the log).
 //! - `presence`: the MQTT presence feed over HTTP.
 //! - `metrics`: `GET /metrics`, the data plane's counters for Prometheus.
@@ -10,6 +11,7 @@
 
 pub mod app;
 pub mod config;
+pub mod feeds;
 pub mod http_server;
 pub mod mail;
 mod metrics;

@@ -16,6 +16,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use commands::service::Service;
+use projections::feeds::FeedStats;
 
 /// The MQTT adapter's counters, once it has started (it starts after the router is built).
 pub type MqttCounters = Arc<OnceLock<Arc<MqttStats>>>;
@@ -26,6 +27,8 @@ pub struct Sources {
     pub writer: Arc<WriterStats>,
     pub mqtt: MqttCounters,
     pub service: Arc<Service>,
+    /// The Redis feeds' counters, when `FF_FEEDS` is set.
+    pub feeds: Option<Arc<FeedStats>>,
 }
 
 pub fn router(sources: Sources) -> Router {
@@ -104,7 +107,47 @@ fn exposition(sources: &Sources) -> String {
             metric(name, "counter", help, value);
         }
     }
+    if let Some(feeds) = &sources.feeds {
+        for (name, kind, help, value) in feed_counters(feeds) {
+            metric(name, kind, help, value);
+        }
+    }
     text
+}
+
+fn feed_counters(feeds: &FeedStats) -> [(&'static str, &'static str, &'static str, u64); 5] {
+    [
+        (
+            "feeds_things_written_total",
+            "counter",
+            "mainflux.things entries this node wrote (not those another writer wrote first).",
+            FeedStats::get(&feeds.things_written),
+        ),
+        (
+            "feeds_things_position",
+            "gauge",
+            "Event position the mainflux.things feed has reached.",
+            FeedStats::get(&feeds.things_position),
+        ),
+        (
+            "feeds_presence_written_total",
+            "counter",
+            "mainflux.mqtt entries written.",
+            FeedStats::get(&feeds.presence_written),
+        ),
+        (
+            "feeds_presence_dropped_total",
+            "counter",
+            "Presence events dropped because Redis was too slow or away (MQTT never waits).",
+            FeedStats::get(&feeds.presence_dropped),
+        ),
+        (
+            "feeds_redis_errors_total",
+            "counter",
+            "Redis feed writes that failed and were retried.",
+            FeedStats::get(&feeds.redis_errors),
+        ),
+    ]
 }
 
 fn writer_counters(writer: &WriterStats) -> [(&'static str, &'static str, u64); 6] {

@@ -1,6 +1,6 @@
 //! `GET /events/mqtt`: the MQTT presence feed (Mainflux's `mainflux.mqtt`) as live NDJSON,
-//! one event per line, for operators on the host (`ferroflux events --feed mqtt`) until the
-//! Redis feed carries it. Live only: presence is not history, nothing is stored.
+//! one event per line, for operators on the host (`ferroflux events --feed mqtt`); with
+//! `FF_FEEDS` the Redis stream carries it too. Live only: presence is not history.
 
 use std::convert::Infallible;
 use std::sync::Arc;

@@ -1,6 +1,7 @@
 //! The data plane: protocol adapters, the message bus, SenML, telemetry.
 //!
 //! Layout:
+//! - `feeds`: the live Redis feeds of the data plane (`mainflux.mqtt` presence).
 //! - `http`: the HTTP adapter (publishing); the reader API joins it.
 //! - `message`: the message envelope every adapter produces.
 //! - `mqtt`: the MQTT adapter (our broker behind a small trait).
@@ -13,6 +14,7 @@
 //! - `writer`: bus → SenML normalizer → telemetry store, in batches.
 
 pub mod bus;
+pub mod feeds;
 pub mod http;
 pub mod message;
 pub mod mqtt;

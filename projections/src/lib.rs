@@ -7,10 +7,13 @@
 //!   (read-your-writes).
 //! - `authz`: the cache the data plane checks on every message (key hash → thing, thing →
 //!   channels, channel → owner).
+//! - `feeds`: Redis-stream feeds in Mainflux's format (`mainflux.things`), written exactly
+//!   once per entry with ids made from event positions.
 //! - `views`: query views for the REST API (users, things, channels, connections), with
 //!   paging and filters.
 
 pub mod authz;
+pub mod feeds;
 pub mod projection;
 pub mod runner;
 pub mod views;

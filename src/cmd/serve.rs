@@ -8,6 +8,9 @@ use tokio::sync::watch;
 /// How long in-flight requests may take to finish after SIGTERM. Live feeds (`/events`
 /// with `follow`, `/events/mqtt`) never finish on their own; they are cut after this.
 const DRAIN_LIMIT: Duration = Duration::from_secs(5);
+/// How long a stop waits for the Redis feed to write the last events (it catches up at
+/// the next start anyway).
+const FEEDS_SETTLE_LIMIT: Duration = Duration::from_secs(2);
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(data_dir = %config.data_dir.display(), "starting ferroflux {}", env!("CARGO_PKG_VERSION"));
@@ -46,6 +49,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         ),
     }
     mqtt.shutdown().await;
+    app.settle_feeds(FEEDS_SETTLE_LIMIT).await;
     tracing::info!("stopped cleanly");
     Ok(())
 }

@@ -1,0 +1,63 @@
+//! Starting the Redis feeds (`FF_FEEDS`): one connection, checked at start so a bad URL or
+//! an unreachable Redis stops the server with one line; then one writer task per stream,
+//! each retrying on its own when Redis goes away later.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use adapters::feeds::write_presence;
+use adapters::mqtt::PresenceFeed;
+use anyhow::anyhow;
+use domain::ports::event_log::EventLog;
+use projections::feeds::{self, FeedStats, MQTT_STREAM, Stream, THINGS_STREAM, ThingsFeed};
+
+use crate::config::FeedsConfig;
+
+/// Starts `mainflux.things` (from the event log) and `mainflux.mqtt` (from presence);
+/// `None` when `FF_FEEDS` is unset.
+pub async fn start(
+    config: &FeedsConfig,
+    log: Arc<dyn EventLog>,
+    presence: &PresenceFeed,
+) -> anyhow::Result<Option<Arc<FeedStats>>> {
+    let Some(url) = &config.feeds else {
+        return Ok(None);
+    };
+    let shown = feeds::masked(url);
+    let fail = |e: feeds::FeedError| {
+        anyhow!("FF_FEEDS={shown}: {e}; start Redis there, fix the URL or unset FF_FEEDS")
+    };
+    let conn = feeds::connect(url).await.map_err(fail)?;
+    let things = Stream::new(conn.clone(), config.key(THINGS_STREAM), config.feeds_maxlen);
+    // Reads the checkpoint once now: a key of another type is named at start, not retried.
+    things.top().await.map_err(fail)?;
+    let mqtt = Stream::new(conn, config.key(MQTT_STREAM), config.feeds_maxlen);
+    let stats = Arc::new(FeedStats::default());
+    tracing::info!(redis = %shown, things = things.key(), mqtt = mqtt.key(),
+        maxlen = config.feeds_maxlen, "Redis feeds on");
+    tokio::spawn(ThingsFeed::new(log, things, stats.clone()).run());
+    tokio::spawn(write_presence(presence.subscribe(), mqtt, stats.clone()));
+    Ok(Some(stats))
+}
+
+/// At a stop, gives the `mainflux.things` writer up to `limit` to write what the log holds
+/// (`head`), so consumers need not wait for this node's next start (or another node) to
+/// see the last actions. Nothing is lost either way: the next start catches up.
+pub async fn settle(stats: &FeedStats, head: u64, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let position = FeedStats::get(&stats.things_position);
+        if position >= head {
+            return;
+        }
+        if Instant::now() >= deadline {
+            tracing::warn!(
+                position,
+                head,
+                "mainflux.things is behind the event log at stop; the next start writes the rest"
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
