@@ -1,0 +1,168 @@
+//! Query views in PostgreSQL (`FF_VIEWS=postgres://…`), serving the `QueryViews` port.
+//!
+//! - `delta`: folds a batch of events into net row changes (pure).
+//! - `apply`: writes a batch and the checkpoint in one transaction, under a row lock.
+//! - `queries`: the owner-scoped queries (paging, filters, order) the REST API asks.
+//! - `follow`: the task that feeds the tables from the event log, in batches.
+//!
+//! Migrations are embedded (`projections/migrations`) and run at connect; several nodes
+//! may share one database: the checkpoint row serializes them.
+
+mod apply;
+mod delta;
+mod follow;
+mod queries;
+
+use async_trait::async_trait;
+use domain::Event;
+use domain::envelope::RecordedEvent;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use std::time::Duration;
+use tokio::sync::watch;
+
+pub use follow::follow;
+
+use crate::views::{ViewError, ViewStore};
+
+/// The checkpoint row's name in `view_checkpoints`.
+const CHECKPOINT: &str = "views";
+
+/// Why the views could not be opened; each names what the operator should check.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("not a PostgreSQL URL ({0})")]
+    BadUrl(String),
+    #[error("cannot connect to PostgreSQL: {0}")]
+    Unreachable(String),
+    #[error("cannot migrate the views' tables: {0}")]
+    Migrate(String),
+}
+
+/// A pool on the views' database plus how far this node knows the tables have got.
+pub struct PgViews {
+    pool: PgPool,
+    applied: watch::Sender<u64>,
+}
+
+impl PgViews {
+    /// Connects, migrates and reads the checkpoint; fails fast (a few seconds) when the
+    /// database is unreachable, so a misconfigured node stops at start.
+    pub async fn connect(url: &str) -> Result<Self, ConnectError> {
+        let options: sqlx::postgres::PgConnectOptions = url
+            .parse()
+            .map_err(|e: sqlx::Error| ConnectError::BadUrl(e.to_string()))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| ConnectError::Migrate(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO view_checkpoints (name, position) VALUES ($1, 0) ON CONFLICT DO NOTHING",
+        )
+        .bind(CHECKPOINT)
+        .execute(&pool)
+        .await
+        .map_err(|e| ConnectError::Migrate(e.to_string()))?;
+        let views = Self {
+            pool,
+            applied: watch::Sender::new(0),
+        };
+        let checkpoint = views
+            .read_checkpoint()
+            .await
+            .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+        views.applied.send_replace(checkpoint);
+        Ok(views)
+    }
+
+    /// Follows the checkpoint this node has seen: commands wait on it (read-your-writes).
+    pub fn applied(&self) -> watch::Receiver<u64> {
+        self.applied.subscribe()
+    }
+
+    async fn read_checkpoint(&self) -> Result<u64, ViewError> {
+        let position: i64 =
+            sqlx::query_scalar("SELECT position FROM view_checkpoints WHERE name = $1")
+                .bind(CHECKPOINT)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_error)?;
+        Ok(position as u64)
+    }
+
+    /// Publishes a checkpoint read or written; never moves the watch backwards.
+    fn seen(&self, checkpoint: u64) {
+        self.applied.send_if_modified(|known| {
+            let newer = checkpoint > *known;
+            if newer {
+                *known = checkpoint;
+            }
+            newer
+        });
+    }
+}
+
+#[async_trait]
+impl ViewStore for PgViews {
+    async fn apply_batch(&self, batch: &[(RecordedEvent, Event)]) -> Result<u64, ViewError> {
+        let checkpoint = self.apply_events(batch).await?;
+        self.seen(checkpoint);
+        Ok(checkpoint)
+    }
+
+    async fn checkpoint(&self) -> Result<u64, ViewError> {
+        let checkpoint = self.read_checkpoint().await?;
+        self.seen(checkpoint);
+        Ok(checkpoint)
+    }
+}
+
+pub(crate) fn db_error(error: sqlx::Error) -> ViewError {
+    match error {
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
+            ViewError::Corrupt(error.to_string())
+        }
+        other => ViewError::Unavailable(other.to_string()),
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for logs and
+/// `ferroflux config`.
+pub fn mask_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{path}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_password;
+
+    #[test]
+    fn masks_only_the_password() {
+        let cases = [
+            ("postgres://u:p@h:5432/db", "postgres://u:***@h:5432/db"),
+            ("postgres://u:p@ss@h/db", "postgres://u:***@h/db"),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+            ("postgres://h/db?x=1", "postgres://h/db?x=1"),
+            ("memory", "memory"),
+        ];
+        for (url, masked) in cases {
+            assert_eq!(mask_password(url), masked, "{url}");
+        }
+    }
+}
