@@ -18,7 +18,7 @@ use commands::event_log::FjallEventLog;
 use commands::service::{Service, ServiceParts, Settings};
 use domain::ids::{ChannelId, KeyHash};
 use domain::ports::event_log::EventLog;
-use projections::{AuthzCache, Projection, Projections, Views};
+use projections::{AuthzCache, Projection, Projections};
 use tokio::net::TcpListener;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
@@ -82,9 +82,10 @@ impl App {
             config.master_key.as_deref(),
         )?;
         let log = Arc::new(open_log(config)?);
-        let views = Arc::new(Views::default());
+        let backend = crate::views::Backend::open(&config.views).await?;
         let authz = Arc::new(AuthzCache::default());
-        let live: Vec<Arc<dyn Projection>> = vec![views.clone(), authz.clone()];
+        let mut live: Vec<Arc<dyn Projection>> = backend.local().into_iter().collect();
+        live.push(authz.clone());
         let authz_for_pipeline = authz.clone();
         let started = Instant::now();
         let head = log.head().await?;
@@ -97,6 +98,7 @@ impl App {
             .wait_for(head, Duration::from_secs(3600))
             .await
             .context("projections could not catch up with the event log")?;
+        let (views, applied) = backend.start(log.clone(), applied, head).await?;
         tracing::info!(
             events = head,
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -252,10 +254,11 @@ impl Readers {
         }
     }
 
-    fn user(&self, token: &str, channel: ChannelId) -> Result<(), ReadDenied> {
+    async fn user(&self, token: &str, channel: ChannelId) -> Result<(), ReadDenied> {
         let user = self
             .service
             .identify(token)
+            .await
             .map_err(|_| ReadDenied::Unauthenticated)?;
         match self.authz.channel_owner(channel) == Some(user) {
             true => Ok(()),
@@ -264,15 +267,20 @@ impl Readers {
     }
 }
 
+#[async_trait::async_trait]
 impl ReaderAuth for Readers {
-    fn may_read(&self, credential: Credential<'_>, channel: ChannelId) -> Result<(), ReadDenied> {
+    async fn may_read(
+        &self,
+        credential: Credential<'_>,
+        channel: ChannelId,
+    ) -> Result<(), ReadDenied> {
         match credential {
             Credential::Thing(key) => self.thing(key, channel),
-            Credential::User(token) => self.user(token, channel),
-            Credential::Raw(raw) => self.user(raw, channel).or_else(|denied| match denied {
-                ReadDenied::Unauthenticated => self.thing(raw, channel),
-                forbidden => Err(forbidden),
-            }),
+            Credential::User(token) => self.user(token, channel).await,
+            Credential::Raw(raw) => match self.user(raw, channel).await {
+                Err(ReadDenied::Unauthenticated) => self.thing(raw, channel),
+                other => other,
+            },
         }
     }
 }

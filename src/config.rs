@@ -73,6 +73,10 @@ pub struct Config {
     /// `MF_MQTT_ADAPTER_INSTANCE`); empty by default, as there.
     #[arg(long, env = "FF_INSTANCE", default_value = "")]
     pub instance: String,
+    /// Query views of the REST API: `memory`, or a `postgres://user:password@host/db` URL
+    /// whose tables every node may share.
+    #[arg(long, env = "FF_VIEWS", default_value = crate::views::MEMORY, hide_env_values = true)]
+    pub views: String,
     #[command(flatten)]
     pub clients: ClientLimits,
     /// Password-reset mail: SMTP server, sender, reset page.
@@ -98,6 +102,7 @@ impl Default for Config {
             mqtt_max_retained_bytes: DEFAULT_MQTT_MAX_RETAINED_BYTES,
             mqtt_max_sessions_per_thing: DEFAULT_MQTT_MAX_SESSIONS_PER_THING,
             instance: String::new(),
+            views: crate::views::MEMORY.into(),
             clients: ClientLimits::default(),
             mail: MailConfig::default(),
         }
@@ -112,6 +117,7 @@ impl Config {
             ("FF_MQTT_MAX_RETAINED_BYTES", self.mqtt_max_retained_bytes),
         ];
         self.clients.check()?;
+        crate::views::check(&self.views)?;
         self.mail.origins()?;
         if self.mqtt_max_sessions_per_thing == 0 {
             anyhow::bail!("FF_MQTT_MAX_SESSIONS_PER_THING must be at least 1");
@@ -164,6 +170,10 @@ impl Config {
                 self.mqtt_max_sessions_per_thing
             ),
             format!("FF_INSTANCE={}", self.instance),
+            format!(
+                "FF_VIEWS={}",
+                projections::views::postgres::mask_password(&self.views)
+            ),
         ]
         .into_iter()
         .chain(self.clients.render())

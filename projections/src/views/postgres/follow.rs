@@ -12,7 +12,7 @@ use domain::ports::event_log::EventLog;
 
 use super::PgViews;
 use crate::runner::{Applied, ProjectionError, decode};
-use crate::views::ViewStore;
+use crate::views::{ViewError, ViewStore};
 
 /// Events per transaction: large enough for replay speed, small enough that a command
 /// waiting behind a replay is not held for long.
@@ -58,7 +58,7 @@ pub async fn follow(
     }
 }
 
-async fn retry_later(error: &dyn std::error::Error) {
+async fn retry_later(error: &ViewError) {
     tracing::warn!(%error, "PostgreSQL views: retrying");
     tokio::time::sleep(RETRY).await;
 }
