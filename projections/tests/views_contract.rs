@@ -7,8 +7,7 @@ use async_trait::async_trait;
 use projections::Views;
 use projections::views::ViewStore;
 use projections::views::contract::ViewsFactory;
-use projections::views::postgres::PgViews;
-use sqlx::Connection;
+use projections::views::postgres::{PgViews, create_database};
 use tokio::sync::OnceCell;
 
 /// One `Views` shared by every handle: the memory backend's "same database".
@@ -35,13 +34,9 @@ impl PgFactory {
             .get_or_init(|| async {
                 let server = commands::test_services::postgres_url();
                 let name = format!("ff_test_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = sqlx::PgConnection::connect(&server).await.expect("connect");
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut admin)
+                create_database(&server, &name)
                     .await
-                    .expect("create database");
-                let (base, _) = server.rsplit_once('/').expect("a database in the URL");
-                format!("{base}/{name}")
+                    .expect("create database")
             })
             .await
     }

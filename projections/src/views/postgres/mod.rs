@@ -123,6 +123,29 @@ impl ViewStore for PgViews {
     }
 }
 
+/// Creates an empty database called `name` (letters, digits, `_`) on the server of
+/// `server_url` and returns the URL of the new database: each test gets one of its own.
+pub async fn create_database(server_url: &str, name: &str) -> Result<String, ConnectError> {
+    use sqlx::Connection;
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(ConnectError::BadUrl(format!("database name {name:?}")));
+    }
+    let mut admin = sqlx::PgConnection::connect(server_url)
+        .await
+        .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+    // The name was checked above; an identifier cannot be a bound parameter.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .map_err(|e| ConnectError::Migrate(e.to_string()))?;
+    let base = server_url.split('?').next().unwrap_or(server_url);
+    let (server, _) = base
+        .rsplit_once('/')
+        .filter(|(server, _)| server.contains("://"))
+        .ok_or_else(|| ConnectError::BadUrl(mask_password(server_url)))?;
+    Ok(format!("{server}/{name}"))
+}
+
 pub(crate) fn db_error(error: sqlx::Error) -> ViewError {
     match error {
         sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
