@@ -21,7 +21,7 @@ use sqlx::postgres::PgPoolOptions;
 use std::time::Duration;
 use tokio::sync::watch;
 
-pub use follow::follow;
+pub use follow::{BATCH, follow};
 
 use crate::views::{ViewError, ViewStore};
 
@@ -52,6 +52,9 @@ impl PgViews {
         let options: sqlx::postgres::PgConnectOptions = url
             .parse()
             .map_err(|e: sqlx::Error| ConnectError::BadUrl(e.to_string()))?;
+        // A commit need not wait for its WAL flush: a database crash may lose the last
+        // transactions, rows and checkpoint together, and the follower applies them again.
+        let options = options.options([("synchronous_commit", "off")]);
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(5))
