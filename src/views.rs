@@ -51,6 +51,14 @@ impl Backend {
         match self {
             Backend::Memory(views) => Ok((views, local)),
             Backend::Postgres(views) => {
+                let checkpoint = *views.applied().borrow();
+                if checkpoint > head {
+                    anyhow::bail!(
+                        "FF_VIEWS: the database has applied {checkpoint} events but this event \
+                         log holds {head}: it was built from another log; give this node a \
+                         database of its own (or drop the views' tables to rebuild them)"
+                    );
+                }
                 let applied = local.clone().and(views.applied());
                 let follower = views.clone();
                 tokio::spawn(async move {

@@ -154,6 +154,20 @@ async fn the_binary_serves_from_postgres_and_resumes_from_its_checkpoint() {
     assert_eq!(names(&page, "things"), ["one", "two"]);
     let (status, _) = server.terminate();
     assert!(status.success());
+
+    // A node with another (here: empty) log cannot adopt these views.
+    let other = tempfile::tempdir().unwrap();
+    let output = ferroflux(other.path())
+        .env("FF_VIEWS", &url)
+        .arg("serve")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("error: FF_VIEWS: the database has applied"),
+        "{stderr}"
+    );
 }
 
 #[test]
