@@ -18,6 +18,7 @@ use commands::event_log::FjallEventLog;
 use commands::service::{Service, ServiceParts, Settings};
 use domain::ids::{ChannelId, KeyHash};
 use domain::ports::event_log::EventLog;
+use projections::views::postgres::PgViews;
 use projections::{AuthzCache, Projection, Projections};
 use tokio::net::TcpListener;
 use tower_http::timeout::RequestBodyTimeoutLayer;
@@ -69,6 +70,8 @@ pub struct App {
     pub log: Arc<FjallEventLog>,
     /// The projections this process keeps live, for `replay --verify`.
     pub live: Vec<Arc<dyn Projection>>,
+    /// The query views in PostgreSQL when `FF_VIEWS` names a database, for the same.
+    pub postgres_views: Option<Arc<PgViews>>,
 }
 
 impl App {
@@ -98,7 +101,8 @@ impl App {
             .wait_for(head, Duration::from_secs(3600))
             .await
             .context("projections could not catch up with the event log")?;
-        let (views, applied) = backend.start(log.clone(), applied, head).await?;
+        let started_views = backend.start(log.clone(), applied, head).await?;
+        let (views, applied) = (started_views.views, started_views.applied);
         tracing::info!(
             events = head,
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -160,6 +164,7 @@ impl App {
             mqtt_counters: MqttCounters::default(),
             log,
             live,
+            postgres_views: started_views.postgres,
         })
     }
 

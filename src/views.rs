@@ -40,16 +40,19 @@ impl Backend {
         }
     }
 
-    /// Starts the PostgreSQL follower (if any) and waits until the views reach `head`;
-    /// returns the views and the `Applied` a command waits on (read-your-writes).
+    /// Starts the PostgreSQL follower (if any) and waits until the views reach `head`.
     pub async fn start(
         self,
         log: Arc<dyn EventLog>,
         local: Applied,
         head: u64,
-    ) -> anyhow::Result<(Arc<dyn QueryViews>, Applied)> {
+    ) -> anyhow::Result<Started> {
         match self {
-            Backend::Memory(views) => Ok((views, local)),
+            Backend::Memory(views) => Ok(Started {
+                views,
+                applied: local,
+                postgres: None,
+            }),
             Backend::Postgres(views) => {
                 let checkpoint = *views.applied().borrow();
                 if checkpoint > head {
@@ -70,10 +73,24 @@ impl Backend {
                     .wait_for(head, Duration::from_secs(24 * 3600))
                     .await
                     .context("the PostgreSQL views could not catch up with the event log")?;
-                Ok((views, applied))
+                Ok(Started {
+                    views: views.clone(),
+                    applied,
+                    postgres: Some(views),
+                })
             }
         }
     }
+}
+
+/// The views serving the API, once caught up.
+pub struct Started {
+    pub views: Arc<dyn QueryViews>,
+    /// What a command waits on (read-your-writes): the local runner, and PostgreSQL's
+    /// checkpoint when the views are there.
+    pub applied: Applied,
+    /// The PostgreSQL views, for `replay --verify`.
+    pub postgres: Option<Arc<PgViews>>,
 }
 
 /// Refuses anything but `memory` or a PostgreSQL URL before anything is opened.
@@ -86,4 +103,25 @@ pub fn check(setting: &str) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// How `replay --verify` names the PostgreSQL views.
+pub const POSTGRES_NAME: &str = "views (postgres)";
+
+/// Compares the PostgreSQL views with the in-memory views rebuilt from position 0, row by
+/// row (digests of both dumps). Run while no server writes to the log.
+pub async fn verify_postgres(
+    log: Arc<dyn EventLog>,
+    postgres: &PgViews,
+) -> anyhow::Result<Option<replay::Mismatch>> {
+    let rebuilt = Arc::new(Views::default());
+    let projections = projections::Projections::new(vec![rebuilt.clone()]);
+    replay::rebuild(log, &projections, &mut ()).await?;
+    let live = postgres.dump().await?.digest();
+    let again = rebuilt.dump().digest();
+    Ok((live != again).then_some(replay::Mismatch {
+        projection: POSTGRES_NAME,
+        live,
+        rebuilt: again,
+    }))
 }

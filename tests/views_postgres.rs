@@ -105,7 +105,7 @@ async fn lists_filters_and_connections_come_from_postgres_right_after_each_comma
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_binary_serves_from_postgres_and_resumes_from_its_checkpoint() {
+async fn the_binary_serves_from_postgres_resumes_from_its_checkpoint_and_verifies() {
     let url = fresh_views().await;
     let dir = tempfile::tempdir().unwrap();
     let http = reqwest::Client::new();
@@ -154,6 +154,33 @@ async fn the_binary_serves_from_postgres_and_resumes_from_its_checkpoint() {
     assert_eq!(names(&page, "things"), ["one", "two"]);
     let (status, _) = server.terminate();
     assert!(status.success());
+
+    // `replay --verify` compares the tables with a rebuild, and names them when they differ.
+    let verify = || {
+        ferroflux(dir.path())
+            .env("FF_VIEWS", &url)
+            .args(["replay", "--verify"])
+            .output()
+            .unwrap()
+    };
+    let clean = verify();
+    let stdout = String::from_utf8_lossy(&clean.stdout);
+    assert!(clean.status.success(), "{stdout}");
+    assert!(stdout.contains("views (postgres)"), "{stdout}");
+    let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE things SET name = 'tampered' WHERE name = 'one'")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let tampered = verify();
+    let stderr = String::from_utf8_lossy(&tampered.stderr);
+    assert!(!tampered.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("projection views (postgres) differs"),
+        "{stderr}"
+    );
 
     // A node with another (here: empty) log cannot adopt these views.
     let other = tempfile::tempdir().unwrap();

@@ -7,7 +7,7 @@ use domain::envelope::RecordedEvent;
 use domain::ids::{ChannelId, ThingId, UserId};
 
 use super::port::{QueryViews, ViewError, ViewStore};
-use super::{ChannelRow, Page, PageQuery, ThingRow, UserRow, Views};
+use super::{ChannelRow, Page, PageQuery, ThingRow, UserRow, Views, ViewsDump};
 use crate::Projection;
 
 #[async_trait]
@@ -72,5 +72,9 @@ impl ViewStore for Views {
 
     async fn checkpoint(&self) -> Result<u64, ViewError> {
         Ok(Projection::checkpoint(self))
+    }
+
+    async fn dump(&self) -> Result<ViewsDump, ViewError> {
+        Ok(Views::dump(self))
     }
 }

@@ -5,9 +5,11 @@
 //! - `port`: the async `QueryViews` / `ViewStore` port the command layer uses.
 //! - `Views` (this file, `state`, `filter`, `order`, `memory`): the in-memory backend.
 //! - `postgres`: the PostgreSQL backend (`FF_VIEWS=postgres://…`), with its follower.
+//! - `dump`: every row in id order, to compare backends and rebuilds.
 //! - `contract`: the suite both backends pass.
 
 pub mod contract;
+mod dump;
 mod filter;
 mod memory;
 mod order;
@@ -21,6 +23,7 @@ use domain::Event;
 use domain::envelope::RecordedEvent;
 use domain::ids::{ChannelId, ThingId, UserId};
 
+pub use dump::ViewsDump;
 pub use filter::{Page, PageQuery, contains};
 pub use order::{Dir, Listed, Order};
 pub use port::{QueryViews, ViewError, ViewStore};

@@ -10,7 +10,7 @@ use domain::Event;
 use domain::envelope::RecordedEvent;
 use domain::ids::{ChannelId, ThingId, UserId};
 
-use super::{ChannelRow, Page, PageQuery, ThingRow, UserRow};
+use super::{ChannelRow, Page, PageQuery, ThingRow, UserRow, ViewsDump};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ViewError {
@@ -74,4 +74,7 @@ pub trait ViewStore: QueryViews {
 
     /// Position of the last event applied.
     async fn checkpoint(&self) -> Result<u64, ViewError>;
+
+    /// Every row, in id order: equal dumps mean equal views, whichever the backend.
+    async fn dump(&self) -> Result<ViewsDump, ViewError>;
 }

@@ -243,6 +243,11 @@ pub async fn assert_same_as_memory(store: &dyn ViewStore, h: &History) {
         Projection::apply(&memory, recorded, event);
     }
     let m: &dyn ViewStore = &memory;
+    assert_eq!(
+        store.dump().await.unwrap(),
+        memory.dump(),
+        "every row and edge"
+    );
     let queries = [
         query(),
         PageQuery {

@@ -4,12 +4,14 @@
 //! - `apply`: writes a batch and the checkpoint in one transaction, under a row lock.
 //! - `queries`: the owner-scoped queries (paging, filters, order) the REST API asks.
 //! - `follow`: the task that feeds the tables from the event log, in batches.
+//! - `dump`: every row in id order, compared with a rebuild by `replay --verify`.
 //!
 //! Migrations are embedded (`projections/migrations`) and run at connect; several nodes
 //! may share one database: the checkpoint row serializes them.
 
 mod apply;
 mod delta;
+mod dump;
 mod follow;
 mod queries;
 
@@ -23,7 +25,7 @@ use tokio::sync::watch;
 
 pub use follow::{BATCH, follow};
 
-use crate::views::{ViewError, ViewStore};
+use crate::views::{ViewError, ViewStore, ViewsDump};
 
 /// The checkpoint row's name in `view_checkpoints`.
 const CHECKPOINT: &str = "views";
@@ -117,6 +119,10 @@ impl ViewStore for PgViews {
         let checkpoint = self.apply_events(batch).await?;
         self.seen(checkpoint);
         Ok(checkpoint)
+    }
+
+    async fn dump(&self) -> Result<ViewsDump, ViewError> {
+        PgViews::dump(self).await
     }
 
     async fn checkpoint(&self) -> Result<u64, ViewError> {

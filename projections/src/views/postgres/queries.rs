@@ -152,7 +152,7 @@ fn metadata(row: &PgRow) -> Result<Option<Metadata>, ViewError> {
         .transpose()
 }
 
-fn thing_row(row: &PgRow) -> Result<ThingRow, ViewError> {
+pub(super) fn thing_row(row: &PgRow) -> Result<ThingRow, ViewError> {
     let hash: Vec<u8> = row.try_get("key_hash").map_err(db_error)?;
     let hash: [u8; 32] = hash
         .try_into()
@@ -167,7 +167,7 @@ fn thing_row(row: &PgRow) -> Result<ThingRow, ViewError> {
     })
 }
 
-fn channel_row(row: &PgRow) -> Result<ChannelRow, ViewError> {
+pub(super) fn channel_row(row: &PgRow) -> Result<ChannelRow, ViewError> {
     Ok(ChannelRow {
         id: ChannelId(row.try_get("id").map_err(db_error)?),
         owner: UserId(row.try_get("owner").map_err(db_error)?),
@@ -176,7 +176,7 @@ fn channel_row(row: &PgRow) -> Result<ChannelRow, ViewError> {
     })
 }
 
-fn user_row(row: &PgRow) -> Result<UserRow, ViewError> {
+pub(super) fn user_row(row: &PgRow) -> Result<UserRow, ViewError> {
     Ok(UserRow {
         id: UserId(row.try_get("id").map_err(db_error)?),
         email: row.try_get("email").map_err(db_error)?,
