@@ -164,9 +164,19 @@ pub(crate) fn db_error(error: sqlx::Error) -> ViewError {
     }
 }
 
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for logs and
-/// `ferroflux config`.
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db` (and a `password=`
+/// query parameter likewise), for logs and `ferroflux config`.
 pub fn mask_password(url: &str) -> String {
+    if let Some((base, query)) = url.split_once('?') {
+        let query: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        return format!("{}?{}", mask_password(base), query.join("&"));
+    }
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
@@ -191,6 +201,10 @@ mod tests {
             ("postgres://u:p@ss@h/db", "postgres://u:***@h/db"),
             ("postgres://u@h/db", "postgres://u@h/db"),
             ("postgres://h/db?x=1", "postgres://h/db?x=1"),
+            (
+                "postgres://u:p@h/db?password=q&x=1",
+                "postgres://u:***@h/db?password=***&x=1",
+            ),
             ("memory", "memory"),
         ];
         for (url, masked) in cases {
