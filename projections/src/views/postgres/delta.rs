@@ -190,3 +190,7 @@ impl Delta {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "delta_tests.rs"]
+mod tests;
