@@ -8,7 +8,8 @@
 //! - `authz`: the cache the data plane checks on every message (key hash → thing, thing →
 //!   channels, channel → owner).
 //! - `views`: query views for the REST API (users, things, channels, connections), with
-//!   paging and filters.
+//!   paging and filters, behind an async port: in memory (fed by the runner) or in
+//!   PostgreSQL (fed by its own batched follower), both held to one contract suite.
 
 pub mod authz;
 pub mod projection;
