@@ -18,14 +18,17 @@ mod queries;
 use async_trait::async_trait;
 use domain::Event;
 use domain::envelope::RecordedEvent;
-use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, PgConnection, PgPool};
 use std::time::Duration;
 use tokio::sync::watch;
 
 pub use follow::{BATCH, follow};
 
 use crate::views::{ViewError, ViewStore, ViewsDump};
+
+/// How long a connection may take before the views count as unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The checkpoint row's name in `view_checkpoints`.
 const CHECKPOINT: &str = "views";
@@ -57,9 +60,16 @@ impl PgViews {
         // A commit need not wait for its WAL flush: a database crash may lose the last
         // transactions, rows and checkpoint together, and the follower applies them again.
         let options = options.options([("synchronous_commit", "off")]);
+        // One connection first: a pool reports only "timed out", this says why (refused,
+        // unknown database, bad password).
+        let probe = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
+            .await
+            .map_err(|_| ConnectError::Unreachable("no answer in 5 s".into()))?
+            .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+        let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(8)
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(CONNECT_TIMEOUT)
             .connect_with(options)
             .await
             .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
@@ -135,7 +145,6 @@ impl ViewStore for PgViews {
 /// Creates an empty database called `name` (letters, digits, `_`) on the server of
 /// `server_url` and returns the URL of the new database: each test gets one of its own.
 pub async fn create_database(server_url: &str, name: &str) -> Result<String, ConnectError> {
-    use sqlx::Connection;
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(ConnectError::BadUrl(format!("database name {name:?}")));
     }
