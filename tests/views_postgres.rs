@@ -7,14 +7,13 @@ mod process;
 use axum::http::StatusCode;
 use common::{TestApp, req};
 use process::{Server, ferroflux};
-use projections::views::postgres::create_database;
+use projections::views::postgres::ScratchDatabase;
 use serde_json::{Value, json};
 
-/// A fresh database on the test server, for one test.
-async fn fresh_views() -> String {
+/// A fresh database on the test server, for one test (dropped with the guard).
+async fn fresh_views() -> ScratchDatabase {
     let server = commands::test_services::postgres_url();
-    let name = format!("ff_test_{}", uuid::Uuid::new_v4().simple());
-    create_database(&server, &name)
+    ScratchDatabase::create(&server, "ff_test")
         .await
         .expect("test database")
 }
@@ -30,7 +29,8 @@ fn names(page: &Value, field: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lists_filters_and_connections_come_from_postgres_right_after_each_command() {
-    let url = fresh_views().await;
+    let database = fresh_views().await;
+    let url = database.url.clone();
     let t = TestApp::start_with(|c| c.views = url).await;
     let a = t.user("a@example.com").await;
     let b = t.user("b@example.com").await;
@@ -106,7 +106,8 @@ async fn lists_filters_and_connections_come_from_postgres_right_after_each_comma
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_binary_serves_from_postgres_resumes_from_its_checkpoint_and_verifies() {
-    let url = fresh_views().await;
+    let database = fresh_views().await;
+    let url = database.url.clone();
     let dir = tempfile::tempdir().unwrap();
     let http = reqwest::Client::new();
     let credentials = json!({"email": "op@example.com", "password": "correct-horse"});

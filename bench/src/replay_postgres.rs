@@ -11,7 +11,7 @@ use commands::event_log::FjallEventLog;
 use domain::ids::UserId;
 use domain::ports::event_log::EventLog;
 use projections::Projections;
-use projections::views::postgres::{self, PgViews, create_database};
+use projections::views::postgres::{self, PgViews, ScratchDatabase};
 use projections::views::{PageQuery, QueryViews, ViewStore};
 use uuid::Uuid;
 
@@ -37,11 +37,11 @@ impl fmt::Display for ReplayPostgres {
     }
 }
 
-async fn fresh_views() -> anyhow::Result<PgViews> {
+/// Views in a database of their own, dropped with the guard.
+async fn fresh_views() -> anyhow::Result<(PgViews, ScratchDatabase)> {
     let server = commands::test_services::postgres_url();
-    let name = format!("ff_bench_{}", Uuid::new_v4().simple());
-    let url = create_database(&server, &name).await?;
-    Ok(PgViews::connect(&url).await?)
+    let database = ScratchDatabase::create(&server, "ff_bench").await?;
+    Ok((PgViews::connect(&database.url).await?, database))
 }
 
 pub async fn measure(events: u64) -> anyhow::Result<ReplayPostgres> {
@@ -59,7 +59,8 @@ pub async fn measure(events: u64) -> anyhow::Result<ReplayPostgres> {
 
     // The follower as `FF_VIEWS` runs it, with a runner that never reports growth: the
     // whole log is there before it starts.
-    let views = Arc::new(fresh_views().await?);
+    let (views, _database) = fresh_views().await?;
+    let views = Arc::new(views);
     let idle = Projections::new(Vec::new());
     let mut applied = views.applied();
     let started = Instant::now();
@@ -79,7 +80,7 @@ pub async fn measure(events: u64) -> anyhow::Result<ReplayPostgres> {
         .iter()
         .map(|r| projections::runner::decode(r).map(|e| (r.clone(), e)))
         .collect::<Result<Vec<_>, _>>()?;
-    let views = fresh_views().await?;
+    let (views, _again) = fresh_views().await?;
     let started = Instant::now();
     for chunk in decoded.chunks(postgres::BATCH) {
         views.apply_batch(chunk).await?;

@@ -9,7 +9,7 @@ use commands::event_log::FjallEventLog;
 use domain::envelope::PendingEvent;
 use domain::ports::event_log::{AppendBatch, EventLog};
 use projections::views::contract::{History, channel, thing, user};
-use projections::views::postgres::{self, PgViews, create_database};
+use projections::views::postgres::{self, PgViews, ScratchDatabase};
 use projections::{Projection, Projections, Views};
 use uuid::Uuid;
 
@@ -31,11 +31,10 @@ async fn two_followers_on_one_database_apply_a_growing_log_once() {
     let dir = tempfile::tempdir().unwrap();
     let log: Arc<dyn EventLog> = Arc::new(FjallEventLog::open(dir.path()).unwrap());
     let server = commands::test_services::postgres_url();
-    let name = format!("ff_test_{}", Uuid::new_v4().simple());
-    let url = create_database(&server, &name).await.unwrap();
+    let database = ScratchDatabase::create(&server, "ff_test").await.unwrap();
     let nodes = [
-        Arc::new(PgViews::connect(&url).await.unwrap()),
-        Arc::new(PgViews::connect(&url).await.unwrap()),
+        Arc::new(PgViews::connect(&database.url).await.unwrap()),
+        Arc::new(PgViews::connect(&database.url).await.unwrap()),
     ];
     let (grew, _runner) = Projections::new(Vec::new()).spawn(log.clone());
     for node in &nodes {

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use projections::Views;
 use projections::views::ViewStore;
 use projections::views::contract::ViewsFactory;
-use projections::views::postgres::{PgViews, create_database};
+use projections::views::postgres::{PgViews, ScratchDatabase};
 use tokio::sync::OnceCell;
 
 /// One `Views` shared by every handle: the memory backend's "same database".
@@ -24,21 +24,23 @@ impl ViewsFactory for MemoryFactory {
     }
 }
 
-/// A database of its own, created on first open; every handle is a new pool on it.
+/// A database of its own, created on first open and dropped with the factory; every
+/// handle is a new pool on it.
 #[derive(Default)]
-struct PgFactory(OnceCell<String>);
+struct PgFactory(OnceCell<ScratchDatabase>);
 
 impl PgFactory {
     async fn database(&self) -> &str {
-        self.0
+        let database = self
+            .0
             .get_or_init(|| async {
                 let server = commands::test_services::postgres_url();
-                let name = format!("ff_test_{}", uuid::Uuid::new_v4().simple());
-                create_database(&server, &name)
+                ScratchDatabase::create(&server, "ff_test")
                     .await
                     .expect("create database")
             })
-            .await
+            .await;
+        &database.url
     }
 }
 

@@ -5,6 +5,7 @@
 //! - `queries`: the owner-scoped queries (paging, filters, order) the REST API asks.
 //! - `follow`: the task that feeds the tables from the event log, in batches.
 //! - `dump`: every row in id order, compared with a rebuild by `replay --verify`.
+//! - `scratch`: a database of its own for each test or bench run.
 //!
 //! Migrations are embedded (`projections/migrations`) and run at connect; several nodes
 //! may share one database: the checkpoint row serializes them.
@@ -14,16 +15,19 @@ mod delta;
 mod dump;
 mod follow;
 mod queries;
+mod scratch;
 
 use async_trait::async_trait;
 use domain::Event;
 use domain::envelope::RecordedEvent;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection, PgPool};
+
 use std::time::Duration;
 use tokio::sync::watch;
 
 pub use follow::{BATCH, follow};
+pub use scratch::{ScratchDatabase, create_database};
 
 use crate::views::{ViewError, ViewStore, ViewsDump};
 
@@ -140,28 +144,6 @@ impl ViewStore for PgViews {
         self.seen(checkpoint);
         Ok(checkpoint)
     }
-}
-
-/// Creates an empty database called `name` (letters, digits, `_`) on the server of
-/// `server_url` and returns the URL of the new database: each test gets one of its own.
-pub async fn create_database(server_url: &str, name: &str) -> Result<String, ConnectError> {
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(ConnectError::BadUrl(format!("database name {name:?}")));
-    }
-    let mut admin = sqlx::PgConnection::connect(server_url)
-        .await
-        .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
-    // The name was checked above; an identifier cannot be a bound parameter.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .map_err(|e| ConnectError::Migrate(e.to_string()))?;
-    let base = server_url.split('?').next().unwrap_or(server_url);
-    let (server, _) = base
-        .rsplit_once('/')
-        .filter(|(server, _)| server.contains("://"))
-        .ok_or_else(|| ConnectError::BadUrl(mask_password(server_url)))?;
-    Ok(format!("{server}/{name}"))
 }
 
 pub(crate) fn db_error(error: sqlx::Error) -> ViewError {
