@@ -18,7 +18,8 @@ use commands::service::{Service, ServiceParts, Settings};
 use domain::ids::{ChannelId, KeyHash};
 use domain::ports::event_log::EventLog;
 use projections::feeds::FeedStats;
-use projections::{AuthzCache, Projection, Projections, Views};
+use projections::views::postgres::PgViews;
+use projections::{AuthzCache, Projection, Projections};
 use tokio::net::TcpListener;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
@@ -72,6 +73,8 @@ pub struct App {
     pub log: Arc<dyn EventLog>,
     /// The projections this process keeps live, for `replay --verify`.
     pub live: Vec<Arc<dyn Projection>>,
+    /// The query views in PostgreSQL when `FF_VIEWS` names a database, for the same.
+    pub postgres_views: Option<Arc<PgViews>>,
 }
 
 impl App {
@@ -89,9 +92,10 @@ impl App {
             .open(&config.events_dir(), Some(&secrets.fingerprint()))
             .await?;
         tracing::info!(event_log = %masked(&config.log.event_log), "event log open");
-        let views = Arc::new(Views::default());
+        let backend = crate::views::Backend::open(&config.views).await?;
         let authz = Arc::new(AuthzCache::default());
-        let live: Vec<Arc<dyn Projection>> = vec![views.clone(), authz.clone()];
+        let mut live: Vec<Arc<dyn Projection>> = backend.local().into_iter().collect();
+        live.push(authz.clone());
         let authz_for_pipeline = authz.clone();
         let started = Instant::now();
         let head = log.head().await?;
@@ -104,6 +108,8 @@ impl App {
             .wait_for(head, Duration::from_secs(3600))
             .await
             .context("projections could not catch up with the event log")?;
+        let started_views = backend.start(log.clone(), applied, head).await?;
+        let (views, applied) = (started_views.views, started_views.applied);
         tracing::info!(
             events = head,
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -168,6 +174,7 @@ impl App {
             mqtt_counters: MqttCounters::default(),
             log,
             live,
+            postgres_views: started_views.postgres,
         })
     }
 
@@ -274,10 +281,11 @@ impl Readers {
         }
     }
 
-    fn user(&self, token: &str, channel: ChannelId) -> Result<(), ReadDenied> {
+    async fn user(&self, token: &str, channel: ChannelId) -> Result<(), ReadDenied> {
         let user = self
             .service
             .identify(token)
+            .await
             .map_err(|_| ReadDenied::Unauthenticated)?;
         match self.authz.channel_owner(channel) == Some(user) {
             true => Ok(()),
@@ -286,15 +294,20 @@ impl Readers {
     }
 }
 
+#[async_trait::async_trait]
 impl ReaderAuth for Readers {
-    fn may_read(&self, credential: Credential<'_>, channel: ChannelId) -> Result<(), ReadDenied> {
+    async fn may_read(
+        &self,
+        credential: Credential<'_>,
+        channel: ChannelId,
+    ) -> Result<(), ReadDenied> {
         match credential {
             Credential::Thing(key) => self.thing(key, channel),
-            Credential::User(token) => self.user(token, channel),
-            Credential::Raw(raw) => self.user(raw, channel).or_else(|denied| match denied {
-                ReadDenied::Unauthenticated => self.thing(raw, channel),
-                forbidden => Err(forbidden),
-            }),
+            Credential::User(token) => self.user(token, channel).await,
+            Credential::Raw(raw) => match self.user(raw, channel).await {
+                Err(ReadDenied::Unauthenticated) => self.thing(raw, channel),
+                other => other,
+            },
         }
     }
 }

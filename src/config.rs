@@ -77,6 +77,10 @@ pub struct Config {
     /// `MF_MQTT_ADAPTER_INSTANCE`); empty by default, as there.
     #[arg(long, env = "FF_INSTANCE", default_value = "")]
     pub instance: String,
+    /// Query views of the REST API: `memory`, or a `postgres://user:password@host/db` URL
+    /// whose tables every node may share.
+    #[arg(long, env = "FF_VIEWS", default_value = crate::views::MEMORY, hide_env_values = true)]
+    pub views: String,
     #[command(flatten)]
     pub log: EventLogConfig,
     #[command(flatten)]
@@ -108,6 +112,7 @@ impl Default for Config {
             mqtt_max_sessions_per_thing: DEFAULT_MQTT_MAX_SESSIONS_PER_THING,
             instance: String::new(),
             log: EventLogConfig::default(),
+            views: crate::views::MEMORY.into(),
             clients: ClientLimits::default(),
             mail: MailConfig::default(),
             feeds: FeedsConfig::default(),
@@ -132,6 +137,7 @@ impl Config {
                 masked(&self.log.event_log)
             );
         }
+        crate::views::check(&self.views)?;
         self.mail.origins()?;
         self.feeds.check()?;
         if self.mqtt_max_sessions_per_thing == 0 {
@@ -185,6 +191,10 @@ impl Config {
                 self.mqtt_max_sessions_per_thing
             ),
             format!("FF_INSTANCE={}", self.instance),
+            format!(
+                "FF_VIEWS={}",
+                projections::views::postgres::mask_password(&self.views)
+            ),
         ]
         .into_iter()
         .chain(self.log.render())

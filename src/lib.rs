@@ -8,6 +8,7 @@
 //! - `presence`: the MQTT presence feed over HTTP.
 //! - `metrics`: `GET /metrics`, the data plane's counters for Prometheus.
 //! - `openapi`: `GET /openapi.json`, every part's document merged.
+//! - `views`: the query views `FF_VIEWS` selects (memory or PostgreSQL).
 
 pub mod app;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod mail;
 mod metrics;
 pub mod openapi;
 mod presence;
+pub mod views;
 
 pub use app::App;
 pub use config::Config;

@@ -144,7 +144,14 @@ async fn expired_and_foreign_recovery_tokens_are_refused() {
     let t = TestApp::start().await;
     let user = t.user("late@example.com").await;
     let id = UserId(Uuid::parse_str(&user.id).unwrap());
-    let row = t.app.service.views().user(id).expect("user row");
+    let row = t
+        .app
+        .service
+        .views()
+        .user(id)
+        .await
+        .unwrap()
+        .expect("user row");
     let fingerprint = password_fingerprint(&row.password_hash);
     let secrets = Secrets::load(&t.config.secrets_dir(), None, None).expect("secrets");
     let ours = Tokens::new(&secrets.jwt_secret, Duration::from_secs(3600));

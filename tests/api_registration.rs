@@ -30,7 +30,7 @@ async fn closed_registration_admits_only_the_operator_and_logged_in_users() {
         .await
         .expect(StatusCode::CREATED, "a logged-in user registers another");
 
-    assert_eq!(t.app.service.views().user_count(), 2);
+    assert_eq!(t.app.service.views().user_count().await.unwrap(), 2);
     t.finish().await;
 }
 

@@ -6,7 +6,8 @@
 //! - provisioning: thing.create through the command layer and HTTP vs raw fjall single
 //!   durable appends, then replay speed into the in-memory projections;
 //! - http: HTTP publish vs a bare axum handler;
-//! - mqtt: fan-in vs Mosquitto at QoS 0 and 1, then memory per idle connection.
+//! - mqtt: fan-in vs Mosquitto at QoS 0 and 1, then memory per idle connection;
+//! - views: replay speed into the PostgreSQL query views (`FF_VIEWS`).
 //!
 //! `--smoke` runs tiny counts and checks correctness only (CI), never speed.
 
@@ -20,6 +21,7 @@ mod mqtt_wire;
 mod peer;
 mod propagation;
 mod provisioning;
+mod replay_postgres;
 mod replay_speed;
 mod server;
 mod stats;
@@ -41,8 +43,8 @@ struct Args {
     idle: usize,
 }
 
-const PARTS: [&str; 3] = ["provisioning", "http", "mqtt"];
-const USAGE: &str = "--smoke, --only PART[,PART] (provisioning, http, mqtt), --events N, \
+const PARTS: [&str; 4] = ["provisioning", "http", "mqtt", "views"];
+const USAGE: &str = "--smoke, --only PART[,PART] (provisioning, http, mqtt, views), --events N, \
     --concurrency C, --rounds R, --publishers P, --messages M (per publisher), --idle N";
 
 fn args() -> anyhow::Result<Args> {
@@ -112,6 +114,10 @@ async fn main() -> anyhow::Result<()> {
     if part("mqtt") {
         mqtt_fanin_part(&args).await?;
         mqtt_idle_part(&args).await?;
+    }
+    if part("views") {
+        let events = args.events.max(10_000) * if args.smoke { 1 } else { 5 };
+        println!("{}", replay_postgres::measure(events).await?);
     }
     println!("smoke: 1 passed, 0 failed");
     Ok(())

@@ -87,7 +87,7 @@ async fn check(f: &Fixture, events: u64) -> anyhow::Result<()> {
         limit: 1,
         ..PageQuery::default()
     };
-    let total = f.app.service.views().things(f.owner, &query).total;
+    let total = f.app.service.views().things(f.owner, &query).await?.total;
     ensure!(total == events, "{total} things visible, expected {events}");
     Ok(())
 }

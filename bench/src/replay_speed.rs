@@ -42,7 +42,7 @@ fn fresh() -> Projections {
 
 /// A realistic mix in groups of 21 events: a channel, 10 things created and connected to it.
 /// Groups are independent, so setup can append them concurrently.
-fn group(owner: UserId) -> Vec<(String, Event)> {
+pub fn group(owner: UserId) -> Vec<(String, Event)> {
     let channel = ChannelId(Uuid::new_v4());
     let mut out = vec![(
         channel.stream(),
@@ -85,7 +85,7 @@ fn group(owner: UserId) -> Vec<(String, Event)> {
     out
 }
 
-async fn append_group(log: &FjallEventLog, events: Vec<(String, Event)>) -> anyhow::Result<()> {
+pub async fn append_group(log: &FjallEventLog, events: Vec<(String, Event)>) -> anyhow::Result<()> {
     let mut versions = std::collections::HashMap::<String, u64>::new();
     for (stream, event) in events {
         let version = versions.entry(stream.clone()).or_default();

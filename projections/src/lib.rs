@@ -10,7 +10,8 @@
 //! - `feeds`: Redis-stream feeds in Mainflux's format (`mainflux.things`), written exactly
 //!   once per entry with ids made from event positions.
 //! - `views`: query views for the REST API (users, things, channels, connections), with
-//!   paging and filters.
+//!   paging and filters, behind an async port: in memory (fed by the runner) or in
+//!   PostgreSQL (fed by its own batched follower), both held to one contract suite.
 
 pub mod authz;
 pub mod feeds;

@@ -34,20 +34,35 @@ pub struct Projections {
 }
 
 /// How far the local projections have got; cheap to clone into every request handler.
+///
+/// The sync runner's position, plus any projection that follows the log on its own (the
+/// PostgreSQL views): a command waits until all of them show its events.
 #[derive(Clone)]
-pub struct Applied(watch::Receiver<u64>);
+pub struct Applied(Vec<watch::Receiver<u64>>);
 
 impl Applied {
+    /// Also waits for `other` (a position that only moves forward).
+    pub fn and(mut self, other: watch::Receiver<u64>) -> Self {
+        self.0.push(other);
+        self
+    }
+
+    /// The lowest position every watched projection has applied.
     pub fn position(&self) -> u64 {
-        *self.0.borrow()
+        self.0.iter().map(|rx| *rx.borrow()).min().unwrap_or(0)
     }
 
     /// Waits until every local projection has applied `position` (read-your-writes).
     pub async fn wait_for(&self, position: u64, timeout: Duration) -> Result<(), ProjectionError> {
-        let mut rx = self.0.clone();
-        let reached = rx.wait_for(|applied| *applied >= position);
-        match tokio::time::timeout(timeout, reached).await {
-            Ok(Ok(_)) => Ok(()),
+        let all = async {
+            for rx in &self.0 {
+                let mut rx = rx.clone();
+                rx.wait_for(|applied| *applied >= position).await?;
+            }
+            Ok::<_, watch::error::RecvError>(())
+        };
+        match tokio::time::timeout(timeout, all).await {
+            Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(ProjectionError::Stopped),
             Err(_) => Err(ProjectionError::Timeout(position)),
         }
@@ -64,7 +79,7 @@ impl Projections {
     }
 
     pub fn applied(&self) -> Applied {
-        Applied(self.applied.subscribe())
+        Applied(vec![self.applied.subscribe()])
     }
 
     /// Applies one recorded event to every projection.

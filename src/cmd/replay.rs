@@ -25,6 +25,9 @@ pub struct ReplayArgs {
     jwt_secret: Option<String>,
     #[arg(long, env = "FF_MASTER_KEY", hide_env_values = true)]
     master_key: Option<String>,
+    /// The query views to verify too: `memory`, or the PostgreSQL URL the server uses.
+    #[arg(long, env = "FF_VIEWS", default_value = ferroflux::views::MEMORY, hide_env_values = true)]
+    views: String,
 }
 
 struct Bar(ProgressBar);
@@ -47,14 +50,22 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
         log: args.log,
         jwt_secret: args.jwt_secret,
         master_key: args.master_key,
+        views: args.views,
         ..Config::default()
     };
     let app = App::open(&config).await?;
-    let fresh: Vec<Arc<dyn Projection>> =
-        vec![Arc::new(Views::default()), Arc::new(AuthzCache::default())];
+    let mut fresh: Vec<Arc<dyn Projection>> = vec![Arc::new(AuthzCache::default())];
+    if app.postgres_views.is_none() {
+        fresh.insert(0, Arc::new(Views::default()));
+    }
     let style = ProgressStyle::with_template("{bar:40} {pos}/{len} events  {per_sec}  eta {eta}")?;
     let mut bar = Bar(ProgressBar::new(0).with_style(style));
-    let mismatches = replay::verify(app.log.clone(), &app.live, fresh, &mut bar).await?;
+    let mut mismatches = replay::verify(app.log.clone(), &app.live, fresh, &mut bar).await?;
+    let mut names: Vec<_> = app.live.iter().map(|p| p.name()).collect();
+    if let Some(postgres) = &app.postgres_views {
+        mismatches.extend(ferroflux::views::verify_postgres(app.log.clone(), postgres).await?);
+        names.push(ferroflux::views::POSTGRES_NAME);
+    }
     for m in &mismatches {
         eprintln!(
             "projection {} differs: live {} rebuilt {}",
@@ -67,7 +78,6 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
             mismatches.len()
         );
     }
-    let names: Vec<_> = app.live.iter().map(|p| p.name()).collect();
     println!(
         "verified: {} match their rebuild from position 0",
         names.join(", ")

@@ -34,9 +34,15 @@ pub enum ReadDenied {
 }
 
 /// Who may read a channel: a thing connected to it, or the user who owns it. Implemented
-/// where both the authz cache and user tokens are known (the binary's wiring).
+/// where both the authz cache and user tokens are known (the binary's wiring). Async
+/// because a user token is checked against the query views, which may be in PostgreSQL.
+#[async_trait::async_trait]
 pub trait ReaderAuth: Send + Sync + 'static {
-    fn may_read(&self, credential: Credential<'_>, channel: ChannelId) -> Result<(), ReadDenied>;
+    async fn may_read(
+        &self,
+        credential: Credential<'_>,
+        channel: ChannelId,
+    ) -> Result<(), ReadDenied>;
 }
 
 /// 200 `{"total","offset","limit","messages"}`, newest first; 400 bad query, 401 no or
@@ -63,6 +69,7 @@ pub async fn read(
     adapter
         .reader
         .may_read(credential, channel)
+        .await
         .map_err(|denied| match denied {
             ReadDenied::Unauthenticated => unauthenticated(),
             ReadDenied::Forbidden => AdapterError(

@@ -17,7 +17,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, JsonBody, JsonList, meta, path_id};
 use super::paging::{Filters, Related, page_query};
 use super::things::{MAX_BULK, UpdateRequest};
-use crate::service::NewChannel;
+use crate::service::{NewChannel, ServiceError};
 
 bulk!(ChannelsBulk, ChannelRequest);
 
@@ -130,7 +130,7 @@ pub async fn get_channel(
     Caller(me): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<ChannelResponse>, ApiError> {
-    Ok(Json(service.channel(me, path_id(&id)?)?.into()))
+    Ok(Json(service.channel(me, path_id(&id)?).await?.into()))
 }
 
 /// Replaces a channel's name and metadata.
@@ -177,7 +177,13 @@ pub async fn list_channels(
     RawQuery(query): RawQuery,
 ) -> Result<Json<ChannelsPage>, ApiError> {
     let query = page_query(query.as_deref())?;
-    Ok(Json(channels_page(service.views().channels(me, &query))))
+    Ok(Json(channels_page(
+        service
+            .views()
+            .channels(me, &query)
+            .await
+            .map_err(ServiceError::from)?,
+    )))
 }
 
 /// Channels one of the caller's things is connected to; with `connected=false` the
@@ -194,6 +200,6 @@ pub async fn channels_of_thing(
     let thing: ThingId = path_id(&id)?;
     let query = page_query(query.as_deref())?;
     Ok(Json(channels_page(
-        service.channels_of_thing(me, thing, &query)?,
+        service.channels_of_thing(me, thing, &query).await?,
     )))
 }

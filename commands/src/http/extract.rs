@@ -33,7 +33,7 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(&parts.headers).ok_or_else(ApiError::unauthenticated)?;
-        Ok(Caller(state.identify(token)?))
+        Ok(Caller(state.identify(token).await?))
     }
 }
 

@@ -86,7 +86,9 @@ pub async fn request_reset(
     JsonBody(req): JsonBody<ResetRequest>,
 ) -> Result<(StatusCode, Json<MessageBody>), ApiError> {
     let referer = referer(&headers, &service.settings().reset_origins)?;
-    service.request_password_reset(&req.email, referer, client)?;
+    service
+        .request_password_reset(&req.email, referer, client)
+        .await?;
     Ok(message(
         "if this email has an account, a reset link is on its way",
     ))

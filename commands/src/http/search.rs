@@ -17,6 +17,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, JsonBody};
 use super::paging::{self, DEFAULT_LIMIT};
 use super::things::{ThingsPage, things_page};
+use crate::service::ServiceError;
 
 /// Search parameters; every field is optional, with the `GET` list's defaults.
 #[derive(Deserialize, ToSchema)]
@@ -76,7 +77,7 @@ pub async fn search_things(
     Caller(me): Caller,
     JsonBody(req): JsonBody<SearchRequest>,
 ) -> Result<Json<ThingsPage>, ApiError> {
-    Ok(Json(things_page(service.things(me, &req.query()?))))
+    Ok(Json(things_page(service.things(me, &req.query()?).await?)))
 }
 
 /// The caller's channels matching the parameters in the body (as `GET /channels`).
@@ -89,5 +90,11 @@ pub async fn search_channels(
     JsonBody(req): JsonBody<SearchRequest>,
 ) -> Result<Json<ChannelsPage>, ApiError> {
     let query = req.query()?;
-    Ok(Json(channels_page(service.views().channels(me, &query))))
+    Ok(Json(channels_page(
+        service
+            .views()
+            .channels(me, &query)
+            .await
+            .map_err(ServiceError::from)?,
+    )))
 }

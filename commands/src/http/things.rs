@@ -153,7 +153,7 @@ pub async fn get_thing(
     Caller(me): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<ThingResponse>, ApiError> {
-    Ok(Json(service.thing(me, path_id(&id)?)?.into()))
+    Ok(Json(service.thing(me, path_id(&id)?).await?.into()))
 }
 
 /// Replaces a thing's name and metadata (an omitted field becomes empty).
@@ -218,7 +218,7 @@ pub async fn list_things(
     RawQuery(query): RawQuery,
 ) -> Result<Json<ThingsPage>, ApiError> {
     let query = page_query(query.as_deref())?;
-    Ok(Json(things_page(service.things(me, &query))))
+    Ok(Json(things_page(service.things(me, &query).await?)))
 }
 
 /// Things connected to one of the caller's channels; with `connected=false` the caller's
@@ -235,6 +235,6 @@ pub async fn things_of_channel(
     let channel: ChannelId = path_id(&id)?;
     let query = page_query(query.as_deref())?;
     Ok(Json(things_page(
-        service.things_of_channel(me, channel, &query)?,
+        service.things_of_channel(me, channel, &query).await?,
     )))
 }

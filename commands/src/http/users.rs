@@ -84,7 +84,10 @@ pub async fn register(
     JsonBody(req): JsonBody<RegisterRequest>,
 ) -> Result<Response, ApiError> {
     let token = bearer(&headers);
-    let actor = token.and_then(|t| service.identify(t).ok());
+    let actor = match token {
+        Some(t) => service.identify(t).await.ok(),
+        None => None,
+    };
     let invited = actor.is_some() || token.is_some_and(|t| service.is_admin(t));
     if !invited {
         service.ration_registration(client)?;
@@ -118,7 +121,7 @@ pub async fn profile(
     State(service): State<AppState>,
     Caller(me): Caller,
 ) -> Result<Json<UserResponse>, ApiError> {
-    Ok(Json(service.profile(me)?.into()))
+    Ok(Json(service.profile(me).await?.into()))
 }
 
 /// The caller's own profile, as Mainflux 0.11 answered `GET /users`.
@@ -140,7 +143,7 @@ pub async fn user_by_id(
     Path(id): Path<String>,
 ) -> Result<Json<UserResponse>, ApiError> {
     match path_id::<UserId>(&id)? {
-        id if id == me => Ok(Json(service.profile(me)?.into())),
+        id if id == me => Ok(Json(service.profile(me).await?.into())),
         _ => Err(ApiError::not_found()),
     }
 }

@@ -47,13 +47,18 @@ impl Service {
             }
         });
         let ids = try_join_all(creates).await?;
-        ids.into_iter().map(|id| self.channel(owner, id)).collect()
+        let mut rows = Vec::with_capacity(ids.len());
+        for id in ids {
+            rows.push(self.channel(owner, id).await?);
+        }
+        Ok(rows)
     }
 
-    pub fn channel(&self, owner: UserId, id: ChannelId) -> Result<ChannelRow, ServiceError> {
+    pub async fn channel(&self, owner: UserId, id: ChannelId) -> Result<ChannelRow, ServiceError> {
         Ok(self
             .views
             .channel(owner, id)
+            .await?
             .ok_or(domain::DomainError::NotFound)?)
     }
 

@@ -30,11 +30,15 @@ impl Service {
                 "channel_ids and thing_ids must not be empty",
             ));
         }
-        let views = &self.views;
-        let all_owned = channels.iter().all(|c| views.channel(actor, *c).is_some())
-            && things.iter().all(|t| views.thing(actor, *t).is_some());
-        if !all_owned {
-            return Err(DomainError::NotFound.into());
+        for channel in &channels {
+            if self.views.channel(actor, *channel).await?.is_none() {
+                return Err(DomainError::NotFound.into());
+            }
+        }
+        for thing in &things {
+            if self.views.thing(actor, *thing).await?.is_none() {
+                return Err(DomainError::NotFound.into());
+            }
         }
         // Every pair is checked before the first append, so a refused request connects
         // nothing. A pair already appended under this command id is a retry, not a conflict.
@@ -106,7 +110,7 @@ impl Service {
         Ok(())
     }
 
-    pub fn things_of_channel(
+    pub async fn things_of_channel(
         &self,
         owner: UserId,
         channel: ChannelId,
@@ -115,11 +119,12 @@ impl Service {
         let page = self
             .views
             .things_of_channel(owner, channel, query)
+            .await?
             .ok_or(DomainError::NotFound)?;
         Ok(page.map(|row| self.with_key(row)))
     }
 
-    pub fn channels_of_thing(
+    pub async fn channels_of_thing(
         &self,
         owner: UserId,
         thing: ThingId,
@@ -128,6 +133,7 @@ impl Service {
         Ok(self
             .views
             .channels_of_thing(owner, thing, query)
+            .await?
             .ok_or(DomainError::NotFound)?)
     }
 }

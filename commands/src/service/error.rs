@@ -5,6 +5,7 @@ use std::time::Duration;
 use domain::DomainError;
 use domain::ports::event_log::LogError;
 use projections::ProjectionError;
+use projections::views::ViewError;
 
 use crate::auth::HashError;
 
@@ -58,6 +59,15 @@ impl From<HashError> for ServiceError {
         match error {
             HashError::Busy => Self::Busy,
             HashError::Stopped => Self::Internal(error.to_string()),
+        }
+    }
+}
+
+impl From<ViewError> for ServiceError {
+    fn from(error: ViewError) -> Self {
+        match error {
+            ViewError::Unavailable(e) => Self::Unavailable(e),
+            ViewError::Corrupt(e) => Self::Internal(e),
         }
     }
 }

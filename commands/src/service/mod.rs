@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use domain::ids::{PasswordHash, UserId};
 use domain::ports::event_log::EventLog;
-use projections::{Applied, AuthzCache, Views};
+use projections::views::QueryViews;
+use projections::{Applied, AuthzCache};
 use uuid::Uuid;
 
 pub use channels::NewChannel;
@@ -121,7 +122,7 @@ impl CommandMeta {
 
 pub struct Service {
     log: Arc<dyn EventLog>,
-    views: Arc<Views>,
+    views: Arc<dyn QueryViews>,
     authz: Arc<AuthzCache>,
     applied: Applied,
     vault: KeyVault,
@@ -144,7 +145,8 @@ pub struct Service {
 /// What a `Service` is built from.
 pub struct ServiceParts {
     pub log: Arc<dyn EventLog>,
-    pub views: Arc<Views>,
+    /// In memory, or PostgreSQL (`FF_VIEWS`); `applied` must also wait for the latter.
+    pub views: Arc<dyn QueryViews>,
     pub authz: Arc<AuthzCache>,
     pub applied: Applied,
     pub vault: KeyVault,
@@ -183,8 +185,8 @@ impl Service {
         self
     }
 
-    pub fn views(&self) -> &Views {
-        &self.views
+    pub fn views(&self) -> &dyn QueryViews {
+        self.views.as_ref()
     }
 
     pub fn authz(&self) -> &AuthzCache {

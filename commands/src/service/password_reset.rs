@@ -21,7 +21,7 @@ impl Service {
     /// a stranger which emails have accounts. (Mainflux 0.12's code answered 400 for an
     /// unknown email; its OpenAPI does not document that, so we keep the secret.) A failed
     /// send is logged for the operator, never reported to the caller, for the same reason.
-    pub fn request_password_reset(
+    pub async fn request_password_reset(
         &self,
         email: &str,
         referer: &str,
@@ -32,7 +32,7 @@ impl Service {
         self.reset_throttle
             .ration(client, Some(email), Instant::now())
             .map_err(ServiceError::Throttled)?;
-        let user = self.views.user_by_email(email);
+        let user = self.views.user_by_email(email).await?;
         let (id, fingerprint) = match &user {
             Some(user) => (user.id, password_fingerprint(&user.password_hash)),
             None => (
@@ -84,6 +84,7 @@ impl Service {
         let current = self
             .views
             .user(recovery.user)
+            .await?
             .ok_or(ServiceError::Unauthenticated)?;
         if password_fingerprint(&current.password_hash) != recovery.fingerprint {
             return Err(ServiceError::Unauthenticated);

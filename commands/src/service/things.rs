@@ -79,21 +79,29 @@ impl Service {
                 Ok::<_, ServiceError>(id)
             });
         let ids = try_join_all(creates).await?;
-        ids.into_iter().map(|id| self.thing(owner, id)).collect()
+        let mut rows = Vec::with_capacity(ids.len());
+        for id in ids {
+            rows.push(self.thing(owner, id).await?);
+        }
+        Ok(rows)
     }
 
-    pub fn thing(&self, owner: UserId, id: ThingId) -> Result<ThingWithKey, ServiceError> {
+    pub async fn thing(&self, owner: UserId, id: ThingId) -> Result<ThingWithKey, ServiceError> {
         let row = self
             .views
             .thing(owner, id)
+            .await?
             .ok_or(domain::DomainError::NotFound)?;
         Ok(self.with_key(row))
     }
 
-    pub fn things(&self, owner: UserId, query: &PageQuery) -> Page<ThingWithKey> {
-        self.views
-            .things(owner, query)
-            .map(|row| self.with_key(row))
+    pub async fn things(
+        &self,
+        owner: UserId,
+        query: &PageQuery,
+    ) -> Result<Page<ThingWithKey>, ServiceError> {
+        let page = self.views.things(owner, query).await?;
+        Ok(page.map(|row| self.with_key(row)))
     }
 
     pub(super) fn with_key(&self, row: ThingRow) -> ThingWithKey {
@@ -134,6 +142,7 @@ impl Service {
         // Ownership first: a foreign or unknown thing is 404 whatever key is asked for.
         self.views
             .thing(actor, id)
+            .await?
             .ok_or(domain::DomainError::NotFound)?;
         let key = self.vault.material(&key);
         let _claim = self

@@ -37,7 +37,7 @@ impl Service {
             .reservations
             .claim(vec![format!("email:{email}")])
             .ok_or_else(|| ServiceError::conflict("email is already registered"))?;
-        if self.views.user_by_email(&email).is_some() {
+        if self.views.user_by_email(&email).await?.is_some() {
             return Err(ServiceError::conflict("email is already registered"));
         }
         let password_hash = self.passwords.hash(password).await?;
@@ -90,7 +90,7 @@ impl Service {
         self.throttle
             .check(client, Some(email), Instant::now())
             .map_err(ServiceError::Throttled)?;
-        let user = self.views.user_by_email(email);
+        let user = self.views.user_by_email(email).await?;
         let hash = match &user {
             Some(user) => user.password_hash.clone(),
             None => self.decoy().await?,
@@ -114,19 +114,22 @@ impl Service {
     }
 
     /// The user behind a token; a token of a user that does not exist is invalid.
-    pub fn identify(&self, token: &str) -> Result<UserId, ServiceError> {
+    pub async fn identify(&self, token: &str) -> Result<UserId, ServiceError> {
         let id = self
             .tokens
             .verify(token)
             .map_err(|_| ServiceError::Unauthenticated)?;
-        match self.views.user(id) {
+        match self.views.user(id).await? {
             Some(_) => Ok(id),
             None => Err(ServiceError::Unauthenticated),
         }
     }
 
-    pub fn profile(&self, actor: UserId) -> Result<UserRow, ServiceError> {
-        self.views.user(actor).ok_or(ServiceError::Unauthenticated)
+    pub async fn profile(&self, actor: UserId) -> Result<UserRow, ServiceError> {
+        self.views
+            .user(actor)
+            .await?
+            .ok_or(ServiceError::Unauthenticated)
     }
 
     pub async fn update_user(
@@ -151,7 +154,7 @@ impl Service {
         password: String,
     ) -> Result<(), ServiceError> {
         check_password(&password)?;
-        let user = self.profile(actor)?;
+        let user = self.profile(actor).await?;
         if !self
             .passwords
             .verify(old_password, user.password_hash)

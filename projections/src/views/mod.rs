@@ -1,8 +1,20 @@
-//! In-memory query views for the REST API. Every query takes the caller's user id and
-//! answers only from that user's rows: owner isolation is enforced here, once.
+//! Query views for the REST API. Every query takes the caller's user id and answers only
+//! from that user's rows: owner isolation is enforced here, once per backend.
+//!
+//! Layout:
+//! - `port`: the async `QueryViews` / `ViewStore` port the command layer uses.
+//! - `Views` (this file, `state`, `filter`, `order`, `memory`): the in-memory backend.
+//! - `postgres`: the PostgreSQL backend (`FF_VIEWS=postgres://…`), with its follower.
+//! - `dump`: every row in id order, to compare backends and rebuilds.
+//! - `contract`: the suite both backends pass.
 
+pub mod contract;
+mod dump;
 mod filter;
+mod memory;
 mod order;
+pub mod port;
+pub mod postgres;
 mod state;
 
 use std::sync::RwLock;
@@ -11,8 +23,10 @@ use domain::Event;
 use domain::envelope::RecordedEvent;
 use domain::ids::{ChannelId, ThingId, UserId};
 
+pub use dump::ViewsDump;
 pub use filter::{Page, PageQuery, contains};
 pub use order::{Dir, Listed, Order};
+pub use port::{QueryViews, ViewError, ViewStore};
 use state::ViewState;
 pub use state::{ChannelRow, ThingRow, UserRow};
 

@@ -1,0 +1,205 @@
+//! Query views in PostgreSQL (`FF_VIEWS=postgres://…`), serving the `QueryViews` port.
+//!
+//! - `delta`: folds a batch of events into net row changes (pure).
+//! - `apply`: writes a batch and the checkpoint in one transaction, under a row lock.
+//! - `queries`: the owner-scoped queries (paging, filters, order) the REST API asks.
+//! - `follow`: the task that feeds the tables from the event log, in batches.
+//! - `dump`: every row in id order, compared with a rebuild by `replay --verify`.
+//! - `scratch`: a database of its own for each test or bench run.
+//!
+//! Migrations are embedded (`projections/migrations`) and run at connect; several nodes
+//! may share one database: the checkpoint row serializes them.
+
+mod apply;
+mod delta;
+mod dump;
+mod follow;
+mod queries;
+mod scratch;
+
+use async_trait::async_trait;
+use domain::Event;
+use domain::envelope::RecordedEvent;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, PgConnection, PgPool};
+
+use std::time::Duration;
+use tokio::sync::watch;
+
+pub use follow::{BATCH, follow};
+pub use scratch::{ScratchDatabase, create_database};
+
+use crate::views::{ViewError, ViewStore, ViewsDump};
+
+/// How long a connection may take before the views count as unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The checkpoint row's name in `view_checkpoints`.
+const CHECKPOINT: &str = "views";
+
+/// Why the views could not be opened; each names what the operator should check.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("not a PostgreSQL URL ({0})")]
+    BadUrl(String),
+    #[error("cannot connect to PostgreSQL: {0}")]
+    Unreachable(String),
+    #[error("cannot migrate the views' tables: {0}")]
+    Migrate(String),
+}
+
+/// A pool on the views' database plus how far this node knows the tables have got.
+pub struct PgViews {
+    pool: PgPool,
+    applied: watch::Sender<u64>,
+}
+
+impl PgViews {
+    /// Connects, migrates and reads the checkpoint; fails fast (a few seconds) when the
+    /// database is unreachable, so a misconfigured node stops at start.
+    pub async fn connect(url: &str) -> Result<Self, ConnectError> {
+        let options: sqlx::postgres::PgConnectOptions = url
+            .parse()
+            .map_err(|e: sqlx::Error| ConnectError::BadUrl(e.to_string()))?;
+        // A commit need not wait for its WAL flush: a database crash may lose the last
+        // transactions, rows and checkpoint together, and the follower applies them again.
+        let options = options.options([("synchronous_commit", "off")]);
+        // One connection first: a pool reports only "timed out", this says why (refused,
+        // unknown database, bad password).
+        let probe = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
+            .await
+            .map_err(|_| ConnectError::Unreachable("no answer in 5 s".into()))?
+            .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+        let _ = probe.close().await;
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| ConnectError::Migrate(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO view_checkpoints (name, position) VALUES ($1, 0) ON CONFLICT DO NOTHING",
+        )
+        .bind(CHECKPOINT)
+        .execute(&pool)
+        .await
+        .map_err(|e| ConnectError::Migrate(e.to_string()))?;
+        let views = Self {
+            pool,
+            applied: watch::Sender::new(0),
+        };
+        let checkpoint = views
+            .read_checkpoint()
+            .await
+            .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+        views.applied.send_replace(checkpoint);
+        Ok(views)
+    }
+
+    /// Follows the checkpoint this node has seen: commands wait on it (read-your-writes).
+    pub fn applied(&self) -> watch::Receiver<u64> {
+        self.applied.subscribe()
+    }
+
+    async fn read_checkpoint(&self) -> Result<u64, ViewError> {
+        let position: i64 =
+            sqlx::query_scalar("SELECT position FROM view_checkpoints WHERE name = $1")
+                .bind(CHECKPOINT)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_error)?;
+        Ok(position as u64)
+    }
+
+    /// Publishes a checkpoint read or written; never moves the watch backwards.
+    fn seen(&self, checkpoint: u64) {
+        self.applied.send_if_modified(|known| {
+            let newer = checkpoint > *known;
+            if newer {
+                *known = checkpoint;
+            }
+            newer
+        });
+    }
+}
+
+#[async_trait]
+impl ViewStore for PgViews {
+    async fn apply_batch(&self, batch: &[(RecordedEvent, Event)]) -> Result<u64, ViewError> {
+        let checkpoint = self.apply_events(batch).await?;
+        self.seen(checkpoint);
+        Ok(checkpoint)
+    }
+
+    async fn dump(&self) -> Result<ViewsDump, ViewError> {
+        PgViews::dump(self).await
+    }
+
+    async fn checkpoint(&self) -> Result<u64, ViewError> {
+        let checkpoint = self.read_checkpoint().await?;
+        self.seen(checkpoint);
+        Ok(checkpoint)
+    }
+}
+
+pub(crate) fn db_error(error: sqlx::Error) -> ViewError {
+    match error {
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
+            ViewError::Corrupt(error.to_string())
+        }
+        other => ViewError::Unavailable(other.to_string()),
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db` (and a `password=`
+/// query parameter likewise), for logs and `ferroflux config`.
+pub fn mask_password(url: &str) -> String {
+    if let Some((base, query)) = url.split_once('?') {
+        let query: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        return format!("{}?{}", mask_password(base), query.join("&"));
+    }
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{path}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_password;
+
+    #[test]
+    fn masks_only_the_password() {
+        let cases = [
+            ("postgres://u:p@h:5432/db", "postgres://u:***@h:5432/db"),
+            ("postgres://u:p@ss@h/db", "postgres://u:***@h/db"),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+            ("postgres://h/db?x=1", "postgres://h/db?x=1"),
+            (
+                "postgres://u:p@h/db?password=q&x=1",
+                "postgres://u:***@h/db?password=***&x=1",
+            ),
+            ("memory", "memory"),
+        ];
+        for (url, masked) in cases {
+            assert_eq!(mask_password(url), masked, "{url}");
+        }
+    }
+}
