@@ -12,8 +12,9 @@ mod event_log;
 mod feeds;
 
 pub use client_limits::{ClientLimits, open_files_limit};
-pub use event_log::{EventLogBackend, EventLogConfig, masked};
+pub use event_log::{EventLogBackend, EventLogConfig};
 pub use feeds::FeedsConfig;
+pub use projections::masked_url as masked;
 
 use crate::mail::MailConfig;
 
@@ -191,10 +192,7 @@ impl Config {
                 self.mqtt_max_sessions_per_thing
             ),
             format!("FF_INSTANCE={}", self.instance),
-            format!(
-                "FF_VIEWS={}",
-                projections::views::postgres::mask_password(&self.views)
-            ),
+            format!("FF_VIEWS={}", masked(&self.views)),
         ]
         .into_iter()
         .chain(self.log.render())

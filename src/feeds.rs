@@ -23,7 +23,7 @@ pub async fn start(
     let Some(url) = &config.feeds else {
         return Ok(None);
     };
-    let shown = feeds::masked(url);
+    let shown = projections::masked_url(url);
     let fail = |e: feeds::FeedError| {
         anyhow!("FF_FEEDS={shown}: {e}; start Redis there, fix the URL or unset FF_FEEDS")
     };

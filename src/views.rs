@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use domain::ports::event_log::EventLog;
+use projections::masked_url;
 use projections::views::QueryViews;
-use projections::views::postgres::{self, PgViews, mask_password};
+use projections::views::postgres::{self, PgViews};
 use projections::{Applied, Projection, Views};
 
 /// `FF_VIEWS`: `memory` (the default) or a `postgres://` URL.
@@ -28,7 +29,7 @@ impl Backend {
         }
         let views = PgViews::connect(setting)
             .await
-            .map_err(|e| anyhow!("FF_VIEWS ({}): {e}", mask_password(setting)))?;
+            .map_err(|e| anyhow!("FF_VIEWS ({}): {e}", masked_url(setting)))?;
         Ok(Backend::Postgres(Arc::new(views)))
     }
 
@@ -99,7 +100,7 @@ pub fn check(setting: &str) -> anyhow::Result<()> {
     if setting != MEMORY && !url {
         anyhow::bail!(
             "FF_VIEWS must be `memory` or a postgres:// URL, not {}",
-            mask_password(setting)
+            masked_url(setting)
         );
     }
     Ok(())

@@ -236,7 +236,7 @@ fn config_shows_the_views_url_with_the_password_masked() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     assert!(
-        stdout.contains("FF_VIEWS=postgres://ff:***@db.example.com:5432/views"),
+        stdout.contains("FF_VIEWS=postgres://ff:****@db.example.com:5432/views"),
         "{stdout}"
     );
     assert!(!stdout.contains("hunter2"), "{stdout}");

@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use commands::event_log::{FjallEventLog, JetStreamEventLog, JetStreamOptions};
 use domain::ports::event_log::EventLog;
+use projections::masked_url as masked;
 
 #[derive(Debug, Clone, Args)]
 pub struct EventLogConfig {
@@ -120,20 +121,6 @@ impl EventLogConfig {
     }
 }
 
-/// The URL with any password replaced, for logs and `ferroflux config`.
-pub fn masked(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let Some((credentials, host)) = rest.rsplit_once('@') else {
-        return url.to_owned();
-    };
-    match credentials.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:********@{host}"),
-        None => format!("{scheme}://********@{host}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,18 +146,5 @@ mod tests {
         );
         let error = backend("kafka://x").unwrap_err().to_string();
         assert!(error.contains("FF_EVENT_LOG"), "{error}");
-    }
-
-    #[test]
-    fn passwords_are_masked() {
-        assert_eq!(
-            masked("nats://ff:s3cret@host:4222"),
-            "nats://ff:********@host:4222"
-        );
-        assert_eq!(
-            masked("nats://token@host:4222"),
-            "nats://********@host:4222"
-        );
-        assert_eq!(masked("nats://host:4222"), "nats://host:4222");
     }
 }

@@ -37,7 +37,7 @@ impl FeedsConfig {
             projections::feeds::check_url(url).map_err(|e| {
                 anyhow::anyhow!(
                     "FF_FEEDS={} is {e}; expected redis://host:port[/db]",
-                    projections::feeds::masked(url)
+                    projections::masked_url(url)
                 )
             })?;
         }
@@ -54,7 +54,7 @@ impl FeedsConfig {
 
     pub fn render(&self) -> Vec<String> {
         let url = match &self.feeds {
-            Some(url) => projections::feeds::masked(url),
+            Some(url) => projections::masked_url(url),
             None => "(off)".to_owned(),
         };
         vec![

@@ -20,7 +20,7 @@ pub mod things;
 pub use follower::ThingsFeed;
 pub use retry::Outage;
 pub use stats::FeedStats;
-pub use stream::{Stream, check_url, connect, masked};
+pub use stream::{Stream, check_url, connect};
 pub use things::{Entry, EntryId, ThingsMapping};
 
 use crate::ProjectionError;

@@ -3,7 +3,8 @@
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use uuid::Uuid;
 
-use super::{ConnectError, mask_password};
+use super::ConnectError;
+use crate::masked_url;
 
 /// Creates an empty database called `name` (letters, digits, `_`) on the server of
 /// `server_url` and returns the URL of the new database.
@@ -21,7 +22,7 @@ pub async fn create_database(server_url: &str, name: &str) -> Result<String, Con
     let (server, _) = base
         .rsplit_once('/')
         .filter(|(server, _)| server.contains("://"))
-        .ok_or_else(|| ConnectError::BadUrl(mask_password(server_url)))?;
+        .ok_or_else(|| ConnectError::BadUrl(masked_url(server_url)))?;
     Ok(format!("{server}/{name}"))
 }
 
