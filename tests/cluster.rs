@@ -1,10 +1,12 @@
 //! Several `ferroflux serve` processes, each with its own data dir, on one JetStream event
 //! log (the real nats-server of `scripts/services`): what one node provisions the other
 //! serves, revocations reach both, a `kill -9` loses nothing acknowledged, a node started
-//! later catches up, one email registers once across nodes.
+//! later catches up, one email registers once across nodes, and both nodes writing one
+//! Redis feed give a third-party consumer every entry once.
 
 mod cluster_support;
 mod common;
+mod feeds_support;
 mod mqtt_support;
 mod process;
 
@@ -212,4 +214,70 @@ async fn one_email_registered_through_two_nodes_at_once_succeeds_exactly_once() 
         statuses.sort_unstable();
         assert_eq!(statuses, [201, 409, 409, 409], "round {round}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_writing_one_redis_feed_give_each_entry_once_in_order() {
+    let redis = commands::test_services::redis_url();
+    let feed_prefix = feeds_support::prefix();
+    let mut cluster = Cluster::new();
+    cluster.env.push(("FF_FEEDS".into(), redis.clone()));
+    cluster
+        .env
+        .push(("FF_FEEDS_PREFIX".into(), feed_prefix.clone()));
+    let (one, two) = (cluster.start("one"), cluster.start("two"));
+    let token = user(&one.base, &two.base).await;
+    let creates: Vec<_> = (0..20)
+        .map(|n| {
+            let base = if n % 2 == 0 {
+                one.base.clone()
+            } else {
+                two.base.clone()
+            };
+            let token = token.clone();
+            tokio::spawn(async move {
+                call(
+                    "POST",
+                    format!("{base}/things"),
+                    Some(&token),
+                    Some(json!({})),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for create in creates {
+        let (status, _, id) = create.await.expect("create");
+        assert_eq!(status, 201);
+        ids.push(id);
+    }
+    let stream = format!("{feed_prefix}mainflux.things");
+    feeds_support::check_for("20 entries in the feed", || {
+        let entries = feeds_support::consume(&redis, &stream, None);
+        (entries.len() >= 20).then_some(())
+    })
+    .await;
+    // Both nodes kept writing for a moment: still exactly one entry per thing.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let entries = feeds_support::consume(&redis, &stream, Some("checker"));
+    assert_eq!(entries.len(), 20, "{entries:?}");
+    let positions: Vec<u64> = entries
+        .iter()
+        .map(|(id, _)| feeds_support::position(id))
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "in log order: {positions:?}"
+    );
+    let mut fed: Vec<String> = entries.iter().map(|(_, f)| f["id"].clone()).collect();
+    fed.sort();
+    ids.sort();
+    assert_eq!(fed, ids);
+    assert!(
+        entries
+            .iter()
+            .all(|(_, f)| f["operation"] == "thing.create")
+    );
+    feeds_support::cleanup(&redis, &feed_prefix);
 }
