@@ -204,15 +204,19 @@ async fn one_email_registered_through_two_nodes_at_once_succeeds_exactly_once() 
             .iter()
             .map(|node| {
                 let (url, body) = (format!("{}/users", node.base), body.clone());
-                tokio::spawn(async move { call("POST", url, None, Some(body)).await.0 })
+                tokio::spawn(async move {
+                    let (status, body, _) = call("POST", url, None, Some(body)).await;
+                    (status, body)
+                })
             })
             .collect();
-        let mut statuses = Vec::new();
+        let mut answers = Vec::new();
         for attempt in attempts {
-            statuses.push(attempt.await.expect("attempt"));
+            answers.push(attempt.await.expect("attempt"));
         }
+        let mut statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
         statuses.sort_unstable();
-        assert_eq!(statuses, [201, 409, 409, 409], "round {round}");
+        assert_eq!(statuses, [201, 409, 409, 409], "round {round}: {answers:?}");
     }
 }
 

@@ -1,5 +1,7 @@
 //! `JetStreamEventLog`: the distributed `EventLog` backend on NATS JetStream (≥ 2.12).
 //!
+//! Three JetStream streams: the events, the command index, the cluster's settings.
+//!
 //! Layout: `subjects` (names), `wire` (message format), `append` (optimistic concurrency,
 //! atomic batches), `read` (direct gets, ordered consumers), `subscription` (catch-up then
 //! live), `index` (command id → outcome).
@@ -36,7 +38,8 @@ use crate::service::stream_locks::StreamLocks;
 /// How a log is laid out on the server.
 #[derive(Debug, Clone)]
 pub struct JetStreamOptions {
-    /// Subject prefix and stream-name stem: `ff` → `ff.events.…`, `FF_EVENTS`, `FF_COMMANDS`.
+    /// Subject prefix and stream-name stem: `ff` → `ff.events.…`, `FF_EVENTS`, `FF_COMMANDS`,
+    /// `FF_SETTINGS`.
     pub prefix: String,
     /// Replicas of both streams: 1 on a single server, 3 on a cluster.
     pub replicas: usize,
@@ -65,6 +68,7 @@ pub struct JetStreamEventLog {
     client: async_nats::Client,
     events: stream::Stream,
     commands: stream::Stream,
+    settings: stream::Stream,
     names: Names,
     reconnected: watch::Receiver<u64>,
     tips: Mutex<HashMap<String, Tip>>,
@@ -120,13 +124,20 @@ impl JetStreamEventLog {
             stream::PersistenceMode::Default,
         )
         .await?;
-        let command_subjects = vec![names.all_commands(), names.all_settings()];
         let commands = ensure_stream(
             &js,
             &names.commands,
-            command_subjects,
+            vec![names.all_commands()],
             options.replicas,
             stream::PersistenceMode::Async,
+        )
+        .await?;
+        let settings = ensure_stream(
+            &js,
+            &names.settings,
+            vec![names.all_settings()],
+            options.replicas,
+            stream::PersistenceMode::Default,
         )
         .await?;
         let (indexed_tx, indexed) = watch::channel(0);
@@ -145,6 +156,7 @@ impl JetStreamEventLog {
             client,
             events,
             commands,
+            settings,
             names,
             reconnected,
             tips: Mutex::default(),
@@ -196,7 +208,7 @@ impl JetStreamEventLog {
         match wire::pub_reply(&reply.payload)? {
             wire::PubReply::Stored(_) => Ok(None),
             _ => {
-                let stored = read::last_on(&self.commands, &subject)
+                let stored = read::last_on(&self.settings, &subject)
                     .await?
                     .ok_or_else(|| {
                         LogError::Unavailable(format!("cluster setting {name} vanished"))

@@ -15,6 +15,8 @@ pub struct Names {
     pub events: String,
     /// The command index, e.g. `FF_COMMANDS`.
     pub commands: String,
+    /// Settings the nodes of one cluster agree on, e.g. `FF_SETTINGS`.
+    pub settings: String,
 }
 
 impl Names {
@@ -34,6 +36,7 @@ impl Names {
             prefix: prefix.to_owned(),
             events: format!("{upper}_EVENTS"),
             commands: format!("{upper}_COMMANDS"),
+            settings: format!("{upper}_SETTINGS"),
         })
     }
 
@@ -46,7 +49,8 @@ impl Names {
         format!("{}.commands.*", self.prefix)
     }
 
-    /// Settings every node of a cluster must agree on, kept beside the command index.
+    /// Settings every node of a cluster must agree on, in a stream of their own (the command
+    /// index's last entry is its checkpoint, so nothing else may be stored there).
     pub fn all_settings(&self) -> String {
         format!("{}.settings.*", self.prefix)
     }
