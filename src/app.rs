@@ -19,7 +19,7 @@ use domain::ids::{ChannelId, KeyHash};
 use domain::ports::event_log::EventLog;
 use projections::feeds::FeedStats;
 use projections::views::postgres::PgViews;
-use projections::{AuthzCache, Projection, Projections};
+use projections::{Applied, AuthzCache, Projection, ProjectionError, Projections};
 use tokio::net::TcpListener;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
@@ -104,10 +104,7 @@ impl App {
         let mut followers = live.clone();
         followers.push(Arc::new(revocations.clone()));
         let (applied, _task) = Projections::new(followers).spawn(log.clone());
-        applied
-            .wait_for(head, Duration::from_secs(3600))
-            .await
-            .context("projections could not catch up with the event log")?;
+        catch_up(&applied, head).await?;
         let started_views = backend.start(log.clone(), applied, head).await?;
         let (views, applied) = (started_views.views, started_views.applied);
         tracing::info!(
@@ -317,6 +314,29 @@ async fn not_found() -> (axum::http::StatusCode, axum::Json<serde_json::Value>) 
     let body = serde_json::json!({ "error": "no such route" });
     (axum::http::StatusCode::NOT_FOUND, axum::Json(body))
 }
+
+/// Waits until the local projections have applied the log up to `head`, saying every few
+/// seconds how far they are: a node joining a cluster late may replay a long history.
+async fn catch_up(applied: &Applied, head: u64) -> anyhow::Result<()> {
+    let started = Instant::now();
+    loop {
+        match applied.wait_for(head, CATCH_UP_REPORT).await {
+            Ok(()) => return Ok(()),
+            Err(ProjectionError::Timeout(_)) => tracing::info!(
+                applied = applied.position(),
+                of = head,
+                elapsed_s = started.elapsed().as_secs(),
+                "catching up with the event log"
+            ),
+            Err(error) => {
+                return Err(error).context("projections could not catch up with the event log");
+            }
+        }
+    }
+}
+
+/// How often a catching-up node reports its progress.
+const CATCH_UP_REPORT: Duration = Duration::from_secs(5);
 
 /// Opens the configured event log; a locked data dir or an unreachable server is named
 /// plainly.
