@@ -132,15 +132,19 @@ async fn provisioning_part(args: &Args) -> anyhow::Result<()> {
     let peer_events = (args.events / 10).max(100);
     let mut ratios_cmd = Vec::new();
     let mut ratios_http = Vec::new();
+    let mut ratios_grouped = Vec::new();
     for round in 1..=args.rounds {
         let peer = peer::raw_fjall_durable_single(peer_events)?;
+        let grouped = peer::raw_fjall_group_commit(args.events, args.concurrency)?;
         let cmd = provisioning::through_commands(Log::Fjall, args.events, args.concurrency).await?;
         let http = provisioning::through_http(Log::Fjall, args.events, args.concurrency).await?;
         println!(
-            "round {round}: raw fjall {peer:>9.0}/s | command layer {cmd:>9.0}/s | HTTP {http:>9.0}/s"
+            "round {round}: raw fjall {peer:>9.0}/s | raw fjall group commit {grouped:>9.0}/s | \
+             command layer {cmd:>9.0}/s | HTTP {http:>9.0}/s"
         );
         ratios_cmd.push(cmd / peer);
         ratios_http.push(http / peer);
+        ratios_grouped.push(http / grouped);
     }
     println!(
         "command layer vs raw fjall single durable appends: {}",
@@ -149,6 +153,11 @@ async fn provisioning_part(args: &Args) -> anyhow::Result<()> {
     println!(
         "HTTP          vs raw fjall single durable appends: {}",
         stats::ratio_summary(&ratios_http)
+    );
+    println!(
+        "HTTP          vs raw fjall group commit, {} producers: {}",
+        args.concurrency,
+        stats::ratio_summary(&ratios_grouped)
     );
     jetstream_part(args).await?;
     let replay =
