@@ -258,7 +258,7 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) {
-        http_server::serve(listener, self.router(), self.http_limits, shutdown).await;
+        http_server::serve(&listener, self.router(), self.http_limits, shutdown).await;
     }
 }
 

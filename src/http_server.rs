@@ -36,7 +36,7 @@ const LIMIT_LOG_INTERVAL: Duration = Duration::from_secs(60);
 /// Serves `router` until `shutdown` resolves, then stops accepting and waits for the open
 /// connections to finish their requests.
 pub async fn serve(
-    listener: TcpListener,
+    listener: &TcpListener,
     router: Router,
     limits: HttpLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -81,7 +81,6 @@ pub async fn serve(
             }
         }
     }
-    drop(listener);
     let _ = stopping.send(true);
     let everyone_gone = slots.acquire_many(limits.max_connections.max(1) as u32);
     let _ = everyone_gone.await;

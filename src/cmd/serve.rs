@@ -2,7 +2,11 @@
 
 use std::time::Duration;
 
-use ferroflux::{App, Config, app, config};
+use axum::http::StatusCode;
+use axum::http::header::CONNECTION;
+use axum::routing::get;
+use axum::{Json, Router};
+use ferroflux::{App, Config, app, config, http_server};
 use tokio::sync::watch;
 
 /// How long in-flight requests may take to finish after SIGTERM. Live feeds (`/events`
@@ -20,8 +24,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     {
         tracing::warn!("{warning}");
     }
-    let app = App::open(&config).await?;
     let http = app::bind(config.http_addr, "HTTP", "FF_HTTP_ADDR").await?;
+    let app = open_while_answering_not_ready(&config, &http).await?;
     tracing::info!(
         "HTTP API listening on http://{} (REST, /health, /ready, /metrics, /openapi.json; MQTT over WebSocket at /mqtt)",
         http.local_addr()?
@@ -52,6 +56,54 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     app.settle_feeds(FEEDS_SETTLE_LIMIT).await;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// Opens the app (catching up with the log can take long on a node joining a cluster) while
+/// the HTTP port already answers: `/health` 200, `/ready` and everything else 503, so a load
+/// balancer sees a node that is alive but not ready instead of a refused connection.
+async fn open_while_answering_not_ready(
+    config: &Config,
+    http: &tokio::net::TcpListener,
+) -> anyhow::Result<App> {
+    tracing::info!(
+        "HTTP on http://{} answers /health now, /ready with 503 until the projections have caught up",
+        http.local_addr()?
+    );
+    let (opened, open_seen) = watch::channel(false);
+    let opening = async {
+        let app = App::open(config).await;
+        let _ = opened.send(true);
+        app
+    };
+    let stop = async move {
+        let mut open_seen = open_seen;
+        let _ = open_seen.wait_for(|opened| *opened).await;
+    };
+    let not_ready = http_server::serve(http, not_ready_router(), config.clients.http(), stop);
+    let (app, ()) = tokio::join!(opening, not_ready);
+    app
+}
+
+/// Every answer closes its connection, so that no client keeps one open across the switch to
+/// the real router (a request racing the switch on a kept-alive connection would fail).
+fn not_ready_router() -> Router {
+    let answer =
+        |status: StatusCode, body: serde_json::Value| (status, [(CONNECTION, "close")], Json(body));
+    Router::new()
+        .route(
+            "/health",
+            get(move || async move { answer(StatusCode::OK, serde_json::json!({ "status": "pass" })) }),
+        )
+        .route(
+            "/ready",
+            get(move || async move {
+                answer(StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({ "status": "catching up" }))
+            }),
+        )
+        .fallback(move || async move {
+            let body = serde_json::json!({ "error": "catching up with the event log, retry shortly" });
+            answer(StatusCode::SERVICE_UNAVAILABLE, body)
+        })
 }
 
 async fn shutdown_signal() {
