@@ -15,7 +15,7 @@ use projections::views::postgres::{self, PgViews, ScratchDatabase};
 use projections::views::{PageQuery, QueryViews, ViewStore};
 use uuid::Uuid;
 
-use crate::replay_speed::{append_group, group};
+use crate::replay_speed::history;
 
 pub struct ReplayPostgres {
     events: u64,
@@ -49,13 +49,7 @@ pub async fn measure(events: u64) -> anyhow::Result<ReplayPostgres> {
     let log = Arc::new(FjallEventLog::open(dir.path())?);
     let owner = UserId(Uuid::new_v4());
     let groups = events.div_ceil(21);
-    for chunk in (0..groups).collect::<Vec<_>>().chunks(256) {
-        let appends = chunk
-            .iter()
-            .map(|_| append_group(log.as_ref(), group(owner)));
-        futures::future::try_join_all(appends).await?;
-    }
-    let events = log.head().await?;
+    let events = history(log.as_ref(), owner, events).await?;
 
     // The follower as `FF_VIEWS` runs it, with a runner that never reports growth: the
     // whole log is there before it starts.

@@ -85,7 +85,19 @@ pub fn group(owner: UserId) -> Vec<(String, Event)> {
     out
 }
 
-pub async fn append_group(log: &FjallEventLog, events: Vec<(String, Event)>) -> anyhow::Result<()> {
+/// Fills `log` with about `events` events of `owner`'s provisioning (groups of 21, ten
+/// things each), 256 groups at a time so that concurrent appends share fsyncs; setup, not
+/// measured. Returns the log's head.
+pub async fn history(log: &dyn EventLog, owner: UserId, events: u64) -> anyhow::Result<u64> {
+    let groups = events.div_ceil(21);
+    for chunk in (0..groups).collect::<Vec<_>>().chunks(256) {
+        let appends = chunk.iter().map(|_| append_group(log, group(owner)));
+        futures::future::try_join_all(appends).await?;
+    }
+    Ok(log.head().await?)
+}
+
+async fn append_group(log: &dyn EventLog, events: Vec<(String, Event)>) -> anyhow::Result<()> {
     let mut versions = std::collections::HashMap::<String, u64>::new();
     for (stream, event) in events {
         let version = versions.entry(stream.clone()).or_default();
@@ -113,16 +125,7 @@ pub async fn append_group(log: &FjallEventLog, events: Vec<(String, Event)>) -> 
 pub async fn measure(events: u64) -> anyhow::Result<ReplaySpeed> {
     let dir = tempfile::tempdir()?;
     let log = Arc::new(FjallEventLog::open(dir.path())?);
-    let owner = UserId(Uuid::new_v4());
-    let groups = events.div_ceil(21);
-    for chunk in (0..groups).collect::<Vec<_>>().chunks(256) {
-        // Setup, not measured: concurrent groups share fsyncs.
-        let appends = chunk
-            .iter()
-            .map(|_| append_group(log.as_ref(), group(owner)));
-        futures::future::try_join_all(appends).await?;
-    }
-    let events = log.head().await?;
+    let events = history(log.as_ref(), UserId(Uuid::new_v4()), events).await?;
     let projections = fresh();
     let stats = replay::rebuild(log.clone(), &projections, &mut ()).await?;
     ensure!(

@@ -3,11 +3,11 @@
 
 use std::path::PathBuf;
 
+use super::progress::Bar;
 use anyhow::Context;
 use clap::Args;
 use ferroflux::Config;
 use ferroflux::config::{EventLogConfig, masked};
-use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
@@ -23,20 +23,6 @@ pub struct MigrateArgs {
     /// Replicas of its streams when they are created.
     #[arg(long, default_value_t = 1)]
     to_replicas: usize,
-}
-
-struct Bar(ProgressBar);
-
-impl replay::Progress for Bar {
-    fn start(&mut self, total: u64) {
-        self.0.set_length(total);
-    }
-    fn advance(&mut self, done: u64) {
-        self.0.set_position(done);
-    }
-    fn finish(&mut self) {
-        self.0.finish();
-    }
 }
 
 pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
@@ -56,8 +42,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
         masked(&args.to)
     );
     let to = target.open(&config.events_dir(), None).await?;
-    let style = ProgressStyle::with_template("{bar:40} {pos}/{len} events  {per_sec}  eta {eta}")?;
-    let mut bar = Bar(ProgressBar::new(0).with_style(style));
+    let mut bar = Bar::events()?;
     let copied = replay::migrate(&*from, &*to, &mut bar)
         .await
         .with_context(|| format!("migrating into {}", masked(&args.to)))?;

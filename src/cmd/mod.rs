@@ -1,4 +1,5 @@
 pub mod events;
 pub mod migrate;
+mod progress;
 pub mod replay;
 pub mod serve;

@@ -4,11 +4,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::progress::Bar;
 use anyhow::bail;
 use clap::Args;
 use ferroflux::config::EventLogConfig;
 use ferroflux::{App, Config};
-use indicatif::{ProgressBar, ProgressStyle};
 use projections::{AuthzCache, Projection, Views};
 
 #[derive(Debug, Args)]
@@ -30,20 +30,6 @@ pub struct ReplayArgs {
     views: String,
 }
 
-struct Bar(ProgressBar);
-
-impl replay::Progress for Bar {
-    fn start(&mut self, total: u64) {
-        self.0.set_length(total);
-    }
-    fn advance(&mut self, done: u64) {
-        self.0.set_position(done);
-    }
-    fn finish(&mut self) {
-        self.0.finish();
-    }
-}
-
 pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
     let config = Config {
         data_dir: args.data_dir,
@@ -58,8 +44,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
     if app.postgres_views.is_none() {
         fresh.insert(0, Arc::new(Views::default()));
     }
-    let style = ProgressStyle::with_template("{bar:40} {pos}/{len} events  {per_sec}  eta {eta}")?;
-    let mut bar = Bar(ProgressBar::new(0).with_style(style));
+    let mut bar = Bar::events()?;
     let mut mismatches = replay::verify(app.log.clone(), &app.live, fresh, &mut bar).await?;
     let mut names: Vec<_> = app.live.iter().map(|p| p.name()).collect();
     if let Some(postgres) = &app.postgres_views {

@@ -39,12 +39,41 @@ impl Service {
         apply: fn(S, &Event) -> S,
         decide: impl Fn(&S) -> Result<Vec<Event>, DomainError>,
     ) -> Result<Option<Appended>, ServiceError> {
+        self.run(meta, stream, apply, decide, false).await
+    }
+
+    /// `execute` for a stream named after an id this command has just made up (a create):
+    /// the first try decides on the empty state and appends at version 0 without reading
+    /// the stream, one round trip less on a remote log. Should the stream exist after all,
+    /// the log refuses the append and the next try reads it like `execute`.
+    pub(super) async fn execute_new<S: Default>(
+        &self,
+        meta: &CommandMeta,
+        stream: String,
+        apply: fn(S, &Event) -> S,
+        decide: impl Fn(&S) -> Result<Vec<Event>, DomainError>,
+    ) -> Result<Option<Appended>, ServiceError> {
+        self.run(meta, stream, apply, decide, true).await
+    }
+
+    async fn run<S: Default>(
+        &self,
+        meta: &CommandMeta,
+        stream: String,
+        apply: fn(S, &Event) -> S,
+        decide: impl Fn(&S) -> Result<Vec<Event>, DomainError>,
+        assume_new: bool,
+    ) -> Result<Option<Appended>, ServiceError> {
         if let Some(done) = self.replayed(meta).await? {
             return Ok(Some(done));
         }
         let stream_guard = self.stream_locks.lock(&stream).await;
-        for _ in 0..MAX_ATTEMPTS {
-            let (state, version) = self.load(&stream, apply).await?;
+        for attempt in 0..MAX_ATTEMPTS {
+            let (state, version) = if assume_new && attempt == 0 {
+                (S::default(), 0)
+            } else {
+                self.load(&stream, apply).await?
+            };
             let events = decide(&state)?;
             if events.is_empty() {
                 return Ok(None);
@@ -66,45 +95,6 @@ impl Service {
             }
         }
         Err(ServiceError::conflict("too many concurrent changes, retry"))
-    }
-
-    /// `execute` for a stream named after an id this command has just made up (a create):
-    /// decides on the empty state and appends at version 0 without reading the stream, one
-    /// round trip less on a remote log. Should the stream exist after all, the log refuses
-    /// the append and the command takes the ordinary path.
-    pub(super) async fn execute_new<S: Default>(
-        &self,
-        meta: &CommandMeta,
-        stream: String,
-        apply: fn(S, &Event) -> S,
-        decide: impl Fn(&S) -> Result<Vec<Event>, DomainError>,
-    ) -> Result<Option<Appended>, ServiceError> {
-        if let Some(done) = self.replayed(meta).await? {
-            return Ok(Some(done));
-        }
-        let stream_guard = self.stream_locks.lock(&stream).await;
-        let events = decide(&S::default())?;
-        if events.is_empty() {
-            return Ok(None);
-        }
-        let batch = AppendBatch {
-            stream: stream.clone(),
-            expected_version: 0,
-            command_id: meta.command_id,
-            events: events.iter().map(|e| pending(meta, e)).collect(),
-        };
-        match self.log.append(batch).await {
-            Ok(appended) => {
-                drop(stream_guard);
-                self.wait_projected(appended.last_position).await?;
-                Ok(Some(appended))
-            }
-            Err(LogError::Conflict { .. }) => {
-                drop(stream_guard);
-                self.execute(meta, stream, apply, decide).await
-            }
-            Err(other) => Err(other.into()),
-        }
     }
 
     /// The earlier outcome of a retried request (same client-chosen command id), once it is

@@ -10,7 +10,6 @@
 
 use std::time::Duration;
 
-use async_nats::HeaderMap;
 use async_nats::jetstream::stream::Stream;
 use domain::ports::event_log::{Appended, LogError};
 use futures::StreamExt;
@@ -98,26 +97,6 @@ impl Indexer {
         })
     }
 
-    /// Stores the outcomes not stored yet, all requests in flight at once. The index stream
-    /// acknowledges before its fsync (`persist_mode: async`): it is a projection of the
-    /// events, and a tail lost in a crash is written again from the checkpoint it leaves.
-    async fn write_all(&self, outcomes: &[(Uuid, Appended)]) -> Result<(), LogError> {
-        let writes = outcomes
-            .iter()
-            .map(|(command, outcome)| self.write(*command, outcome));
-        for reply in futures::future::join_all(writes).await {
-            match wire::pub_reply(&reply?)? {
-                PubReply::Stored(_) | PubReply::WrongLastSequence => {}
-                PubReply::Accepted => {
-                    return Err(LogError::Unavailable(
-                        "empty reply from the command index".into(),
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// The last position indexed by anyone: the outcome stored last.
     async fn checkpoint(&self) -> Result<u64, LogError> {
         let info = self
@@ -136,20 +115,26 @@ impl Indexer {
         Ok(decode_appended(&last.payload)?.last_position)
     }
 
-    /// Publishes one outcome, only if its subject is still empty.
-    async fn write(&self, command: Uuid, outcome: &Appended) -> Result<bytes::Bytes, LogError> {
-        let mut headers = HeaderMap::new();
-        headers.insert("Nats-Expected-Last-Subject-Sequence", "0");
-        let reply = self
-            .client
-            .request_with_headers(
-                self.names.command(command),
-                headers,
-                encode_appended(outcome).into(),
-            )
-            .await
-            .map_err(|e| unavailable("writing the command index", e))?;
-        Ok(reply.payload)
+    /// Stores the outcomes not stored yet, all requests in flight at once. The index stream
+    /// acknowledges before its fsync (`persist_mode: async`): it is a projection of the
+    /// events, and a tail lost in a crash is written again from the checkpoint it leaves.
+    async fn write_all(&self, outcomes: &[(Uuid, Appended)]) -> Result<(), LogError> {
+        let writes = outcomes.iter().map(|(command, outcome)| {
+            let subject = self.names.command(*command);
+            let payload = encode_appended(outcome).into();
+            wire::publish_if_absent(&self.client, subject, payload, "writing the command index")
+        });
+        for reply in futures::future::join_all(writes).await {
+            match reply? {
+                PubReply::Stored(_) | PubReply::WrongLastSequence => {}
+                PubReply::Accepted => {
+                    return Err(LogError::Unavailable(
+                        "empty reply from the command index".into(),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }
 

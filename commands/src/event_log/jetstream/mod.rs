@@ -198,14 +198,9 @@ impl JetStreamEventLog {
     /// stored value when it differs (the first node to start decides).
     pub async fn agree(&self, name: &str, value: &str) -> Result<Option<String>, LogError> {
         let subject = self.names.setting(name);
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Expected-Last-Subject-Sequence", "0");
-        let reply = self
-            .client
-            .request_with_headers(subject.clone(), headers, value.to_owned().into())
-            .await
-            .map_err(|e| unavailable("storing a cluster setting", e))?;
-        match wire::pub_reply(&reply.payload)? {
+        let payload = value.to_owned().into();
+        let stored = "storing a cluster setting";
+        match wire::publish_if_absent(&self.client, subject.clone(), payload, stored).await? {
             wire::PubReply::Stored(_) => Ok(None),
             _ => {
                 let stored = read::last_on(&self.settings, &subject)

@@ -83,6 +83,23 @@ pub fn decode(payload: &[u8], position: u64) -> Result<RecordedEvent, LogError> 
     Ok(event)
 }
 
+/// Publishes `payload` on `subject` only if the subject holds no message yet; the server's
+/// answer says which (`Stored`, or `WrongLastSequence` when some message was there first).
+pub async fn publish_if_absent(
+    client: &async_nats::Client,
+    subject: String,
+    payload: Bytes,
+    what: &str,
+) -> Result<PubReply, LogError> {
+    let mut headers = HeaderMap::new();
+    headers.insert("Nats-Expected-Last-Subject-Sequence", "0");
+    let reply = client
+        .request_with_headers(subject, headers, payload)
+        .await
+        .map_err(|e| LogError::Unavailable(format!("{what}: {e}")))?;
+    pub_reply(&reply.payload)
+}
+
 /// The server's answer to a publish that asked for one.
 #[derive(Debug, PartialEq, Eq)]
 pub enum PubReply {
