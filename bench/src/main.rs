@@ -21,6 +21,7 @@ mod mqtt_wire;
 mod peer;
 mod propagation;
 mod provisioning;
+mod replay_jetstream;
 mod replay_postgres;
 mod replay_speed;
 mod server;
@@ -118,6 +119,8 @@ async fn main() -> anyhow::Result<()> {
     if part("views") {
         let events = args.events.max(10_000) * if args.smoke { 1 } else { 5 };
         println!("{}", replay_postgres::measure(events).await?);
+        let from_jetstream = if args.smoke { 2_000 } else { 30_000 };
+        println!("{}", replay_jetstream::measure(from_jetstream).await?);
     }
     println!("smoke: 1 passed, 0 failed");
     Ok(())

@@ -44,30 +44,36 @@ async fn fresh_views() -> anyhow::Result<(PgViews, ScratchDatabase)> {
     Ok((PgViews::connect(&database.url).await?, database))
 }
 
+/// Events per second the PostgreSQL follower applies from `log` (holding `events` events,
+/// `things` of them things of `owner`) into fresh views, as `FF_VIEWS` runs it, with a runner
+/// that never reports growth: the whole log is there before it starts.
+pub async fn follow_rate(
+    log: Arc<dyn EventLog>,
+    events: u64,
+    owner: UserId,
+    things: u64,
+) -> anyhow::Result<f64> {
+    let (views, _database) = fresh_views().await?;
+    let views = Arc::new(views);
+    let idle = Projections::new(Vec::new());
+    let mut applied = views.applied();
+    let started = Instant::now();
+    let follower = tokio::spawn(postgres::follow(views.clone(), log, idle.applied()));
+    applied.wait_for(|position| *position >= events).await?;
+    follower.abort();
+    let rate = events as f64 / started.elapsed().as_secs_f64();
+    let found = views.things(owner, &PageQuery::default()).await?.total;
+    ensure!(found == things, "{found} things, expected {things}");
+    Ok(rate)
+}
+
 pub async fn measure(events: u64) -> anyhow::Result<ReplayPostgres> {
     let dir = tempfile::tempdir()?;
     let log = Arc::new(FjallEventLog::open(dir.path())?);
     let owner = UserId(Uuid::new_v4());
     let groups = events.div_ceil(21);
     let events = history(log.as_ref(), owner, events).await?;
-
-    // The follower as `FF_VIEWS` runs it, with a runner that never reports growth: the
-    // whole log is there before it starts.
-    let (views, _database) = fresh_views().await?;
-    let views = Arc::new(views);
-    let idle = Projections::new(Vec::new());
-    let mut applied = views.applied();
-    let started = Instant::now();
-    let follower = tokio::spawn(postgres::follow(views.clone(), log.clone(), idle.applied()));
-    applied.wait_for(|position| *position >= events).await?;
-    follower.abort();
-    let from_log = events as f64 / started.elapsed().as_secs_f64();
-    let things = views.things(owner, &PageQuery::default()).await?.total;
-    ensure!(
-        things == groups * 10,
-        "{things} things, expected {}",
-        groups * 10
-    );
+    let from_log = follow_rate(log.clone(), events, owner, groups * 10).await?;
 
     let recorded = log.read_after(0, events as usize).await?;
     let decoded = recorded

@@ -34,7 +34,7 @@ impl fmt::Display for ReplaySpeed {
     }
 }
 
-fn fresh() -> Projections {
+pub fn fresh() -> Projections {
     let list: Vec<Arc<dyn Projection>> =
         vec![Arc::new(Views::default()), Arc::new(AuthzCache::default())];
     Projections::new(list)
