@@ -14,6 +14,7 @@
 mod http_load;
 mod http_publish;
 mod jetstream_peer;
+mod jetstream_read;
 mod mqtt_brokers;
 mod mqtt_fanin;
 mod mqtt_idle;

@@ -49,6 +49,7 @@ macro_rules! event_log_contract_tests {
             append_then_read_stream_in_version_order,
             positions_are_dense_across_streams,
             read_after_honours_bounds_and_limit,
+            long_reads_are_complete_and_ordered,
             conflicts_are_typed_and_write_nothing,
             invalid_appends_are_rejected,
             same_command_id_appends_once,

@@ -324,14 +324,12 @@ impl EventLog for JetStreamEventLog {
             return Ok(Vec::new());
         }
         let last = head.min(after.saturating_add(limit as u64));
-        let stored = read::range(
-            &self.client,
-            &self.names.events,
-            &self.names.all_events(),
-            after + 1,
-            last,
-        )
-        .await?;
+        let (from, filter) = (after + 1, self.names.all_events());
+        let stored = if last + 1 - from >= read::SCAN_FROM {
+            read::scan(&self.events, &filter, from, last).await?
+        } else {
+            read::range(&self.client, &self.names.events, &filter, from, last).await?
+        };
         stored
             .iter()
             .map(|raw| wire::decode(&raw.payload, raw.sequence))

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::{DeliverPolicy, pull};
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
 use async_nats::jetstream::stream::{DirectGetErrorKind, Stream};
 use async_nats::{Client, HeaderMap};
 use bytes::Bytes;
@@ -77,6 +77,73 @@ pub async fn range(
         };
         out.extend(got.into_iter().filter(|raw| raw.sequence <= to));
         next = last + 1;
+    }
+    Ok(out)
+}
+
+/// Ranges at least this long are read by `scan` rather than `range`.
+pub const SCAN_FROM: u64 = 512;
+
+/// Every message in `from..=to` of a stream whose subjects all match `filter` (so the
+/// range holds exactly `to - from + 1` messages), through a consumer made for this read: the
+/// server streams a long range about three times faster than it answers direct-get batches
+/// (bench: raw JetStream reads), for two more round trips (create, delete).
+pub async fn scan(stream: &Stream, filter: &str, from: u64, to: u64) -> Result<Vec<Raw>, LogError> {
+    let name = format!("scan{}", uuid::Uuid::new_v4().simple());
+    let consumer = stream
+        .create_consumer(pull::Config {
+            name: Some(name.clone()),
+            filter_subject: filter.to_owned(),
+            deliver_policy: DeliverPolicy::ByStartSequence {
+                start_sequence: from.max(1),
+            },
+            ack_policy: AckPolicy::None,
+            // Deleted below; should that fail, the server drops it once idle.
+            inactive_threshold: Duration::from_secs(30),
+            memory_storage: true,
+            num_replicas: 1,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| unavailable("creating a reading consumer", e))?;
+    let read = scan_with(&consumer, from.max(1), to).await;
+    let _ = stream.delete_consumer(&name).await;
+    read
+}
+
+async fn scan_with(
+    consumer: &async_nats::jetstream::consumer::PullConsumer,
+    from: u64,
+    to: u64,
+) -> Result<Vec<Raw>, LogError> {
+    let want = (to + 1).saturating_sub(from) as usize;
+    let mut out = Vec::with_capacity(want);
+    while out.len() < want {
+        let mut messages = consumer
+            .fetch()
+            .max_messages(want - out.len())
+            .messages()
+            .await
+            .map_err(|e| unavailable("reading events", e))?;
+        let before = out.len();
+        while let Some(message) = messages.next().await {
+            let message = message.map_err(|e| unavailable("reading events", e))?;
+            let raw = into_raw(message)?;
+            if raw.sequence != from + out.len() as u64 {
+                return Err(LogError::Corrupt(format!(
+                    "expected event {} from JetStream, got {}",
+                    from + out.len() as u64,
+                    raw.sequence
+                )));
+            }
+            out.push(raw);
+        }
+        if out.len() == before {
+            return Err(LogError::Unavailable(format!(
+                "events {}..={to} are missing",
+                from + before as u64
+            )));
+        }
     }
     Ok(out)
 }
