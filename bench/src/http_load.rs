@@ -13,17 +13,28 @@ use anyhow::{Context, bail, ensure};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// One publishing target: where, which path, which key.
+/// Where the requests go and what they are.
 #[derive(Clone)]
 pub struct Target {
     /// `host:port`.
     pub addr: String,
     pub path: String,
-    pub key: String,
+    /// The `authorization` header: `Thing <key>` to publish, `Bearer <token>` to provision.
+    pub authorization: String,
+    pub kind: Kind,
 }
 
-/// Sends `requests` publishes (a ~90-byte JSON body each, numbered per connection) over
-/// `concurrency` connections; every one must be answered 202. Returns the seconds taken.
+/// What each POST carries, and the status it must get.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A ~90-byte JSON message, numbered per connection; 202.
+    Publish,
+    /// A named thing; 201.
+    CreateThing,
+}
+
+/// Sends `requests` POSTs over `concurrency` connections; every one must get the status of
+/// its kind. Returns the seconds taken.
 pub async fn load(target: &Target, requests: u64, concurrency: usize) -> anyhow::Result<f64> {
     let concurrency = concurrency.max(1);
     let started = Instant::now();
@@ -46,21 +57,30 @@ async fn connection(target: &Target, worker: u64, requests: u64) -> anyhow::Resu
     let pad = "x".repeat(60);
     for n in 0..requests {
         body.clear();
-        write!(body, "{{\"worker\":{worker},\"n\":{n},\"pad\":\"{pad}\"}}")?;
+        let (content_type, expect) = match target.kind {
+            Kind::Publish => {
+                write!(body, "{{\"worker\":{worker},\"n\":{n},\"pad\":\"{pad}\"}}")?;
+                ("", 202)
+            }
+            Kind::CreateThing => {
+                write!(body, "{{\"name\":\"w{worker}-{n}\"}}")?;
+                ("content-type: application/json\r\n", 201)
+            }
+        };
         request.clear();
         write!(
             request,
-            "POST {} HTTP/1.1\r\nhost: {}\r\nauthorization: Thing {}\r\n\
-             content-length: {}\r\n\r\n",
+            "POST {} HTTP/1.1\r\nhost: {}\r\nauthorization: {}\r\n\
+             {content_type}content-length: {}\r\n\r\n",
             target.path,
             target.addr,
-            target.key,
+            target.authorization,
             body.len()
         )?;
         request.extend_from_slice(&body);
         stream.write_all(&request).await?;
         let status = read_response(&mut stream, &mut response).await?;
-        ensure!(status == 202, "publish answered {status}");
+        ensure!(status == expect, "POST {} answered {status}", target.path);
     }
     Ok(())
 }

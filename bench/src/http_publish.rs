@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, ensure};
 use serde_json::{Value, json};
 
-use crate::http_load::{Target, load};
+use crate::http_load::{Kind, Target, load};
 use crate::server::{Server, sibling};
 use crate::store_probe::Store;
 
@@ -47,7 +47,8 @@ pub async fn bare(requests: u64, concurrency: usize) -> anyhow::Result<Run> {
     let target = Target {
         addr: server.addrs[0].clone(),
         path: "/channels/00000000-0000-0000-0000-000000000000/messages".into(),
-        key: "k".into(),
+        authorization: "Thing k".into(),
+        kind: Kind::Publish,
     };
     measure(&server, &target, requests, concurrency, None).await
 }
@@ -72,7 +73,8 @@ pub async fn ferroflux(requests: u64, concurrency: usize, store: bool) -> anyhow
     let target = Target {
         addr: server.addrs[0].clone(),
         path: format!("/channels/{}/messages", p.channel),
-        key: p.key.clone(),
+        authorization: format!("Thing {}", p.key),
+        kind: Kind::Publish,
     };
     let store = store.then_some(Store {
         base,

@@ -9,6 +9,8 @@ use domain::ids::UserId;
 use ferroflux::{App, Config};
 use projections::views::PageQuery;
 
+use crate::http_load::{Kind, Target, load};
+
 struct Fixture {
     _dir: tempfile::TempDir,
     app: App,
@@ -118,29 +120,16 @@ pub async fn through_http(log: Log, events: u64, concurrency: usize) -> anyhow::
         .login("bench@example.com", "bench-password".into(), None)
         .await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/things", listener.local_addr()?);
+    let target = Target {
+        addr: listener.local_addr()?.to_string(),
+        path: "/things".into(),
+        authorization: format!("Bearer {token}"),
+        kind: Kind::CreateThing,
+    };
     let router = f.app.router();
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
-    let client = reqwest::Client::new();
-    let rate = drive(events, concurrency, move || {
-        let (client, url, token) = (client.clone(), url.clone(), token.clone());
-        async move {
-            let response = client
-                .post(&url)
-                .bearer_auth(&token)
-                .header("content-type", "application/json")
-                .body("{}")
-                .send()
-                .await?;
-            ensure!(
-                response.status() == 201,
-                "POST /things answered {}",
-                response.status()
-            );
-            Ok(())
-        }
-    })
-    .await?;
+    let seconds = load(&target, events, concurrency).await?;
+    let rate = events as f64 / seconds;
     server.abort();
     check(&f, events).await?;
     Ok(rate)

@@ -69,6 +69,22 @@ impl Store {
         }
     }
 
+    /// The stored version of `stream`, found cheaply when it is `expected` (the usual case
+    /// for an append): two point reads, which the keyspace's bloom filters answer for a new
+    /// stream without touching its segments, where a reverse prefix scan merges all of them.
+    pub(super) fn version_if(&self, stream: &str, expected: u64) -> Result<u64, LogError> {
+        let has = |version: u64| {
+            self.streams
+                .contains_key(codec::stream_key(stream, version))
+                .map_err(storage_error)
+        };
+        let at_expected = expected == 0 || has(expected)?;
+        if at_expected && !has(expected + 1)? {
+            return Ok(expected);
+        }
+        self.stream_version(stream)
+    }
+
     pub(super) fn find_command(&self, command_id: Uuid) -> Result<Option<Appended>, LogError> {
         self.commands
             .get(command_id.as_bytes())

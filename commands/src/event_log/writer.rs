@@ -42,8 +42,6 @@ pub(super) struct Writer {
     max_group: usize,
     /// Position the next accepted event gets: durable head + 1.
     next_position: u64,
-    /// Durable versions of the streams seen so far; a miss is read from the stream index.
-    versions: HashMap<String, u64>,
 }
 
 /// What a group has accepted but not yet made durable: later requests of the same group
@@ -69,7 +67,6 @@ impl Writer {
             counters,
             max_group: max_group.max(1),
             next_position,
-            versions: HashMap::new(),
         }
     }
 
@@ -112,7 +109,6 @@ impl Writer {
         let appended_events = staged.next_position - self.next_position;
         let Staged {
             next_position,
-            versions,
             batch,
             ..
         } = staged;
@@ -124,7 +120,6 @@ impl Writer {
         match committed {
             Ok(()) => {
                 self.next_position = next_position;
-                self.versions.extend(versions);
                 self.counters.groups.fetch_add(1, Ordering::Relaxed);
                 self.counters
                     .appends
@@ -156,7 +151,9 @@ impl Writer {
         }
         let current = match staged.versions.get(&batch.stream) {
             Some(version) => *version,
-            None => self.durable_version(&batch.stream)?,
+            None => self
+                .store
+                .version_if(&batch.stream, batch.expected_version)?,
         };
         if batch.expected_version != current {
             return Err(LogError::Conflict {
@@ -201,15 +198,6 @@ impl Writer {
         staged.versions.insert(appended.stream.clone(), version);
         staged.commands.insert(batch.command_id, appended.clone());
         Ok(appended)
-    }
-
-    fn durable_version(&mut self, stream: &str) -> Result<u64, LogError> {
-        if let Some(version) = self.versions.get(stream) {
-            return Ok(*version);
-        }
-        let version = self.store.stream_version(stream)?;
-        self.versions.insert(stream.to_owned(), version);
-        Ok(version)
     }
 }
 
