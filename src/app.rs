@@ -243,7 +243,7 @@ impl App {
             return;
         };
         if let Ok(head) = self.log.head().await {
-            crate::feeds::settle(stats, head, limit).await;
+            crate::feeds::settle(stats, head, self.presence.sent(), limit).await;
         }
     }
 

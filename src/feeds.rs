@@ -40,21 +40,27 @@ pub async fn start(
     Ok(Some(stats))
 }
 
-/// At a stop, gives the `mainflux.things` writer up to `limit` to write what the log holds
-/// (`head`), so consumers need not wait for this node's next start (or another node) to
-/// see the last actions. Nothing is lost either way: the next start catches up.
-pub async fn settle(stats: &FeedStats, head: u64, limit: Duration) {
+/// At a stop, gives the feed writers up to `limit` to write what the log holds (`head`) and
+/// every presence event sent (`presence_sent`, the disconnects of the sessions the stop
+/// closed included), so consumers need not wait for this node's next start (or another
+/// node) to see the last actions. No provisioning event is lost either way: the next start
+/// catches up; presence is live state and would be.
+pub async fn settle(stats: &FeedStats, head: u64, presence_sent: u64, limit: Duration) {
     let deadline = Instant::now() + limit;
     loop {
         let position = FeedStats::get(&stats.things_position);
-        if position >= head {
+        let presence_done =
+            FeedStats::get(&stats.presence_written) + FeedStats::get(&stats.presence_dropped);
+        if position >= head && presence_done >= presence_sent {
             return;
         }
         if Instant::now() >= deadline {
             tracing::warn!(
                 position,
                 head,
-                "mainflux.things is behind the event log at stop; the next start writes the rest"
+                presence_done,
+                presence_sent,
+                "the Redis feeds are behind at stop; the next start writes the rest of mainflux.things"
             );
             return;
         }

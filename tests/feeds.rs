@@ -266,6 +266,53 @@ async fn a_mainflux_consumer_reads_every_provisioning_action_and_mqtt_presence()
     cleanup(&url, &prefix);
 }
 
+/// Sessions a stop closes end in the feed before the process exits: a consumer sees each
+/// thing disconnect, not a thing forever connected to a node that is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_writes_the_disconnects_of_the_sessions_it_closes() {
+    let (url, prefix) = (redis_url(), prefix());
+    let mqtt_key = format!("{prefix}mainflux.mqtt");
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("FF_FEEDS", url.as_str()),
+        ("FF_FEEDS_PREFIX", prefix.as_str()),
+    ];
+    let server = Server::start_with(dir.path(), &env);
+    let api = Api::register(&server.base, "stop@example.com").await;
+    let addr: std::net::SocketAddr = server.mqtt.parse().unwrap();
+    let mut sessions = Vec::new();
+    for n in 0..3 {
+        let key = format!("stop-feed-key-{n}");
+        let thing = api.create("/things", json!({"key": key})).await;
+        let mut options =
+            rumqttc::MqttOptions::new(format!("stop{n}"), addr.ip().to_string(), addr.port());
+        options.set_credentials(thing.clone(), key);
+        let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 10);
+        loop {
+            let event = tokio::time::timeout(Duration::from_secs(10), eventloop.poll()).await;
+            if let rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_)) = event.unwrap().unwrap() {
+                break;
+            }
+        }
+        sessions.push((thing, client, eventloop));
+    }
+    wait_for_entries(&url, &mqtt_key, 3).await;
+
+    let (status, _) = server.terminate();
+    assert!(status.success());
+    // No polling: the entries are there when the process has exited.
+    let entries = consume(&url, &mqtt_key, None);
+    for (thing, _, _) in &sessions {
+        let kinds: Vec<&str> = entries
+            .iter()
+            .filter(|(_, f)| &f["thing_id"] == thing)
+            .map(|(_, f)| f["event_type"].as_str())
+            .collect();
+        assert_eq!(kinds, ["connect", "disconnect"], "{thing}: {entries:?}");
+    }
+    cleanup(&url, &prefix);
+}
+
 /// Positions and types of the history, from `ferroflux events` on the stopped server.
 fn history(dir: &std::path::Path) -> Vec<(u64, String)> {
     let output = Command::new(BIN)

@@ -97,6 +97,9 @@ pub trait MqttEngine: Send + Sync + 'static {
     async fn retained_messages(&self) -> usize;
 }
 
+/// How long a stop waits for the closed sessions to end.
+const SESSIONS_END_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A running MQTT adapter. Dropping it stops accepting and injecting; call `shutdown`
 /// to close the open sessions too.
 pub struct MqttAdapter {
@@ -215,13 +218,19 @@ impl MqttAdapter {
         self.engine.retained_messages().await
     }
 
-    /// Stops accepting, closes every session, stops injecting.
+    /// Stops accepting, closes every session, stops injecting; then waits (up to
+    /// `SESSIONS_END_LIMIT`) for the sessions to end, so their disconnects are published
+    /// (presence, the Redis feed) before the process goes.
     pub async fn shutdown(mut self) {
         for task in &self.tasks {
             task.abort();
         }
         self.engine.close_all().await;
         self.tasks.clear();
+        let deadline = tokio::time::Instant::now() + SESSIONS_END_LIMIT;
+        while self.stats.live_sessions() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 
 use crate::message::now_ns;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use domain::ids::ThingId;
 use serde::Serialize;
@@ -35,6 +36,9 @@ pub struct Presence {
 pub struct PresenceFeed {
     sender: broadcast::Sender<Presence>,
     instance: Arc<str>,
+    /// Events some reader was there to receive: a stop waits until the Redis writer has
+    /// written (or dropped) as many, so the last disconnects reach the feed.
+    sent: Arc<AtomicU64>,
 }
 
 impl PresenceFeed {
@@ -43,7 +47,13 @@ impl PresenceFeed {
         Self {
             sender: broadcast::Sender::new(BACKLOG),
             instance: instance.into(),
+            sent: Arc::default(),
         }
+    }
+
+    /// How many events were sent while a reader listened.
+    pub fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Acquire)
     }
 
     /// Events from now on.
@@ -60,7 +70,9 @@ impl PresenceFeed {
             instance: self.instance.to_string(),
         };
         // No reader is not an error: the event is for whoever listens.
-        let _ = self.sender.send(presence);
+        if self.sender.send(presence).is_ok() {
+            self.sent.fetch_add(1, Ordering::Release);
+        }
     }
 }
 

@@ -51,6 +51,14 @@ pub struct MqttStatsSnapshot {
     pub retained_refused: u64,
 }
 
+impl MqttStats {
+    /// Sessions of authenticated things that have started and not ended yet.
+    pub fn live_sessions(&self) -> u64 {
+        let ended = self.disconnects.load(Ordering::Acquire);
+        self.connects.load(Ordering::Acquire).saturating_sub(ended)
+    }
+}
+
 macro_rules! counters {
     ($($method:ident => $field:ident),* $(,)?) => {
         impl MqttStats {
