@@ -1,0 +1,237 @@
+//! PostgreSQL going away under a serving node (`FF_VIEWS`): queries and commands answer 503
+//! with a clear body, the data plane keeps working from its in-memory authorization cache,
+//! nothing is half done, and the node serves again by itself once the database is back. The outage is a network one: a relay between the node and the real server that the
+//! test cuts (every connection closed, new ones refused) and restores.
+
+mod process;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use process::Server;
+use projections::views::postgres::ScratchDatabase;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+/// Relays TCP to `upstream` while open; cutting closes every relayed connection.
+struct Relay {
+    addr: SocketAddr,
+    open: watch::Sender<bool>,
+}
+
+impl Relay {
+    async fn start(upstream: SocketAddr) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (open, _) = watch::channel(true);
+        let watching = open.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let mut open = watching.subscribe();
+                if !*open.borrow() {
+                    continue; // dropped: refused
+                }
+                tokio::spawn(async move {
+                    let Ok(server) = TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    let (mut client, mut server) = (client, server);
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = open.wait_for(|open| !open) => {}
+                    }
+                });
+            }
+        });
+        Relay { addr, open }
+    }
+
+    fn cut(&self) {
+        self.open.send_replace(false);
+    }
+
+    fn restore(&self) {
+        self.open.send_replace(true);
+    }
+}
+
+/// `url` with its host and port replaced by the relay's.
+fn through(url: &str, relay: SocketAddr) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (authority, path) = rest.split_once('/').unwrap();
+    let user = authority.split_once('@').map_or("", |(user, _)| user);
+    format!("{scheme}://{user}@{relay}/{path}")
+}
+
+fn upstream(url: &str) -> SocketAddr {
+    let rest = url.split_once("://").unwrap().1;
+    let authority = rest.split('/').next().unwrap();
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    host.parse().unwrap()
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    async fn send(&self, method: &str, path: &str, body: Option<Value>) -> reqwest::Response {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// POST /things of the thing "during", always as the same command.
+    async fn create_during(&self) -> reqwest::Response {
+        self.http
+            .post(format!("{}/things", self.base))
+            .bearer_auth(&self.token)
+            .header("idempotency-key", "6f1c3a52-0d7e-4c1b-9a55-2b8f3e1d7c90")
+            .json(&json!({"name": "during"}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn names(&self) -> Option<Vec<String>> {
+        let page = self.send("GET", "/things?order=name&dir=asc", None).await;
+        if page.status() != StatusCode::OK {
+            return None;
+        }
+        let page: Value = page.json().await.unwrap();
+        let things = page["things"].as_array().unwrap();
+        Some(
+            things
+                .iter()
+                .map(|t| t["name"].as_str().unwrap().to_owned())
+                .collect(),
+        )
+    }
+}
+
+async fn login(http: &reqwest::Client, base: &str) -> String {
+    let credentials = json!({"email": "outage@example.com", "password": "correct-horse"});
+    let made = http
+        .post(format!("{base}/users"))
+        .json(&credentials)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let login: Value = http
+        .post(format!("{base}/tokens"))
+        .json(&credentials)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    login["token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_views_database_going_away_is_503_and_the_node_recovers_by_itself() {
+    let server_url = commands::test_services::postgres_url();
+    let database = ScratchDatabase::create(&server_url, "ff_test")
+        .await
+        .unwrap();
+    let relay = Relay::start(upstream(&database.url)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let views = through(&database.url, relay.addr);
+    let server = Server::start_with(dir.path(), &[("FF_VIEWS", views.as_str())]);
+    let http = reqwest::Client::new();
+    let token = login(&http, &server.base).await;
+    let api = Api {
+        http,
+        base: server.base.clone(),
+        token,
+    };
+
+    let key = "outage-device-key";
+    let thing = api
+        .send(
+            "POST",
+            "/things",
+            Some(json!({"name": "before", "key": key})),
+        )
+        .await;
+    assert_eq!(thing.status(), StatusCode::CREATED);
+    let thing = thing.headers()["location"]
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let channel = api
+        .send("POST", "/channels", Some(json!({"name": "c"})))
+        .await;
+    let channel = channel.headers()["location"]
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let connected = api
+        .send("PUT", &format!("/channels/{channel}/things/{thing}"), None)
+        .await;
+    assert!(connected.status().is_success(), "{}", connected.status());
+
+    relay.cut();
+    let listed = api.send("GET", "/things", None).await;
+    assert_eq!(listed.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = listed.json().await.unwrap();
+    assert!(
+        body.to_string().to_lowercase().contains("unavailable"),
+        "{body}"
+    );
+    // The data plane checks keys and connections in memory: publishing goes on.
+    let published = api
+        .http
+        .post(format!("{}/channels/{channel}/messages", api.base))
+        .header("authorization", format!("Thing {key}"))
+        .body(r#"[{"n":"t","v":1}]"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(published.status(), StatusCode::ACCEPTED);
+
+    relay.restore();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if api.names().await.is_some_and(|names| names == ["before"]) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the node did not serve again");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // A command while the database is away is refused before anything is appended (the
+    // caller's token is checked against the views); its retry once the database is back
+    // runs it, and a second retry (same Idempotency-Key) returns the first outcome.
+    relay.cut();
+    let during = api.create_during().await;
+    assert_eq!(during.status(), StatusCode::SERVICE_UNAVAILABLE);
+    relay.restore();
+    let retried = api.create_during().await;
+    assert_eq!(retried.status(), StatusCode::CREATED);
+    let again = api.create_during().await;
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(again.headers()["location"], retried.headers()["location"]);
+    assert_eq!(api.names().await.unwrap(), ["before", "during"]);
+    let (status, _) = server.terminate();
+    assert!(status.success());
+}
