@@ -93,6 +93,14 @@ impl Api {
         request.send().await.unwrap()
     }
 
+    /// Creates one entity; its id from `Location`.
+    async fn create(&self, path: &str, body: Value) -> String {
+        let created = self.send("POST", path, Some(body)).await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+        let location = created.headers()["location"].to_str().unwrap();
+        location.rsplit('/').next().unwrap().to_owned()
+    }
+
     /// POST /things of the thing "during", always as the same command.
     async fn create_during(&self) -> reqwest::Response {
         self.http
@@ -162,30 +170,9 @@ async fn the_views_database_going_away_is_503_and_the_node_recovers_by_itself() 
 
     let key = "outage-device-key";
     let thing = api
-        .send(
-            "POST",
-            "/things",
-            Some(json!({"name": "before", "key": key})),
-        )
+        .create("/things", json!({"name": "before", "key": key}))
         .await;
-    assert_eq!(thing.status(), StatusCode::CREATED);
-    let thing = thing.headers()["location"]
-        .to_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned();
-    let channel = api
-        .send("POST", "/channels", Some(json!({"name": "c"})))
-        .await;
-    let channel = channel.headers()["location"]
-        .to_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned();
+    let channel = api.create("/channels", json!({"name": "c"})).await;
     let connected = api
         .send("PUT", &format!("/channels/{channel}/things/{thing}"), None)
         .await;
