@@ -258,7 +258,18 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) {
-        http_server::serve(&listener, self.router(), self.http_limits, shutdown).await;
+        http_server::serve(&listener, self.router(), self.http_limits, None, shutdown).await;
+    }
+
+    /// `serve` over TLS (HTTPS): the same API on another listener.
+    pub async fn serve_tls(
+        &self,
+        listener: TcpListener,
+        tls: tokio_rustls::TlsAcceptor,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) {
+        let router = self.router();
+        http_server::serve(&listener, router, self.http_limits, Some(tls), shutdown).await;
     }
 }
 

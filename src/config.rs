@@ -10,11 +10,13 @@ use clap::builder::BoolishValueParser;
 mod client_limits;
 mod event_log;
 mod feeds;
+mod tls;
 
 pub use client_limits::{ClientLimits, open_files_limit};
 pub use event_log::{EventLogBackend, EventLogConfig};
 pub use feeds::FeedsConfig;
 pub use projections::masked_url as masked;
+pub use tls::TlsConfig;
 
 use crate::mail::MailConfig;
 
@@ -92,6 +94,9 @@ pub struct Config {
     /// Redis-stream feeds in Mainflux's format.
     #[command(flatten)]
     pub feeds: FeedsConfig,
+    /// TLS for the listeners.
+    #[command(flatten)]
+    pub tls: TlsConfig,
 }
 
 impl Default for Config {
@@ -117,6 +122,7 @@ impl Default for Config {
             clients: ClientLimits::default(),
             mail: MailConfig::default(),
             feeds: FeedsConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -141,6 +147,7 @@ impl Config {
         crate::views::check(&self.views)?;
         self.mail.origins()?;
         self.feeds.check()?;
+        self.tls.check()?;
         if self.mqtt_max_sessions_per_thing == 0 {
             anyhow::bail!("FF_MQTT_MAX_SESSIONS_PER_THING must be at least 1");
         }
@@ -199,6 +206,7 @@ impl Config {
         .chain(self.clients.render())
         .chain(self.mail.render())
         .chain(self.feeds.render())
+        .chain(self.tls.render())
         .collect::<Vec<_>>()
         .join("\n")
     }

@@ -16,8 +16,10 @@ use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 /// How the listener protects itself from slow and numerous clients.
@@ -34,11 +36,13 @@ pub struct HttpLimits {
 const LIMIT_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Serves `router` until `shutdown` resolves, then stops accepting and waits for the open
-/// connections to finish their requests.
+/// connections to finish their requests. With `tls`, every connection is a TLS one (HTTPS);
+/// its handshake must finish within the header deadline.
 pub async fn serve(
     listener: &TcpListener,
     router: Router,
     limits: HttpLimits,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -67,9 +71,24 @@ pub async fn serve(
         };
         match accepted {
             Ok((stream, peer)) => {
-                let (router, stop_seen) = (router.clone(), stop_seen.clone());
+                let (router, stop_seen, tls) = (router.clone(), stop_seen.clone(), tls.clone());
                 tokio::spawn(async move {
-                    serve_connection(stream, peer, router, limits, stop_seen).await;
+                    let _ = stream.set_nodelay(true);
+                    match tls {
+                        None => serve_connection(stream, peer, router, limits, stop_seen).await,
+                        Some(tls) => {
+                            let handshake = tls.accept(stream);
+                            match tokio::time::timeout(limits.header_timeout, handshake).await {
+                                Ok(Ok(stream)) => {
+                                    serve_connection(stream, peer, router, limits, stop_seen).await
+                                }
+                                Ok(Err(error)) => {
+                                    tracing::debug!(%peer, %error, "TLS handshake refused")
+                                }
+                                Err(_) => tracing::debug!(%peer, "TLS handshake too slow"),
+                            }
+                        }
+                    }
                     drop(slot);
                 });
             }
@@ -87,13 +106,12 @@ pub async fn serve(
 }
 
 async fn serve_connection(
-    stream: TcpStream,
+    stream: impl AsyncRead + AsyncWrite + Unpin + Send + 'static,
     peer: SocketAddr,
     router: Router,
     limits: HttpLimits,
     mut stop_seen: watch::Receiver<bool>,
 ) {
-    let _ = stream.set_nodelay(true);
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
         router.clone().oneshot(request.map(axum::body::Body::new))

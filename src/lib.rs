@@ -18,6 +18,7 @@ pub mod mail;
 mod metrics;
 pub mod openapi;
 mod presence;
+pub mod tls;
 pub mod views;
 
 pub use app::App;

@@ -1,4 +1,5 @@
 pub mod events;
+mod https;
 pub mod migrate;
 mod progress;
 pub mod replay;

@@ -24,6 +24,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     {
         tracing::warn!("{warning}");
     }
+    let certs = super::https::load(&config.tls)?;
     let http = app::bind(config.http_addr, "HTTP", "FF_HTTP_ADDR").await?;
     let app = open_while_answering_not_ready(&config, &http).await?;
     tracing::info!(
@@ -35,8 +36,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         "MQTT listening on mqtt://{} (username = thing id, password = thing key)",
         mqtt.local_addr()
     );
+    let https = match &certs {
+        Some(certs) => Some(super::https::listen(&config.tls, certs).await?),
+        None => None,
+    };
     tracing::info!(coap = %config.coap_addr, "the CoAP adapter is not in this build yet");
     let (stopping, mut stop_seen) = watch::channel(false);
+    let mut https_stop = stopping.subscribe();
     let signal = async move {
         shutdown_signal().await;
         let _ = stopping.send(true);
@@ -45,8 +51,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let _ = stop_seen.wait_for(|stopping| *stopping).await;
         tokio::time::sleep(DRAIN_LIMIT).await;
     };
+    let serve_https = async {
+        if let Some((listener, acceptor)) = https {
+            let stop = async move {
+                let _ = https_stop.wait_for(|stopping| *stopping).await;
+            };
+            app.serve_tls(listener, acceptor, stop).await;
+        }
+    };
     tokio::select! {
-        () = app.serve(http, signal) => {}
+        ((), ()) = async { tokio::join!(app.serve(http, signal), serve_https) } => {}
         () = drain_limit => tracing::warn!(
             "connections still open {} s after the stop request (live feeds): closing them",
             DRAIN_LIMIT.as_secs()
@@ -79,7 +93,7 @@ async fn open_while_answering_not_ready(
         let mut open_seen = open_seen;
         let _ = open_seen.wait_for(|opened| *opened).await;
     };
-    let not_ready = http_server::serve(http, not_ready_router(), config.clients.http(), stop);
+    let not_ready = http_server::serve(http, not_ready_router(), config.clients.http(), None, stop);
     let (app, ()) = tokio::join!(opening, not_ready);
     app
 }

@@ -1,0 +1,54 @@
+//! The HTTPS listener of `serve`: the same API as the HTTP one, over TLS, with the
+//! certificate reread on SIGHUP.
+
+use std::sync::Arc;
+
+use ferroflux::app;
+use ferroflux::config::TlsConfig;
+use ferroflux::tls::Certificates;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+/// Reads and checks the certificate before anything else starts: a bad file is one line
+/// and a non-zero exit, not a listener that fails every handshake.
+pub fn load(config: &TlsConfig) -> anyhow::Result<Option<Arc<Certificates>>> {
+    let Some((cert, key)) = config.files() else {
+        return Ok(None);
+    };
+    Ok(Some(Certificates::load(&cert, &key)?))
+}
+
+/// Binds `FF_HTTPS_ADDR` and starts rereading the certificate on SIGHUP.
+pub async fn listen(
+    config: &TlsConfig,
+    certs: &Arc<Certificates>,
+) -> anyhow::Result<(TcpListener, TlsAcceptor)> {
+    let listener = app::bind(config.https_addr, "HTTPS", "FF_HTTPS_ADDR").await?;
+    let acceptor = certs.acceptor()?;
+    tracing::info!(
+        "HTTPS API listening on https://{} (the same API; certificate {}, reread on SIGHUP)",
+        listener.local_addr()?,
+        config
+            .tls_cert
+            .as_ref()
+            .map_or(String::new(), |p| p.display().to_string())
+    );
+    tokio::spawn(reload_on_hangup(certs.clone()));
+    Ok((listener, acceptor))
+}
+
+async fn reload_on_hangup(certs: Arc<Certificates>) {
+    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+    else {
+        tracing::warn!("cannot watch SIGHUP: a renewed certificate needs a restart");
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        match certs.reload() {
+            Ok(()) => tracing::info!("TLS certificate reloaded; new connections use it"),
+            Err(error) => {
+                tracing::error!(%error, "TLS certificate not reloaded; the previous one stays in use")
+            }
+        }
+    }
+}

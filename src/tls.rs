@@ -1,0 +1,110 @@
+//! TLS for the listeners (rustls on the ring provider): the certificate and key read from
+//! PEM files, checked against each other at start, and swapped in place when the operator
+//! sends SIGHUP after renewing them. Connections already open keep the certificate they
+//! were made with; new handshakes get the new one.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use rustls::ServerConfig;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use tokio_rustls::TlsAcceptor;
+
+/// Why a certificate could not be used; each names the file and the setting.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("FF_TLS_CERT={path}: {why}")]
+    Cert { path: String, why: String },
+    #[error("FF_TLS_KEY={path}: {why}")]
+    Key { path: String, why: String },
+    #[error("FF_TLS_CERT and FF_TLS_KEY do not belong together: {0}")]
+    Mismatch(String),
+}
+
+/// The current certificate, replaced whole on reload.
+#[derive(Debug)]
+pub struct Certificates {
+    cert: PathBuf,
+    key: PathBuf,
+    provider: Arc<CryptoProvider>,
+    current: RwLock<Arc<CertifiedKey>>,
+}
+
+impl Certificates {
+    /// Reads and checks the pair; an error names the setting to fix.
+    pub fn load(cert: &Path, key: &Path) -> Result<Arc<Self>, TlsError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let current = read_pair(&provider, cert, key)?;
+        Ok(Arc::new(Self {
+            cert: cert.to_owned(),
+            key: key.to_owned(),
+            provider,
+            current: RwLock::new(Arc::new(current)),
+        }))
+    }
+
+    /// Reads the files again; on any error the certificate in use stays.
+    pub fn reload(&self) -> Result<(), TlsError> {
+        let fresh = read_pair(&self.provider, &self.cert, &self.key)?;
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
+        Ok(())
+    }
+
+    /// An acceptor that always presents the current certificate; HTTP/1.1 only.
+    pub fn acceptor(self: &Arc<Self>) -> Result<TlsAcceptor, TlsError> {
+        let mut config = ServerConfig::builder_with_provider(self.provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TlsError::Mismatch(e.to_string()))?
+            .with_no_client_auth()
+            .with_cert_resolver(self.clone());
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(TlsAcceptor::from(Arc::new(config)))
+    }
+}
+
+impl ResolvesServerCert for Certificates {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(
+            self.current
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+        )
+    }
+}
+
+fn read_pair(provider: &CryptoProvider, cert: &Path, key: &Path) -> Result<CertifiedKey, TlsError> {
+    let cert_error = |why: String| TlsError::Cert {
+        path: cert.display().to_string(),
+        why,
+    };
+    let key_error = |why: String| TlsError::Key {
+        path: key.display().to_string(),
+        why,
+    };
+    let chain = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| cert_error(e.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| cert_error(e.to_string()))?;
+    if chain.is_empty() {
+        return Err(cert_error("no PEM certificate in the file".into()));
+    }
+    let private = PrivateKeyDer::from_pem_file(key).map_err(|e| match e {
+        rustls::pki_types::pem::Error::NoItemsFound => {
+            key_error("no PEM private key in the file".into())
+        }
+        other => key_error(other.to_string()),
+    })?;
+    let signing = provider
+        .key_provider
+        .load_private_key(private)
+        .map_err(|e| key_error(e.to_string()))?;
+    let pair = CertifiedKey::new(chain, signing);
+    pair.keys_match()
+        .map_err(|e| TlsError::Mismatch(e.to_string()))?;
+    Ok(pair)
+}

@@ -1,0 +1,264 @@
+//! HTTPS (`FF_TLS_CERT`, `FF_TLS_KEY`, `FF_HTTPS_ADDR`) on the real binary: curl and a rustls
+//! client trusting the test CA get the API; a certificate renewed on disk is taken on SIGHUP
+//! without cutting open connections; bad files stop the start with one line. Certificates
+//! are made by each test with the openssl command line (scripts/install-deps installs it).
+
+mod process;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use process::{Server, ferroflux};
+use rustls::RootCertStore;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+fn openssl(args: &[&str]) {
+    let output = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A certificate authority: `(cert, key)`.
+fn make_ca(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let (cert, key) = (
+        dir.join(format!("{name}.pem")),
+        dir.join(format!("{name}.key")),
+    );
+    let subject = format!("/CN={name}");
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        cert.to_str().unwrap(),
+        "-days",
+        "2",
+        "-subj",
+        &subject,
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    (cert, key)
+}
+
+/// A server certificate for 127.0.0.1 signed by `ca`, written to `cert` and `key`.
+fn make_server_cert(dir: &Path, ca: &(PathBuf, PathBuf), cert: &Path, key: &Path) {
+    let (csr, ext) = (dir.join("server.csr"), dir.join("server.ext"));
+    std::fs::write(
+        &ext,
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
+         keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        csr.to_str().unwrap(),
+        "-subj",
+        "/CN=localhost",
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        csr.to_str().unwrap(),
+        "-CA",
+        ca.0.to_str().unwrap(),
+        "-CAkey",
+        ca.1.to_str().unwrap(),
+        "-CAcreateserial",
+        "-out",
+        cert.to_str().unwrap(),
+        "-days",
+        "2",
+        "-extfile",
+        ext.to_str().unwrap(),
+    ]);
+}
+
+fn https_addr(server: &Server) -> String {
+    let line = process::wait_for_line(&server.log, "HTTPS API listening on https://");
+    let rest = line.split("https://").nth(1).unwrap();
+    rest.split_whitespace().next().unwrap().to_owned()
+}
+
+/// A TLS connection trusting only `ca`.
+async fn connect(addr: &str, ca: &Path) -> std::io::Result<TlsStream<TcpStream>> {
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = TcpStream::connect(addr).await?;
+    let name = ServerName::try_from("127.0.0.1").unwrap().to_owned();
+    TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+}
+
+/// `GET /health` on a kept-alive connection; the status line.
+async fn health(stream: &mut TlsStream<TcpStream>) -> String {
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buffer = vec![0; 4096];
+    let n = stream.read(&mut buffer).await.unwrap();
+    let text = String::from_utf8_lossy(&buffer[..n]).to_string();
+    text.lines().next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_answers_over_https_and_a_renewed_certificate_is_taken_on_sighup() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
+    let first_ca = make_ca(dir.path(), "first-ca");
+    make_server_cert(dir.path(), &first_ca, &cert, &key);
+    let data = tempfile::tempdir().unwrap();
+    let env = [
+        ("FF_TLS_CERT", cert.to_str().unwrap()),
+        ("FF_TLS_KEY", key.to_str().unwrap()),
+        ("FF_HTTPS_ADDR", "127.0.0.1:0"),
+    ];
+    let server = Server::start_with(data.path(), &env);
+    let addr = https_addr(&server);
+
+    // curl as a user would run it; the plain listener is still there.
+    let curl = Command::new("curl")
+        .args(["-sS", "--cacert", first_ca.0.to_str().unwrap()])
+        .arg(format!("https://{addr}/health"))
+        .output()
+        .unwrap();
+    assert!(
+        curl.status.success(),
+        "{}",
+        String::from_utf8_lossy(&curl.stderr)
+    );
+    assert!(String::from_utf8_lossy(&curl.stdout).contains("pass"));
+    let plain = reqwest::get(format!("{}/health", server.base))
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 200);
+
+    let mut before = connect(&addr, &first_ca.0).await.expect("trusted");
+    assert_eq!(health(&mut before).await, "HTTP/1.1 200 OK");
+
+    // Renewed by another CA, then SIGHUP.
+    let second_ca = make_ca(dir.path(), "second-ca");
+    make_server_cert(dir.path(), &second_ca, &cert, &key);
+    let hup = Command::new("kill")
+        .args(["-HUP", &server.child.id().to_string()])
+        .status();
+    assert!(hup.unwrap().success());
+    process::wait_for_line(&server.log, "TLS certificate reloaded");
+
+    // New handshakes get the new certificate; the connection made before goes on.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut after = loop {
+        match connect(&addr, &second_ca.0).await {
+            Ok(stream) => break stream,
+            Err(error) => assert!(Instant::now() < deadline, "{error}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(health(&mut after).await, "HTTP/1.1 200 OK");
+    assert!(
+        connect(&addr, &first_ca.0).await.is_err(),
+        "the old certificate is gone"
+    );
+    assert_eq!(health(&mut before).await, "HTTP/1.1 200 OK");
+
+    // A broken renewal keeps the certificate in use.
+    std::fs::write(&key, "not a key").unwrap();
+    let hup = Command::new("kill")
+        .args(["-HUP", &server.child.id().to_string()])
+        .status();
+    assert!(hup.unwrap().success());
+    process::wait_for_line(&server.log, "TLS certificate not reloaded");
+    let mut still = connect(&addr, &second_ca.0)
+        .await
+        .expect("previous certificate");
+    assert_eq!(health(&mut still).await, "HTTP/1.1 200 OK");
+    let (status, _) = server.terminate();
+    assert!(status.success());
+}
+
+/// The first line on stderr of a start that must fail.
+fn refused_start(env: &[(&str, &str)]) -> String {
+    let data = tempfile::tempdir().unwrap();
+    let output = ferroflux(data.path())
+        .envs(env.iter().copied())
+        .env("FF_HTTPS_ADDR", "127.0.0.1:0")
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    errors[0].to_owned()
+}
+
+#[test]
+fn a_missing_or_mismatched_certificate_stops_the_start_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = make_ca(dir.path(), "ca");
+    let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
+    make_server_cert(dir.path(), &ca, &cert, &key);
+    let (cert, key, ca_key) = (
+        cert.to_str().unwrap(),
+        key.to_str().unwrap(),
+        ca.1.to_str().unwrap(),
+    );
+
+    let missing = refused_start(&[("FF_TLS_CERT", "/nonexistent.pem"), ("FF_TLS_KEY", key)]);
+    assert!(
+        missing.contains("FF_TLS_CERT=/nonexistent.pem"),
+        "{missing}"
+    );
+    let garbage = refused_start(&[("FF_TLS_CERT", cert), ("FF_TLS_KEY", "/dev/null")]);
+    assert!(garbage.contains("FF_TLS_KEY=/dev/null"), "{garbage}");
+    let mismatched = refused_start(&[("FF_TLS_CERT", cert), ("FF_TLS_KEY", ca_key)]);
+    assert!(
+        mismatched.contains("do not belong together"),
+        "{mismatched}"
+    );
+    let alone = refused_start(&[("FF_TLS_CERT", cert)]);
+    assert!(
+        alone.contains("FF_TLS_CERT and FF_TLS_KEY go together"),
+        "{alone}"
+    );
+}
