@@ -16,6 +16,7 @@ pub mod feeds;
 pub mod http_server;
 pub mod mail;
 mod metrics;
+pub mod mqtts;
 pub mod openapi;
 mod presence;
 pub mod tls;

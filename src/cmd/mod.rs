@@ -1,6 +1,6 @@
 pub mod events;
-mod https;
 pub mod migrate;
 mod progress;
 pub mod replay;
 pub mod serve;
+mod tls_listeners;

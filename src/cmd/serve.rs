@@ -24,7 +24,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     {
         tracing::warn!("{warning}");
     }
-    let certs = super::https::load(&config.tls)?;
+    let certs = super::tls_listeners::load(&config.tls)?;
     let http = app::bind(config.http_addr, "HTTP", "FF_HTTP_ADDR").await?;
     let app = open_while_answering_not_ready(&config, &http).await?;
     tracing::info!(
@@ -37,12 +37,35 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         mqtt.local_addr()
     );
     let https = match &certs {
-        Some(certs) => Some(super::https::listen(&config.tls, certs).await?),
+        Some(certs) => Some(super::tls_listeners::listen(&config.tls, certs).await?),
+        None => None,
+    };
+    let mqtts = match &certs {
+        Some(certs) => {
+            let broker = ferroflux::mqtts::loopback(mqtt.local_addr());
+            Some((
+                super::tls_listeners::listen_mqtts(&config.tls, certs, broker).await?,
+                broker,
+            ))
+        }
         None => None,
     };
     tracing::info!(coap = %config.coap_addr, "the CoAP adapter is not in this build yet");
     let (stopping, mut stop_seen) = watch::channel(false);
     let mut https_stop = stopping.subscribe();
+    if let Some(((listener, acceptor), broker)) = mqtts {
+        let mut stop = stopping.subscribe();
+        let max = config.clients.mqtt_max_connections;
+        tokio::spawn(ferroflux::mqtts::serve(
+            listener,
+            acceptor,
+            broker,
+            max,
+            async move {
+                let _ = stop.wait_for(|stopping| *stopping).await;
+            },
+        ));
+    }
     let signal = async move {
         shutdown_signal().await;
         let _ = stopping.send(true);

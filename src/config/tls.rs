@@ -1,4 +1,4 @@
-//! `FF_TLS_*`, `FF_HTTPS_ADDR`: TLS for the listeners (HTTPS today). Off unless a
+//! `FF_TLS_*`, `FF_HTTPS_ADDR`, `FF_MQTTS_ADDR`: TLS for the listeners. Off unless a
 //! certificate and its key are given; the plain listeners stay on beside it.
 
 use std::net::SocketAddr;
@@ -18,6 +18,9 @@ pub struct TlsConfig {
     /// The HTTPS listener (REST API, HTTP adapter, reader), on when a certificate is set.
     #[arg(long, env = "FF_HTTPS_ADDR", default_value = "0.0.0.0:8443")]
     pub https_addr: SocketAddr,
+    /// The MQTTS listener (MQTT 3.1.1 and 5 over TLS), on when a certificate is set.
+    #[arg(long, env = "FF_MQTTS_ADDR", default_value = "0.0.0.0:8883")]
+    pub mqtts_addr: SocketAddr,
 }
 
 impl Default for TlsConfig {
@@ -26,6 +29,7 @@ impl Default for TlsConfig {
             tls_cert: None,
             tls_key: None,
             https_addr: ([0, 0, 0, 0], 8443).into(),
+            mqtts_addr: ([0, 0, 0, 0], 8883).into(),
         }
     }
 }
@@ -54,6 +58,7 @@ impl TlsConfig {
             format!("FF_TLS_CERT={}", path(&self.tls_cert)),
             format!("FF_TLS_KEY={}", path(&self.tls_key)),
             format!("FF_HTTPS_ADDR={}", self.https_addr),
+            format!("FF_MQTTS_ADDR={}", self.mqtts_addr),
         ]
     }
 }

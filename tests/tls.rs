@@ -1,5 +1,6 @@
-//! HTTPS (`FF_TLS_CERT`, `FF_TLS_KEY`, `FF_HTTPS_ADDR`) on the real binary: curl and a rustls
-//! client trusting the test CA get the API; a certificate renewed on disk is taken on SIGHUP
+//! TLS on the real binary (`FF_TLS_CERT`, `FF_TLS_KEY`, `FF_HTTPS_ADDR`, `FF_MQTTS_ADDR`):
+//! curl and a rustls client trusting the test CA get the API over HTTPS; mosquitto_sub over
+//! MQTTS receives what HTTP publishes; a certificate renewed on disk is taken on SIGHUP
 //! without cutting open connections; bad files stop the start with one line. Certificates
 //! are made by each test with the openssl command line (scripts/install-deps installs it).
 
@@ -104,9 +105,10 @@ fn make_server_cert(dir: &Path, ca: &(PathBuf, PathBuf), cert: &Path, key: &Path
     ]);
 }
 
-fn https_addr(server: &Server) -> String {
-    let line = process::wait_for_line(&server.log, "HTTPS API listening on https://");
-    let rest = line.split("https://").nth(1).unwrap();
+/// The address a startup line gives after `scheme` (`https://`, `mqtts://`).
+fn listening(server: &Server, line_start: &str, scheme: &str) -> String {
+    let line = process::wait_for_line(&server.log, line_start);
+    let rest = line.split(scheme).nth(1).unwrap();
     rest.split_whitespace().next().unwrap().to_owned()
 }
 
@@ -154,7 +156,7 @@ async fn the_api_answers_over_https_and_a_renewed_certificate_is_taken_on_sighup
         ("FF_HTTPS_ADDR", "127.0.0.1:0"),
     ];
     let server = Server::start_with(data.path(), &env);
-    let addr = https_addr(&server);
+    let addr = listening(&server, "HTTPS API listening on https://", "https://");
 
     // curl as a user would run it; the plain listener is still there.
     let curl = Command::new("curl")
@@ -261,4 +263,142 @@ fn a_missing_or_mismatched_certificate_stops_the_start_with_one_line() {
         alone.contains("FF_TLS_CERT and FF_TLS_KEY go together"),
         "{alone}"
     );
+}
+
+/// A user with a thing connected to a channel, made over plain HTTP: `(thing, key, channel)`.
+async fn provisioned(base: &str) -> (String, String, String) {
+    let http = reqwest::Client::new();
+    let credentials = serde_json::json!({"email": "tls@example.com", "password": "correct-horse"});
+    let made = http
+        .post(format!("{base}/users"))
+        .json(&credentials)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 201);
+    let login: serde_json::Value = http
+        .post(format!("{base}/tokens"))
+        .json(&credentials)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_owned();
+    let create = |path: &'static str, body: serde_json::Value| {
+        let (http, token) = (http.clone(), token.clone());
+        async move {
+            let made = http
+                .post(format!("{base}{path}"))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(made.status(), 201);
+            made.headers()["location"]
+                .to_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let key = "mqtts-device-key".to_owned();
+    let thing = create("/things", serde_json::json!({"key": key})).await;
+    let channel = create("/channels", serde_json::json!({"name": "tls"})).await;
+    let connected = http
+        .put(format!("{base}/channels/{channel}/things/{thing}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(connected.status().is_success());
+    (thing, key, channel)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_mqtts_subscriber_receives_what_http_publishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
+    let ca = make_ca(dir.path(), "ca");
+    make_server_cert(dir.path(), &ca, &cert, &key);
+    let data = tempfile::tempdir().unwrap();
+    let env = [
+        ("FF_TLS_CERT", cert.to_str().unwrap()),
+        ("FF_TLS_KEY", key.to_str().unwrap()),
+        ("FF_HTTPS_ADDR", "127.0.0.1:0"),
+        ("FF_MQTTS_ADDR", "127.0.0.1:0"),
+    ];
+    let server = Server::start_with(data.path(), &env);
+    let mqtts = listening(&server, "MQTTS listening on mqtts://", "mqtts://");
+    let (host, port) = mqtts.rsplit_once(':').unwrap();
+    let (thing, thing_key, channel) = provisioned(&server.base).await;
+    let topic = format!("channels/{channel}/messages");
+
+    let subscriber = Command::new("mosquitto_sub")
+        .args(["-h", host, "-p", port, "--cafile", ca.0.to_str().unwrap()])
+        .args([
+            "-u", &thing, "-P", &thing_key, "-t", &topic, "-C", "1", "-W", "20",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    process::wait_for_line(&server.log, "MQTT connect");
+    // Published until the subscriber has one (its SUBSCRIBE may trail its CONNECT).
+    let http = reqwest::Client::new();
+    let output = tokio::task::spawn_blocking(move || subscriber.wait_with_output());
+    let publishing = async {
+        loop {
+            let sent = http
+                .post(format!("{}/channels/{channel}/messages", server.base))
+                .header("authorization", format!("Thing {thing_key}"))
+                .body(r#"[{"n":"over-tls","v":1}]"#)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(sent.status(), 202);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let output = tokio::select! {
+        output = output => output.unwrap().unwrap(),
+        () = publishing => unreachable!(),
+    };
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("over-tls"));
+
+    // A client that does not trust the certificate is refused at the handshake.
+    let other_ca = make_ca(dir.path(), "other-ca");
+    let refused = Command::new("mosquitto_pub")
+        .args([
+            "-h",
+            host,
+            "-p",
+            port,
+            "--cafile",
+            other_ca.0.to_str().unwrap(),
+        ])
+        .args([
+            "-u",
+            &thing,
+            "-P",
+            "mqtts-device-key",
+            "-t",
+            &topic,
+            "-m",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let (status, _) = server.terminate();
+    assert!(status.success());
 }

@@ -1,5 +1,5 @@
-//! The HTTPS listener of `serve`: the same API as the HTTP one, over TLS, with the
-//! certificate reread on SIGHUP.
+//! The TLS listeners of `serve`: HTTPS (the same API as the HTTP one) and MQTTS, sharing
+//! one certificate, reread on SIGHUP.
 
 use std::sync::Arc;
 
@@ -18,13 +18,28 @@ pub fn load(config: &TlsConfig) -> anyhow::Result<Option<Arc<Certificates>>> {
     Ok(Some(Certificates::load(&cert, &key)?))
 }
 
+/// Binds `FF_MQTTS_ADDR`; its connections are relayed to the MQTT listener at `broker`.
+pub async fn listen_mqtts(
+    config: &TlsConfig,
+    certs: &Arc<Certificates>,
+    broker: std::net::SocketAddr,
+) -> anyhow::Result<(TcpListener, TlsAcceptor)> {
+    let listener = app::bind(config.mqtts_addr, "MQTTS", "FF_MQTTS_ADDR").await?;
+    let acceptor = certs.acceptor(&[])?;
+    tracing::info!(
+        "MQTTS listening on mqtts://{} (MQTT over TLS, relayed to the MQTT listener {broker})",
+        listener.local_addr()?
+    );
+    Ok((listener, acceptor))
+}
+
 /// Binds `FF_HTTPS_ADDR` and starts rereading the certificate on SIGHUP.
 pub async fn listen(
     config: &TlsConfig,
     certs: &Arc<Certificates>,
 ) -> anyhow::Result<(TcpListener, TlsAcceptor)> {
     let listener = app::bind(config.https_addr, "HTTPS", "FF_HTTPS_ADDR").await?;
-    let acceptor = certs.acceptor()?;
+    let acceptor = certs.acceptor(&[b"http/1.1"])?;
     tracing::info!(
         "HTTPS API listening on https://{} (the same API; certificate {}, reread on SIGHUP)",
         listener.local_addr()?,
