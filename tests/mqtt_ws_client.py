@@ -4,8 +4,10 @@ usage: mqtt_ws_client.py HOST PORT THING_ID THING_KEY sub TOPIC COUNT
        mqtt_ws_client.py HOST PORT THING_ID THING_KEY pub TOPIC PAYLOAD
 `sub` prints "subscribed <granted qos>" once the SUBACK is in, then "<topic> <payload>" per
 message until COUNT arrived; `pub` publishes at QoS 1 and exits after the PUBACK. Any
-CONNACK refusal prints "refused <code>" and exits 2.
+CONNACK refusal prints "refused <code>" and exits 2. With FF_TEST_WS_CAFILE set, the
+WebSocket is a TLS one (wss://) trusting that CA.
 """
+import os
 import sys
 
 import paho.mqtt.client as mqtt
@@ -14,6 +16,8 @@ host, port, thing, key, mode, topic, arg = sys.argv[1:8]
 client = mqtt.Client(client_id=f"paho-{mode}", transport="websockets")
 client.ws_set_options(path="/mqtt")
 client.username_pw_set(thing, key)
+if os.environ.get("FF_TEST_WS_CAFILE"):
+    client.tls_set(ca_certs=os.environ["FF_TEST_WS_CAFILE"])
 state = {"left": int(arg) if mode == "sub" else 0}
 
 

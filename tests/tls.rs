@@ -320,7 +320,7 @@ async fn provisioned(base: &str) -> (String, String, String) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_mqtts_subscriber_receives_what_http_publishes() {
+async fn an_mqtts_subscriber_receives_what_http_and_wss_publish() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
     let ca = make_ca(dir.path(), "ca");
@@ -333,6 +333,7 @@ async fn an_mqtts_subscriber_receives_what_http_publishes() {
         ("FF_MQTTS_ADDR", "127.0.0.1:0"),
     ];
     let server = Server::start_with(data.path(), &env);
+    let https = listening(&server, "HTTPS API listening on https://", "https://");
     let mqtts = listening(&server, "MQTTS listening on mqtts://", "mqtts://");
     let (host, port) = mqtts.rsplit_once(':').unwrap();
     let (thing, thing_key, channel) = provisioned(&server.base).await;
@@ -374,6 +375,42 @@ async fn an_mqtts_subscriber_receives_what_http_publishes() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("over-tls"));
+
+    // MQTT over WebSocket on the HTTPS listener (wss://…/mqtt) → the MQTTS subscriber.
+    let subscriber = Command::new("mosquitto_sub")
+        .args(["-h", host, "-p", port, "--cafile", ca.0.to_str().unwrap()])
+        .args([
+            "-u", &thing, "-P", &thing_key, "-t", &topic, "-C", "1", "-W", "20",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (https_host, https_port) = https.rsplit_once(':').unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mqtt_ws_client.py");
+    let output = tokio::task::spawn_blocking(move || subscriber.wait_with_output());
+    let publishing = async {
+        loop {
+            // The Debian interpreter, where apt puts paho (scripts/install-deps).
+            let published = Command::new("/usr/bin/python3")
+                .env("FF_TEST_WS_CAFILE", &ca.0)
+                .args([
+                    script, https_host, https_port, &thing, &thing_key, "pub", &topic, "over-wss",
+                ])
+                .output()
+                .unwrap();
+            assert!(
+                published.status.success(),
+                "{}",
+                String::from_utf8_lossy(&published.stderr)
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let output = tokio::select! {
+        output = output => output.unwrap().unwrap(),
+        () = publishing => unreachable!(),
+    };
+    assert!(String::from_utf8_lossy(&output.stdout).contains("over-wss"));
 
     // A client that does not trust the certificate is refused at the handshake.
     let other_ca = make_ca(dir.path(), "other-ca");
