@@ -10,11 +10,13 @@ use clap::builder::BoolishValueParser;
 mod client_limits;
 mod event_log;
 mod feeds;
+mod listen;
 mod tls;
 
 pub use client_limits::{ClientLimits, open_files_limit};
 pub use event_log::{EventLogBackend, EventLogConfig};
 pub use feeds::FeedsConfig;
+pub use listen::ListenAddr;
 pub use projections::masked_url as masked;
 pub use tls::TlsConfig;
 
@@ -34,12 +36,13 @@ pub struct Config {
     /// Where the event log and generated secrets live.
     #[arg(long, env = "FF_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
-    /// The HTTP listener: REST API, health, OpenAPI.
+    /// The HTTP listener: REST API, health, OpenAPI; `off` with TLS on leaves HTTPS only.
     #[arg(long, env = "FF_HTTP_ADDR", default_value = "0.0.0.0:8080")]
-    pub http_addr: SocketAddr,
-    /// The MQTT listener (MQTT 3.1.1 and 5; username = thing id, password = thing key).
+    pub http_addr: ListenAddr,
+    /// The MQTT listener (MQTT 3.1.1 and 5; username = thing id, password = thing key);
+    /// `off` leaves MQTTS and MQTT over WebSocket.
     #[arg(long, env = "FF_MQTT_ADDR", default_value = "0.0.0.0:1883")]
-    pub mqtt_addr: SocketAddr,
+    pub mqtt_addr: ListenAddr,
     /// The CoAP listener, UDP (served once the CoAP adapter lands).
     #[arg(long, env = "FF_COAP_ADDR", default_value = "0.0.0.0:5683")]
     pub coap_addr: SocketAddr,
@@ -103,8 +106,8 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("./data"),
-            http_addr: ([0, 0, 0, 0], 8080).into(),
-            mqtt_addr: ([0, 0, 0, 0], 1883).into(),
+            http_addr: SocketAddr::from(([0, 0, 0, 0], 8080)).into(),
+            mqtt_addr: SocketAddr::from(([0, 0, 0, 0], 1883)).into(),
             coap_addr: ([0, 0, 0, 0], 5683).into(),
             jwt_secret: None,
             master_key: None,
@@ -148,6 +151,12 @@ impl Config {
         self.mail.origins()?;
         self.feeds.check()?;
         self.tls.check()?;
+        if self.http_addr == ListenAddr::Off && self.tls.files().is_none() {
+            anyhow::bail!(
+                "FF_HTTP_ADDR=off needs FF_TLS_CERT and FF_TLS_KEY: without HTTPS nothing would \
+                 serve the API"
+            );
+        }
         if self.mqtt_max_sessions_per_thing == 0 {
             anyhow::bail!("FF_MQTT_MAX_SESSIONS_PER_THING must be at least 1");
         }

@@ -439,3 +439,88 @@ async fn an_mqtts_subscriber_receives_what_http_and_wss_publish() {
     let (status, _) = server.terminate();
     assert!(status.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_plain_listeners_off_only_tls_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
+    let ca = make_ca(dir.path(), "ca");
+    make_server_cert(dir.path(), &ca, &cert, &key);
+    let data = tempfile::tempdir().unwrap();
+    let env = [
+        ("FF_TLS_CERT", cert.to_str().unwrap()),
+        ("FF_TLS_KEY", key.to_str().unwrap()),
+        ("FF_HTTPS_ADDR", "127.0.0.1:0"),
+        ("FF_MQTTS_ADDR", "127.0.0.1:0"),
+        ("FF_HTTP_ADDR", "off"),
+        ("FF_MQTT_ADDR", "off"),
+    ];
+    let (mut child, log) = process::spawn(data.path(), &env);
+    let mut lines = Vec::new();
+    let address = |line: &str, scheme: &str| {
+        let rest = line.split(scheme).nth(1).unwrap();
+        rest.split_whitespace().next().unwrap().to_owned()
+    };
+    let mut https = None;
+    let mut mqtts = None;
+    while https.is_none() || mqtts.is_none() {
+        let line = log
+            .recv_timeout(Duration::from_secs(20))
+            .expect("startup lines");
+        if line.contains("HTTPS API listening on https://") {
+            https = Some(address(&line, "https://"));
+        }
+        if line.contains("MQTTS listening on mqtts://") {
+            mqtts = Some(address(&line, "mqtts://"));
+        }
+        lines.push(line);
+    }
+    assert!(
+        !lines.iter().any(|l| l.contains("listening on http://")),
+        "{lines:#?}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.contains("listening on mqtt://")),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("the plain listener is off")),
+        "{lines:#?}"
+    );
+
+    let curl = Command::new("curl")
+        .args(["-sS", "--cacert", ca.0.to_str().unwrap()])
+        .arg(format!("https://{}/health", https.unwrap()))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&curl.stdout).contains("pass"));
+    // The broker answers over MQTTS: unknown credentials are refused by CONNACK.
+    let mqtts = mqtts.unwrap();
+    let (host, port) = mqtts.rsplit_once(':').unwrap();
+    let refused = Command::new("mosquitto_pub")
+        .args(["-h", host, "-p", port, "--cafile", ca.0.to_str().unwrap()])
+        .args([
+            "-u",
+            "nobody",
+            "-P",
+            "nothing",
+            "-t",
+            "channels/x/messages",
+            "-m",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr).to_lowercase();
+    assert!(
+        said.contains("not authori") || said.contains("bad user"),
+        "{said}"
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(child.wait().unwrap().success());
+}

@@ -5,7 +5,6 @@
 //! the server keeps in the data dir: whoever can read the data dir may read the history.
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
@@ -19,7 +18,7 @@ pub struct EventsArgs {
     data_dir: PathBuf,
     /// The running server's HTTP address, used when it holds the data dir.
     #[arg(long, env = "FF_HTTP_ADDR", default_value = "0.0.0.0:8080")]
-    http_addr: SocketAddr,
+    http_addr: ferroflux::config::ListenAddr,
     /// Print events with a position greater than this (0 = from the start).
     #[arg(long, default_value_t = 0)]
     from: u64,
@@ -84,7 +83,9 @@ async fn stream_from_server(
     let token_file = config.secrets_dir().join("admin.token");
     let token = std::fs::read_to_string(&token_file)
         .with_context(|| format!("cannot read {}", token_file.display()))?;
-    let mut addr = args.http_addr;
+    let Some(mut addr) = args.http_addr.addr() else {
+        anyhow::bail!("the server's plain HTTP listener is off (FF_HTTP_ADDR=off): nothing to ask");
+    };
     if addr.ip().is_unspecified() {
         addr.set_ip([127, 0, 0, 1].into());
     }

@@ -25,65 +25,68 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::warn!("{warning}");
     }
     let certs = super::tls_listeners::load(&config.tls)?;
-    let http = app::bind(config.http_addr, "HTTP", "FF_HTTP_ADDR").await?;
-    let app = open_while_answering_not_ready(&config, &http).await?;
-    tracing::info!(
-        "HTTP API listening on http://{} (REST, /health, /ready, /metrics, /openapi.json; MQTT over WebSocket at /mqtt)",
-        http.local_addr()?
-    );
-    let mqtt = app.start_mqtt(config.mqtt_addr).await?;
-    tracing::info!(
-        "MQTT listening on mqtt://{} (username = thing id, password = thing key)",
-        mqtt.local_addr()
-    );
-    let https = match &certs {
-        Some(certs) => Some(super::tls_listeners::listen(&config.tls, certs).await?),
+    let http = match config.http_addr.addr() {
+        Some(addr) => Some(app::bind(addr, "HTTP", "FF_HTTP_ADDR").await?),
         None => None,
     };
-    let mqtts = match &certs {
+    let app = match &http {
+        Some(http) => open_while_answering_not_ready(&config, http).await?,
+        None => App::open(&config).await?,
+    };
+    if let Some(http) = &http {
+        tracing::info!(
+            "HTTP API listening on http://{} (REST, /health, /ready, /metrics, /openapi.json; MQTT over WebSocket at /mqtt)",
+            http.local_addr()?
+        );
+    }
+    let mqtt = start_mqtt(&app, &config).await?;
+    let broker = ferroflux::mqtts::loopback(mqtt.local_addr());
+    let (stopping, mut stop_seen) = watch::channel(false);
+    let https = match &certs {
         Some(certs) => {
-            let broker = ferroflux::mqtts::loopback(mqtt.local_addr());
-            Some((
-                super::tls_listeners::listen_mqtts(&config.tls, certs, broker).await?,
+            let (listener, acceptor) = super::tls_listeners::listen(&config.tls, certs).await?;
+            let (mqtts, mqtts_acceptor) =
+                super::tls_listeners::listen_mqtts(&config.tls, certs, broker).await?;
+            let max = config.clients.mqtt_max_connections;
+            let stop = until_stopped(stopping.subscribe());
+            tokio::spawn(ferroflux::mqtts::serve(
+                mqtts,
+                mqtts_acceptor,
                 broker,
-            ))
+                max,
+                stop,
+            ));
+            Some((listener, acceptor))
         }
         None => None,
     };
     tracing::info!(coap = %config.coap_addr, "the CoAP adapter is not in this build yet");
-    let (stopping, mut stop_seen) = watch::channel(false);
-    let mut https_stop = stopping.subscribe();
-    if let Some(((listener, acceptor), broker)) = mqtts {
-        let mut stop = stopping.subscribe();
-        let max = config.clients.mqtt_max_connections;
-        tokio::spawn(ferroflux::mqtts::serve(
-            listener,
-            acceptor,
-            broker,
-            max,
-            async move {
-                let _ = stop.wait_for(|stopping| *stopping).await;
-            },
-        ));
-    }
-    let signal = async move {
+    let serve_http = {
+        let stop = until_stopped(stopping.subscribe());
+        async {
+            if let Some(http) = http {
+                app.serve(http, stop).await;
+            }
+        }
+    };
+    let serve_https = {
+        let stop = until_stopped(stopping.subscribe());
+        async {
+            if let Some((listener, acceptor)) = https {
+                app.serve_tls(listener, acceptor, stop).await;
+            }
+        }
+    };
+    tokio::spawn(async move {
         shutdown_signal().await;
         let _ = stopping.send(true);
-    };
+    });
     let drain_limit = async move {
         let _ = stop_seen.wait_for(|stopping| *stopping).await;
         tokio::time::sleep(DRAIN_LIMIT).await;
     };
-    let serve_https = async {
-        if let Some((listener, acceptor)) = https {
-            let stop = async move {
-                let _ = https_stop.wait_for(|stopping| *stopping).await;
-            };
-            app.serve_tls(listener, acceptor, stop).await;
-        }
-    };
     tokio::select! {
-        ((), ()) = async { tokio::join!(app.serve(http, signal), serve_https) } => {}
+        ((), ()) = async { tokio::join!(serve_http, serve_https) } => {}
         () = drain_limit => tracing::warn!(
             "connections still open {} s after the stop request (live feeds): closing them",
             DRAIN_LIMIT.as_secs()
@@ -93,6 +96,31 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     app.settle_feeds(FEEDS_SETTLE_LIMIT).await;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// The MQTT broker: on `FF_MQTT_ADDR`, or with the plain listener off on loopback only,
+/// where MQTTS and MQTT over WebSocket reach it.
+async fn start_mqtt(app: &App, config: &Config) -> anyhow::Result<adapters::mqtt::MqttAdapter> {
+    let addr = config.mqtt_addr.addr();
+    let mqtt = app
+        .start_mqtt(addr.unwrap_or_else(|| ([127, 0, 0, 1], 0).into()))
+        .await?;
+    match addr {
+        Some(_) => tracing::info!(
+            "MQTT listening on mqtt://{} (username = thing id, password = thing key)",
+            mqtt.local_addr()
+        ),
+        None => tracing::info!(
+            "MQTT: the plain listener is off (FF_MQTT_ADDR=off); the broker takes MQTTS and \
+             MQTT over WebSocket on loopback {}",
+            mqtt.local_addr()
+        ),
+    }
+    Ok(mqtt)
+}
+
+async fn until_stopped(mut stopping: watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|stopping| *stopping).await;
 }
 
 /// Opens the app (catching up with the log can take long on a node joining a cluster) while

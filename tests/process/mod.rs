@@ -37,20 +37,7 @@ impl Server {
 
     /// Starts with extra `FF_*` settings.
     pub fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Server {
-        let mut child = ferroflux(data_dir)
-            .env("FF_INSTANCE", "node-a")
-            .envs(env.iter().copied())
-            .arg("serve")
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("ferroflux starts");
-        let (tx, log) = mpsc::channel();
-        let stderr = BufReader::new(child.stderr.take().expect("stderr"));
-        std::thread::spawn(move || {
-            for line in stderr.lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
+        let (child, log) = spawn(data_dir, env);
         let addr = |line: String, scheme: &str| {
             let rest = line
                 .split(scheme)
@@ -102,6 +89,25 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `ferroflux serve` with extra `FF_*` settings, and its log lines as they come.
+pub fn spawn(data_dir: &Path, env: &[(&str, &str)]) -> (Child, mpsc::Receiver<String>) {
+    let mut child = ferroflux(data_dir)
+        .env("FF_INSTANCE", "node-a")
+        .envs(env.iter().copied())
+        .arg("serve")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ferroflux starts");
+    let (tx, log) = mpsc::channel();
+    let stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, log)
 }
 
 pub fn wait_for_line(log: &mpsc::Receiver<String>, needle: &str) -> String {
