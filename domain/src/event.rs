@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::event_data::EventData;
 
-use crate::ids::{ChannelId, KeyMaterial, PasswordHash, ThingId, UserId};
+use time::OffsetDateTime;
+
+use crate::ids::{ChannelId, KeyHash, KeyMaterial, PasswordHash, ThingId, UserId};
 use crate::values::Metadata;
 
 /// Current schema version of every event's data; bump per kind when a shape changes and
@@ -81,6 +83,21 @@ pub enum Event {
         channel_id: ChannelId,
         thing_id: ThingId,
     },
+    /// Internal, on `thingkey-<key_hash>` (`key_claim`): no projection or feed shows it.
+    /// `claimed_at` lets any node tell a crashed claim from a live one.
+    #[serde(rename = "thing.key_claim")]
+    ThingKeyClaimed {
+        key_hash: KeyHash,
+        thing_id: ThingId,
+        #[serde(with = "time::serde::rfc3339")]
+        claimed_at: OffsetDateTime,
+    },
+    /// Internal: the key's holder gave it up.
+    #[serde(rename = "thing.key_release")]
+    ThingKeyReleased {
+        key_hash: KeyHash,
+        thing_id: ThingId,
+    },
 }
 
 /// Stored data that no longer reads as any known event.
@@ -93,7 +110,7 @@ pub struct UnknownEvent {
 }
 
 impl Event {
-    pub const KINDS: [&'static str; 12] = [
+    pub const KINDS: [&'static str; 14] = [
         "user.register",
         "user.update",
         "user.password_change",
@@ -106,6 +123,8 @@ impl Event {
         "channel.remove",
         "thing.connect",
         "thing.disconnect",
+        "thing.key_claim",
+        "thing.key_release",
     ];
 
     pub fn kind(&self) -> &'static str {
@@ -122,6 +141,8 @@ impl Event {
             Event::ChannelRemoved { .. } => "channel.remove",
             Event::ThingConnected { .. } => "thing.connect",
             Event::ThingDisconnected { .. } => "thing.disconnect",
+            Event::ThingKeyClaimed { .. } => "thing.key_claim",
+            Event::ThingKeyReleased { .. } => "thing.key_release",
         }
     }
 

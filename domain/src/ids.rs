@@ -51,6 +51,14 @@ id_type!(ChannelId, "channel");
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KeyHash(pub [u8; 32]);
 
+impl KeyHash {
+    /// The stream of this key's claim (`domain::key_claim`): `thingkey-<64 hex>`, a valid
+    /// NATS subject token and fjall key.
+    pub fn claim_stream(&self) -> String {
+        format!("thingkey-{self}")
+    }
+}
+
 impl fmt::Display for KeyHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&hex::encode(self.0))

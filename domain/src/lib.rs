@@ -5,6 +5,7 @@
 //! - `metadata`: client metadata, a JSON object kept as compact text, with its limits.
 //! - `event`: the `Event` enum, whose `kind()` strings are Mainflux's operation names.
 //! - `user`, `thing`, `channel`: one aggregate per file: state, commands, `decide`, `apply`.
+//! - `key_claim`: the claim on one thing key, which keeps keys unique across nodes.
 //! - `connection`: the one rule over two aggregates (`thing.connect` / `thing.disconnect`).
 //! - `graph`: the live connection graph folded from events, shared by every projection.
 //! - `envelope`, `ports`: what the event log stores and the traits its backends implement.
@@ -20,6 +21,7 @@ pub mod event;
 pub mod event_data;
 pub mod graph;
 pub mod ids;
+pub mod key_claim;
 pub mod metadata;
 pub mod ports;
 pub mod thing;
