@@ -5,7 +5,8 @@
 //! - `events/envelope.v1.json`: the envelope (DESIGN §3): ids, stream name, version,
 //!   position, `type` (one of the Mainflux operation names), `schema`, time, actor, `data`.
 //!   It also ties each type to its aggregate's stream prefix (`thing.connect` and
-//!   `thing.disconnect` live on the channel's stream).
+//!   `thing.disconnect` live on the channel's stream; the internal `thing.key_claim` and
+//!   `thing.key_release` on `thingkey-<key_hash>`).
 //! - `events/<type>.v<schema>.json`: the `data` object of one type at one schema version,
 //!   written by hand to match the serde shape of `domain::Event`. A released file is never
 //!   edited: a new shape is a new file plus a row in [`EVENT_SCHEMAS`] (STYLE §5).
@@ -64,6 +65,8 @@ pub const EVENT_SCHEMAS: &[EventSchema] = &[
     event_schema!("channel.remove", 1, "id"),
     event_schema!("thing.connect", 1, "channel_id"),
     event_schema!("thing.disconnect", 1, "channel_id"),
+    event_schema!("thing.key_claim", 1, "key_hash"),
+    event_schema!("thing.key_release", 1, "key_hash"),
 ];
 
 /// The data schema of `kind` at `version`, or `None` when no such event exists.
@@ -101,7 +104,7 @@ pub fn validate_event(envelope: &Value) -> Result<(), String> {
 }
 
 /// JSON Schema cannot compare two values, so this one rule is code: the id in
-/// `<aggregate>-<id>` must be the event's own aggregate id.
+/// `<aggregate>-<id>` must be the event's own aggregate id (a key claim's is its key hash).
 fn check_stream(envelope: &Value, data: &Value, key: &str) -> Result<(), String> {
     let stream = envelope["stream"].as_str().unwrap_or_default();
     let stream_id = stream.split_once('-').map(|(_, id)| id);

@@ -110,10 +110,11 @@ fn every_document_is_a_closed_2020_12_schema() {
 }
 
 #[test]
-fn connections_are_keyed_by_the_channel() {
+fn connections_are_keyed_by_the_channel_and_claims_by_the_key() {
     for s in EVENT_SCHEMAS {
         let expected = match s.kind {
             "thing.connect" | "thing.disconnect" => "channel_id",
+            "thing.key_claim" | "thing.key_release" => "key_hash",
             _ => "id",
         };
         assert_eq!(s.stream_key, expected, "{}", s.kind);

@@ -127,7 +127,8 @@ fn arb_key() -> impl Strategy<Value = KeyMaterial> {
 
 prop_compose! {
     fn arb_event()(
-        kind in 0..12usize,
+        kind in 0..14usize,
+        claimed_at in -1_000_000_000i64..4_000_000_000,
         (user, thing, channel) in (arb_uuid(), arb_uuid(), arb_uuid()),
         name in arb_name(),
         metadata in arb_metadata(),
@@ -148,7 +149,13 @@ prop_compose! {
             8 => Event::ChannelUpdated { id: channel_id, name, metadata },
             9 => Event::ChannelRemoved { id: channel_id },
             10 => Event::ThingConnected { channel_id, thing_id },
-            _ => Event::ThingDisconnected { channel_id, thing_id },
+            11 => Event::ThingDisconnected { channel_id, thing_id },
+            12 => Event::ThingKeyClaimed {
+                key_hash: key.key_hash,
+                thing_id,
+                claimed_at: time::OffsetDateTime::from_unix_timestamp(claimed_at).unwrap(),
+            },
+            _ => Event::ThingKeyReleased { key_hash: key.key_hash, thing_id },
         }
     }
 }

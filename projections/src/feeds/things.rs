@@ -100,7 +100,10 @@ impl ThingsMapping {
             } => Some(pair("thing.disconnect", channel_id, thing_id)),
             Event::UserUpdated { .. }
             | Event::UserPasswordChanged { .. }
-            | Event::ThingKeyUpdated { .. } => None,
+            | Event::ThingKeyUpdated { .. }
+            // Internal: Mainflux has no such operation.
+            | Event::ThingKeyClaimed { .. }
+            | Event::ThingKeyReleased { .. } => None,
         };
         fields
             .map(|fields| Entry {

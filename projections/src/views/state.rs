@@ -183,6 +183,8 @@ impl ViewState {
             }
             Event::ChannelRemoved { id } => self.channels.remove(id, |c| c.owner),
             Event::ThingConnected { .. } | Event::ThingDisconnected { .. } => {}
+            // Key claims keep keys unique across nodes; no view shows them.
+            Event::ThingKeyClaimed { .. } | Event::ThingKeyReleased { .. } => {}
         }
     }
 }

@@ -25,6 +25,9 @@ pub fn stream_of(event: &Event) -> String {
         Event::ThingConnected { channel_id, .. } | Event::ThingDisconnected { channel_id, .. } => {
             channel_id.stream()
         }
+        Event::ThingKeyClaimed { key_hash, .. } | Event::ThingKeyReleased { key_hash, .. } => {
+            key_hash.claim_stream()
+        }
     }
 }
 
@@ -120,6 +123,15 @@ pub fn samples() -> Vec<Event> {
         },
         Event::ThingDisconnected {
             channel_id: channel,
+            thing_id: thing,
+        },
+        Event::ThingKeyClaimed {
+            key_hash: key_material("secret-key").key_hash,
+            thing_id: thing,
+            claimed_at: OffsetDateTime::UNIX_EPOCH + time::Duration::new(1_700_000_000, 5),
+        },
+        Event::ThingKeyReleased {
+            key_hash: key_material("secret-key").key_hash,
             thing_id: thing,
         },
     ]

@@ -187,6 +187,8 @@ impl Delta {
             } => {
                 self.edges.insert((*channel_id, *thing_id), false);
             }
+            // Key claims keep keys unique across nodes; no view shows them.
+            Event::ThingKeyClaimed { .. } | Event::ThingKeyReleased { .. } => {}
         }
     }
 }
