@@ -123,6 +123,7 @@ impl App {
             tokens: Tokens::new(&secrets.jwt_secret, TOKEN_TTL),
             settings: config.clients.apply_to(Settings {
                 open_registration: !config.closed_registration,
+                key_claim_grace: Duration::from_secs(config.key_claim_grace),
                 reset_endpoint: config.mail.reset_endpoint.clone(),
                 reset_origins: config.mail.origins()?,
                 ..Settings::default()

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use clap::builder::BoolishValueParser;
+use commands::service::DEFAULT_KEY_CLAIM_GRACE;
 
 mod client_limits;
 mod event_log;
@@ -55,6 +56,11 @@ pub struct Config {
     /// Only logged-in users (or the operator's admin token) may create users.
     #[arg(long, env = "FF_CLOSED_REGISTRATION", value_parser = BoolishValueParser::new())]
     pub closed_registration: bool,
+    /// Seconds a thing-key claim whose thing never came to use the key (its node died
+    /// between claim and create) still blocks the key. Longer than the clock difference
+    /// between nodes.
+    #[arg(long, env = "FF_KEY_CLAIM_GRACE", default_value_t = DEFAULT_KEY_CLAIM_GRACE.as_secs())]
+    pub key_claim_grace: u64,
     /// Messaging only: no message is stored (Mainflux without its writers); the reader
     /// serves what was stored before.
     #[arg(long, env = "FF_NO_STORE", value_parser = BoolishValueParser::new())]
@@ -112,6 +118,7 @@ impl Default for Config {
             jwt_secret: None,
             master_key: None,
             closed_registration: false,
+            key_claim_grace: DEFAULT_KEY_CLAIM_GRACE.as_secs(),
             no_store: false,
             max_payload: adapters::http::DEFAULT_MAX_PAYLOAD,
             mqtt_max_inflight: DEFAULT_MQTT_MAX_INFLIGHT,
@@ -194,6 +201,7 @@ impl Config {
             format!("FF_JWT_SECRET={}", secret(&self.jwt_secret)),
             format!("FF_MASTER_KEY={}", secret(&self.master_key)),
             format!("FF_CLOSED_REGISTRATION={}", self.closed_registration),
+            format!("FF_KEY_CLAIM_GRACE={}", self.key_claim_grace),
             format!("FF_NO_STORE={}", self.no_store),
             format!("FF_MAX_PAYLOAD={}", self.max_payload),
             format!("FF_MQTT_MAX_INFLIGHT={}", self.mqtt_max_inflight),

@@ -1,8 +1,8 @@
 //! Several `ferroflux serve` processes, each with its own data dir, on one JetStream event
 //! log (the real nats-server of `scripts/services`): what one node provisions the other
 //! serves, revocations reach both, a `kill -9` loses nothing acknowledged, a node started
-//! later catches up, one email registers once across nodes, and both nodes writing one
-//! Redis feed give a third-party consumer every entry once.
+//! later catches up, one email and one thing key are each set once across nodes, and both
+//! nodes writing one Redis feed give a third-party consumer every entry once.
 
 mod cluster_support;
 mod common;
@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cluster_support::*;
+use futures::FutureExt;
 use mqtt_support::Client;
 use rumqttc::ConnectionError;
 use serde_json::json;
@@ -284,4 +285,58 @@ async fn two_nodes_writing_one_redis_feed_give_each_entry_once_in_order() {
             .all(|(_, f)| f["operation"] == "thing.create")
     );
     feeds_support::cleanup(&redis, &feed_prefix);
+}
+
+/// Two nodes setting one thing key at the same moment, by create and by key change:
+/// exactly one succeeds and the other gets 409, every round (the key's claim in the log).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_thing_key_set_through_two_nodes_at_once_succeeds_exactly_once() {
+    let cluster = Cluster::new();
+    let (one, two) = (cluster.start("one"), cluster.start("two"));
+    let token = user(&one.base, &two.base).await;
+    let mut things = Vec::new();
+    for (node, other) in [(&one, &two), (&two, &one)] {
+        let url = format!("{}/things", node.base);
+        let (status, _, thing) = call("POST", url, Some(&token), Some(json!({}))).await;
+        assert_eq!(status, 201);
+        let on_other = format!("{}/things/{thing}", other.base);
+        until("the thing on the other node", 200, || {
+            call("GET", on_other.clone(), Some(&token), None).map(|r| r.0)
+        })
+        .await;
+        things.push(thing);
+    }
+    for round in 0..6 {
+        let creates = [&one, &two].map(|node| ("POST", format!("{}/things", node.base)));
+        let statuses = race(creates, &token).await;
+        assert_eq!(statuses, [201, 409], "create, round {round}");
+
+        let rekeys = [(&one, &things[0]), (&two, &things[1])]
+            .map(|(node, thing)| ("PUT", format!("{}/things/{thing}/key", node.base)));
+        let statuses = race(rekeys, &token).await;
+        assert_eq!(statuses, [200, 409], "key change, round {round}");
+    }
+}
+
+/// Sends every request with one fresh key at once; the sorted statuses.
+async fn race(requests: [(&'static str, String); 2], token: &str) -> Vec<u16> {
+    let body = json!({"key": format!("key-{}", Uuid::new_v4())});
+    let attempts: Vec<_> = requests
+        .into_iter()
+        .map(|(method, url)| {
+            let (token, body) = (token.to_owned(), body.clone());
+            tokio::spawn(async move { call(method, url, Some(&token), Some(body)).await })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for attempt in attempts {
+        let (status, body, _) = attempt.await.expect("attempt");
+        assert!(
+            status != 409 || body.to_string().contains("thing key is already in use"),
+            "{body}"
+        );
+        statuses.push(status);
+    }
+    statuses.sort_unstable();
+    statuses
 }

@@ -29,9 +29,15 @@ pub enum KeyClaimState {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyClaimCommand {
-    Claim { key_hash: KeyHash, thing: ThingId },
+    Claim {
+        key_hash: KeyHash,
+        thing: ThingId,
+    },
     /// Gives the key up; only its holder can, and only once it no longer uses it.
-    Release { key_hash: KeyHash, thing: ThingId },
+    Release {
+        key_hash: KeyHash,
+        thing: ThingId,
+    },
 }
 
 /// What `decide` needs from outside: the clock and the authz projection.

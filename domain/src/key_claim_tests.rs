@@ -48,7 +48,10 @@ fn in_use() -> Result<Vec<Event>, DomainError> {
 #[test]
 fn given_free_key_when_claimed_then_held() {
     let events = decide(&KeyClaimState::Free, &claim(A), &ctx(0, None)).unwrap();
-    assert_eq!(events.iter().fold(KeyClaimState::Free, apply), held_by(A, 0));
+    assert_eq!(
+        events.iter().fold(KeyClaimState::Free, apply),
+        held_by(A, 0)
+    );
 }
 
 #[test]
@@ -86,12 +89,18 @@ fn given_own_claim_when_claimed_again_then_nothing_happens() {
 #[test]
 fn given_claim_when_released_by_holder_no_longer_using_it_then_free() {
     let events = decide(&held_by(A, 0), &release(A), &ctx(1, None)).unwrap();
-    assert_eq!(events.iter().fold(held_by(A, 0), apply), KeyClaimState::Free);
+    assert_eq!(
+        events.iter().fold(held_by(A, 0), apply),
+        KeyClaimState::Free
+    );
 }
 
 #[test]
 fn given_claim_when_released_by_another_or_while_used_then_nothing_happens() {
-    assert_eq!(decide(&held_by(A, 0), &release(B), &ctx(1, None)), Ok(vec![]));
+    assert_eq!(
+        decide(&held_by(A, 0), &release(B), &ctx(1, None)),
+        Ok(vec![])
+    );
     assert_eq!(
         decide(&held_by(A, 0), &release(A), &ctx(1, Some(A))),
         Ok(vec![])

@@ -5,6 +5,7 @@ mod channels;
 mod connections;
 mod error;
 mod execute;
+mod key_claims;
 mod password_reset;
 mod reservations;
 pub(crate) mod stream_locks;
@@ -56,6 +57,10 @@ pub struct Settings {
     pub reset_origins: Vec<String>,
     /// Reverse proxies whose `X-Forwarded-For` names the client (login backoff).
     pub trusted_proxies: TrustedProxies,
+    /// How long a thing-key claim whose holder does not use the key still blocks the key:
+    /// long enough for the holder's own event to follow its claim (and for clocks of the
+    /// nodes to differ), short enough that a node dying between the two frees it soon.
+    pub key_claim_grace: Duration,
 }
 
 impl Default for Settings {
@@ -73,9 +78,13 @@ impl Default for Settings {
             reset_endpoint: "/reset-request".into(),
             reset_origins: Vec::new(),
             trusted_proxies: TrustedProxies::default(),
+            key_claim_grace: DEFAULT_KEY_CLAIM_GRACE,
         }
     }
 }
+
+/// See `Settings::key_claim_grace`.
+pub const DEFAULT_KEY_CLAIM_GRACE: Duration = Duration::from_secs(30);
 
 /// Anonymous registrations one client address makes before it is paced: a household or an
 /// office behind one address signs up at once; a script filling the user table does not.

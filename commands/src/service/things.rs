@@ -1,6 +1,11 @@
 //! Things: create (one or many), read, update, rotate key, remove.
+//!
+//! A key is unique across nodes through its claim in the log (`key_claims`); the
+//! in-process reservation and the authz check stay in front of it, the latter for keys
+//! set before claims existed.
 
 use domain::ids::{ThingId, UserId};
+use domain::key_claim::KEY_IN_USE;
 use domain::thing::{self, ThingCommand};
 use domain::values::{Metadata, check_key, check_name};
 use futures::future::try_join_all;
@@ -47,37 +52,46 @@ impl Service {
         let _claim = self
             .reservations
             .claim(hashes.collect())
-            .ok_or_else(|| ServiceError::conflict("thing key is already in use"))?;
+            .ok_or_else(|| ServiceError::conflict(KEY_IN_USE))?;
         // Every check happens before the first append, so a refused bulk creates nothing.
         let mut parts = Vec::with_capacity(prepared.len());
+        let mut claims = Vec::with_capacity(prepared.len());
         for (n, (thing, key)) in prepared.into_iter().enumerate() {
             let meta = meta.part(n.to_le_bytes());
-            let earlier = self.replayed(&meta).await?;
-            if earlier.is_none() && self.authz.identify(&key.key_hash).is_some() {
-                return Err(ServiceError::conflict("thing key is already in use"));
-            }
-            parts.push((meta, earlier, thing, key));
-        }
-        let creates = parts
-            .into_iter()
-            .map(|(meta, earlier, thing, key)| async move {
-                if let Some(done) = earlier {
-                    return Ok(ThingId(id_in_stream(&done.stream)?));
+            let id = match self.replayed(&meta).await? {
+                Some(done) => Err(ThingId(id_in_stream(&done.stream)?)),
+                None if self.authz.identify(&key.key_hash).is_some() => {
+                    return Err(ServiceError::conflict(KEY_IN_USE));
                 }
-                let id = ThingId(Uuid::new_v4());
-                let command = ThingCommand::Create {
-                    id,
-                    owner,
-                    name: thing.name,
-                    metadata: thing.metadata,
-                    key,
-                };
-                self.execute_new(&meta, id.stream(), thing::apply, |s| {
-                    thing::decide(s, &command)
-                })
-                .await?;
-                Ok::<_, ServiceError>(id)
-            });
+                None => {
+                    let id = new_thing_id(&meta);
+                    claims.push((key.key_hash, id));
+                    Ok(id)
+                }
+            };
+            parts.push((meta, id, thing, key));
+        }
+        // The claims make the keys unique across nodes; a create that fails after them
+        // leaves claims that go stale, or that its retry (same ids) finds as its own.
+        self.claim_keys(meta, &claims).await?;
+        let creates = parts.into_iter().map(|(meta, id, thing, key)| async move {
+            let id = match id {
+                Err(done) => return Ok(done),
+                Ok(id) => id,
+            };
+            let command = ThingCommand::Create {
+                id,
+                owner,
+                name: thing.name,
+                metadata: thing.metadata,
+                key,
+            };
+            self.execute_new(&meta, id.stream(), thing::apply, |s| {
+                thing::decide(s, &command)
+            })
+            .await?;
+            Ok::<_, ServiceError>(id)
+        });
         let ids = try_join_all(creates).await?;
         let mut rows = Vec::with_capacity(ids.len());
         for id in ids {
@@ -140,7 +154,8 @@ impl Service {
     ) -> Result<(), ServiceError> {
         check_key(&key)?;
         // Ownership first: a foreign or unknown thing is 404 whatever key is asked for.
-        self.views
+        let row = self
+            .views
             .thing(actor, id)
             .await?
             .ok_or(domain::DomainError::NotFound)?;
@@ -148,19 +163,26 @@ impl Service {
         let _claim = self
             .reservations
             .claim(vec![format!("key:{}", key.key_hash)])
-            .ok_or_else(|| ServiceError::conflict("thing key is already in use"))?;
+            .ok_or_else(|| ServiceError::conflict(KEY_IN_USE))?;
         if self
             .authz
             .identify(&key.key_hash)
             .is_some_and(|holder| holder != id)
         {
-            return Err(ServiceError::conflict("thing key is already in use"));
+            return Err(ServiceError::conflict(KEY_IN_USE));
         }
+        // Claim the new key, switch to it, then give the old one up. A failure in between
+        // leaves a claim its holder does not use: stale after the grace period.
+        let new_hash = key.key_hash;
+        self.claim_key(meta, new_hash, id).await?;
         let command = ThingCommand::UpdateKey { actor, key };
         self.execute(meta, id.stream(), thing::apply, |s| {
             thing::decide(s, &command)
         })
         .await?;
+        if row.key_hash != new_hash {
+            self.release_key(meta, row.key_hash, id).await;
+        }
         Ok(())
     }
 
@@ -170,11 +192,27 @@ impl Service {
         actor: UserId,
         id: ThingId,
     ) -> Result<(), ServiceError> {
+        // The key to give up afterwards; none when the thing is already gone.
+        let row = self.views.thing(actor, id).await?;
         let command = ThingCommand::Remove { actor };
         self.execute(meta, id.stream(), thing::apply, |s| {
             thing::decide(s, &command)
         })
         .await?;
+        if let Some(row) = row {
+            self.release_key(meta, row.key_hash, id).await;
+        }
         Ok(())
     }
+}
+
+/// The id of a new thing. For a request the client may retry (`Idempotency-Key`) it is
+/// derived from the command id, so the retry finds its own key claim instead of a 409.
+fn new_thing_id(meta: &CommandMeta) -> ThingId {
+    if !meta.client_chosen_id {
+        return ThingId(Uuid::new_v4());
+    }
+    let derived = Uuid::new_v5(&meta.command_id, b"thing");
+    // Shaped as a v4, like every other thing id.
+    ThingId(uuid::Builder::from_random_bytes(*derived.as_bytes()).into_uuid())
 }
