@@ -60,7 +60,7 @@ async fn create_with(t: &TestApp, token: &str, key: &str) -> StatusCode {
 async fn set_key(t: &TestApp, token: &str, thing: &str, key: &str) -> StatusCode {
     let body = json!({ "key": key });
     t.send(
-        req("PUT", format!("/things/{thing}/key"))
+        req("PATCH", format!("/things/{thing}/key"))
             .token(token)
             .json(body),
     )

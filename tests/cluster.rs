@@ -312,7 +312,7 @@ async fn one_thing_key_set_through_two_nodes_at_once_succeeds_exactly_once() {
         assert_eq!(statuses, [201, 409], "create, round {round}");
 
         let rekeys = [(&one, &things[0]), (&two, &things[1])]
-            .map(|(node, thing)| ("PUT", format!("{}/things/{thing}/key", node.base)));
+            .map(|(node, thing)| ("PATCH", format!("{}/things/{thing}/key", node.base)));
         let statuses = race(rekeys, &token).await;
         assert_eq!(statuses, [200, 409], "key change, round {round}");
     }
