@@ -168,9 +168,10 @@ async fn an_embedded_history_migrates_into_jetstream_and_a_cluster_node_serves_i
         String::from_utf8_lossy(&first.stderr)
     );
     let said = String::from_utf8_lossy(&first.stdout).into_owned();
-    assert!(said.contains("4 events copied"), "{said}");
+    // register, the key's claim, create thing, create channel, connect.
+    assert!(said.contains("5 events copied"), "{said}");
     let again = migrate();
-    assert!(String::from_utf8_lossy(&again.stdout).contains("0 events copied, 4 in the target"));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("0 events copied, 5 in the target"));
 
     let node = cluster.start("node");
     let (_, page, _) = call(
@@ -226,7 +227,7 @@ async fn events_and_replay_verify_work_on_the_shared_log() {
         .iter()
         .map(|e| e["type"].as_str().unwrap_or_default())
         .collect();
-    assert_eq!(kinds, ["user.register", "thing.create"]);
+    assert_eq!(kinds, ["user.register", "thing.key_claim", "thing.create"]);
     let verify = tool(&["replay", "--verify"]);
     assert!(
         verify.status.success(),
