@@ -58,15 +58,16 @@ impl Service {
         let mut claims = Vec::with_capacity(prepared.len());
         for (n, (thing, key)) in prepared.into_iter().enumerate() {
             let meta = meta.part(n.to_le_bytes());
+            // `(id, true)` when a retried request already created this one.
             let id = match self.replayed(&meta).await? {
-                Some(done) => Err(ThingId(id_in_stream(&done.stream)?)),
+                Some(done) => (ThingId(id_in_stream(&done.stream)?), true),
                 None if self.authz.identify(&key.key_hash).is_some() => {
                     return Err(ServiceError::conflict(KEY_IN_USE));
                 }
                 None => {
                     let id = new_thing_id(&meta);
                     claims.push((key.key_hash, id));
-                    Ok(id)
+                    (id, false)
                 }
             };
             parts.push((meta, id, thing, key));
@@ -74,24 +75,25 @@ impl Service {
         // The claims make the keys unique across nodes; a create that fails after them
         // leaves claims that go stale, or that its retry (same ids) finds as its own.
         self.claim_keys(meta, &claims).await?;
-        let creates = parts.into_iter().map(|(meta, id, thing, key)| async move {
-            let id = match id {
-                Err(done) => return Ok(done),
-                Ok(id) => id,
-            };
-            let command = ThingCommand::Create {
-                id,
-                owner,
-                name: thing.name,
-                metadata: thing.metadata,
-                key,
-            };
-            self.execute_new(&meta, id.stream(), thing::apply, |s| {
-                thing::decide(s, &command)
-            })
-            .await?;
-            Ok::<_, ServiceError>(id)
-        });
+        let creates = parts
+            .into_iter()
+            .map(|(meta, (id, done), thing, key)| async move {
+                if done {
+                    return Ok(id);
+                }
+                let command = ThingCommand::Create {
+                    id,
+                    owner,
+                    name: thing.name,
+                    metadata: thing.metadata,
+                    key,
+                };
+                self.execute_new(&meta, id.stream(), thing::apply, |s| {
+                    thing::decide(s, &command)
+                })
+                .await?;
+                Ok::<_, ServiceError>(id)
+            });
         let ids = try_join_all(creates).await?;
         let mut rows = Vec::with_capacity(ids.len());
         for id in ids {
