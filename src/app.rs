@@ -124,6 +124,7 @@ impl App {
             settings: config.clients.apply_to(Settings {
                 open_registration: !config.closed_registration,
                 key_claim_grace: Duration::from_secs(config.key_claim_grace),
+                key_claims: config.log.is_shared(),
                 reset_endpoint: config.mail.reset_endpoint.clone(),
                 reset_origins: config.mail.origins()?,
                 ..Settings::default()

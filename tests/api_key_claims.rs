@@ -19,8 +19,20 @@ use uuid::Uuid;
 
 const GRACE: Duration = Duration::from_secs(2);
 
+/// A node on a JetStream log of its own (claims are made on shared logs only).
+async fn start_shared(grace_secs: u64) -> TestApp {
+    TestApp::start_with(|c| {
+        c.key_claim_grace = grace_secs;
+        c.log.event_log = commands::test_services::nats_url();
+        c.log.event_log_prefix = format!("claims{}", Uuid::new_v4().simple());
+        c.jwt_secret = Some("key-claims-test-secret".into());
+        c.master_key = Some("42".repeat(32));
+    })
+    .await
+}
+
 async fn start() -> TestApp {
-    TestApp::start_with(|c| c.key_claim_grace = GRACE.as_secs()).await
+    start_shared(GRACE.as_secs()).await
 }
 
 /// What a node writes when it claims `key` for `thing`, appended straight to the log with
@@ -121,7 +133,7 @@ async fn a_crashed_claim_blocks_its_key_within_the_grace_and_is_taken_over_after
 #[tokio::test(flavor = "multi_thread")]
 async fn a_changed_or_removed_key_is_free_at_once() {
     // A long grace: only a written release can free the keys within this test.
-    let t = TestApp::start_with(|c| c.key_claim_grace = 3600).await;
+    let t = start_shared(3600).await;
     let a = t.user("a@example.com").await;
     let b = t.user("b@example.com").await;
     let (first, second) = (fresh_key(), fresh_key());
@@ -141,7 +153,7 @@ async fn a_changed_or_removed_key_is_free_at_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_retried_create_finds_its_own_claim() {
-    let t = TestApp::start_with(|c| c.key_claim_grace = 3600).await;
+    let t = start_shared(3600).await;
     let a = t.user("a@example.com").await;
     let key = fresh_key();
     let idempotency = Uuid::new_v4().to_string();

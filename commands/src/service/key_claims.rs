@@ -1,7 +1,8 @@
-//! Claims on thing keys in the shared log (`domain::key_claim`), so that two nodes setting
-//! the same key at once cannot both succeed: each claim is appended with the claim
-//! stream's expected version through the one `execute` path, and the loser re-decides
-//! against the winner's claim and answers 409.
+//! Claims on thing keys in the shared log (`domain::key_claim`), made when several nodes
+//! share the log (`Settings::key_claims`), so that two nodes setting the same key at once
+//! cannot both succeed: each claim is appended with the claim stream's expected version
+//! through the one `execute` path, and the loser re-decides against the winner's claim and
+//! answers 409.
 
 use domain::ids::{KeyHash, ThingId};
 use domain::key_claim::{self, ClaimCtx, KeyClaimCommand};
@@ -20,6 +21,9 @@ impl Service {
         key_hash: KeyHash,
         thing: ThingId,
     ) -> Result<(), ServiceError> {
+        if !self.settings.key_claims {
+            return Ok(());
+        }
         let command = KeyClaimCommand::Claim { key_hash, thing };
         // A random stream name part never seen before is the common case: skip the read.
         self.execute_new(
@@ -62,6 +66,9 @@ impl Service {
     /// a release that is not written leaves a claim that goes stale after the grace
     /// period, so a failure is logged, not returned.
     pub(super) async fn release_key(&self, meta: &CommandMeta, key_hash: KeyHash, thing: ThingId) {
+        if !self.settings.key_claims {
+            return;
+        }
         let command = KeyClaimCommand::Release { key_hash, thing };
         let released = self
             .execute(

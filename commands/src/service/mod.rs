@@ -61,6 +61,10 @@ pub struct Settings {
     /// long enough for the holder's own event to follow its claim (and for clocks of the
     /// nodes to differ), short enough that a node dying between the two frees it soon.
     pub key_claim_grace: Duration,
+    /// Claim thing keys in the log (`key_claims`): on when several nodes share the log. One
+    /// node alone on its embedded log needs no claim (its in-process reservations serialize
+    /// every key change there), and saves the claim's append on every create.
+    pub key_claims: bool,
 }
 
 impl Default for Settings {
@@ -79,6 +83,7 @@ impl Default for Settings {
             reset_origins: Vec::new(),
             trusted_proxies: TrustedProxies::default(),
             key_claim_grace: DEFAULT_KEY_CLAIM_GRACE,
+            key_claims: false,
         }
     }
 }
