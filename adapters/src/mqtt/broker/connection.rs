@@ -213,7 +213,12 @@ impl Connection {
 
     /// Handles every complete packet in the input.
     fn decode(&mut self) -> Result<(), End> {
-        while let Some(packet) = self.wire.read(&mut self.input).map_err(End::Malformed)? {
+        let max = self.broker.limits.max_packet_size;
+        while let Some(packet) = self
+            .wire
+            .read(&mut self.input, max)
+            .map_err(End::Malformed)?
+        {
             self.handle(packet)?;
         }
         Ok(())
@@ -243,6 +248,11 @@ impl Connection {
                 keep_will,
                 session_expiry,
             } => {
+                // A session that was to end with the connection cannot be kept now
+                // [MQTT-3.14.2-2].
+                if self.expiry_ms == 0 && session_expiry.is_some_and(|secs| secs > 0) {
+                    return Err(End::Protocol);
+                }
                 if !keep_will {
                     self.will = None;
                 }

@@ -55,6 +55,12 @@ async fn handshake(broker: Arc<Broker>, mut stream: TcpStream) -> Option<Connect
             let _ = stream.write_all(&output).await;
             None
         }
+        Ok(Some(Hello::UnacceptableVersion)) => {
+            broker.gate.stats().count_connect_refused();
+            // v3.1.1's "unacceptable protocol version", the one answer every level reads.
+            let _ = stream.write_all(&[0x20, 2, 0, 1]).await;
+            None
+        }
         _ => None,
     }
 }

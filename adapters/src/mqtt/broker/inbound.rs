@@ -3,7 +3,7 @@
 
 use std::num::{NonZeroU16, NonZeroU32};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use bytestring::ByteString;
 use rmqtt_codec::error::DecodeError;
 use rmqtt_codec::types::{Publish, QoS};
@@ -11,6 +11,7 @@ use rmqtt_codec::version::{ProtocolVersion, VersionCodec};
 use rmqtt_codec::{v3, v5};
 use tokio_util::codec::Decoder;
 
+use super::checks::{self, Level, Verdict};
 use super::wire::Wire;
 
 /// A CONNECT, whatever the version.
@@ -61,7 +62,7 @@ pub(super) struct Filter {
     pub skip_retained: bool,
 }
 
-/// What a client sent after CONNECT.
+/// What a client sent after CONNECT (well formed: `checks` and the codec passed it).
 pub(super) enum Received {
     Publish(Box<Publish>),
     PubAck(NonZeroU16),
@@ -79,8 +80,9 @@ pub(super) enum Received {
         keep_will: bool,
         session_expiry: Option<u32>,
     },
-    /// PUBREC/PUBCOMP (the broker never sends QoS 2), AUTH, a second CONNECT, or a packet
-    /// only a server sends: the connection is closed.
+    /// PUBREC/PUBCOMP (the broker never sends QoS 2), AUTH, a second CONNECT, a packet
+    /// only a server sends, or one breaking a protocol rule (`checks::Verdict`): the
+    /// connection is closed ("protocol error").
     Unexpected,
 }
 
@@ -90,6 +92,8 @@ pub(super) enum Hello {
     /// No client id and no clean start: no session could ever be resumed under it, so the
     /// codec refuses it and we answer "identifier rejected" (MQTT-3.1.3-8).
     NoClientId(Wire),
+    /// An MQTT CONNECT at a level we do not speak: "unacceptable protocol version".
+    UnacceptableVersion,
 }
 
 /// Reads the CONNECT at the start of `input`: `Ok(None)` until it is complete.
@@ -99,15 +103,20 @@ pub(super) fn read_connect(
     input: &mut BytesMut,
     max_packet_size: u32,
 ) -> Result<Option<Hello>, DecodeError> {
-    match packet_length(input)? {
-        Some(length) if length > max_packet_size as usize => {
+    let (header, remaining) = match fixed_header(input)? {
+        Some((header, remaining)) if header + remaining > max_packet_size as usize => {
             return Err(DecodeError::MaxSizeExceeded {
-                size: length as u32,
+                size: (header + remaining) as u32,
                 max: max_packet_size,
             });
         }
-        Some(length) if input.len() >= length => {}
+        Some((header, remaining)) if input.len() >= header + remaining => (header, remaining),
         _ => return Ok(None),
+    };
+    if input[0] == 0x10
+        && checks::connect(&input[header..header + remaining])? == Level::Unacceptable
+    {
+        return Ok(Some(Hello::UnacceptableVersion));
     }
     let Some(version) = VersionCodec.decode(input)? else {
         return Ok(None);
@@ -127,7 +136,16 @@ pub(super) fn read_connect(
         }),
     };
     match decoded {
-        Ok(Some(connect)) => Ok(Some(Hello::Connect(wire, Box::new(connect)))),
+        Ok(Some(connect)) => {
+            checks::string(&connect.client_id)?;
+            if let Some(will) = &connect.will {
+                checks::string(&will.topic)?;
+            }
+            if let Some(username) = &connect.username {
+                checks::string(username)?;
+            }
+            Ok(Some(Hello::Connect(wire, Box::new(connect))))
+        }
         // The whole packet was there: not a CONNECT.
         Ok(None) => Err(DecodeError::UnsupportedPacketType),
         Err(DecodeError::InvalidClientId) => Ok(Some(Hello::NoClientId(wire))),
@@ -175,14 +193,14 @@ fn from_v5(c: v5::Connect) -> Connect {
     }
 }
 
-/// The whole length of the packet starting `input` (fixed header included), once its
-/// header is in.
-fn packet_length(input: &[u8]) -> Result<Option<usize>, DecodeError> {
+/// The fixed header's length and the remaining length of the packet starting `input`,
+/// once its header is in.
+fn fixed_header(input: &[u8]) -> Result<Option<(usize, usize)>, DecodeError> {
     let mut remaining = 0usize;
     for (i, byte) in input.iter().skip(1).take(4).enumerate() {
         remaining |= usize::from(byte & 0x7F) << (7 * i);
         if byte & 0x80 == 0 {
-            return Ok(Some(1 + (i + 1) + remaining));
+            return Ok(Some((i + 2, remaining)));
         }
     }
     if input.len() > 4 {
@@ -262,11 +280,52 @@ fn from_v5_packet(packet: v5::Packet) -> Received {
 }
 
 impl Wire {
-    /// The next complete packet in `input`, if any.
-    pub fn read(&mut self, input: &mut BytesMut) -> Result<Option<Received>, DecodeError> {
-        Ok(match self {
+    /// The next complete packet in `input`, if any. The codec only ever sees whole
+    /// packets, so the rules it leaves out (`checks`) can be applied to the raw bytes first.
+    pub fn read(
+        &mut self,
+        input: &mut BytesMut,
+        max_packet_size: u32,
+    ) -> Result<Option<Received>, DecodeError> {
+        let Some((header, remaining)) = fixed_header(input)? else {
+            return Ok(None);
+        };
+        if max_packet_size != 0 && remaining > max_packet_size as usize {
+            return Err(DecodeError::MaxSizeExceeded {
+                size: remaining as u32,
+                max: max_packet_size,
+            });
+        }
+        if input.len() < header + remaining {
+            input.reserve(header + remaining - input.len());
+            return Ok(None);
+        }
+        let body = &input[header..header + remaining];
+        if checks::packet(input[0], body, self.is_v5())? == Verdict::ProtocolError {
+            input.advance(header + remaining);
+            return Ok(Some(Received::Unexpected));
+        }
+        let received = match self {
             Wire::V3(codec) => codec.decode(input)?.map(|(p, _)| from_v3_packet(p)),
             Wire::V5(codec) => codec.decode(input)?.map(|(p, _)| from_v5_packet(p)),
-        })
+        };
+        match &received {
+            Some(Received::Publish(publish)) => {
+                let alias = publish.properties.as_ref().and_then(|p| p.topic_alias);
+                checks::topic_name(&publish.topic, alias.is_some())?;
+            }
+            Some(Received::Subscribe { filters, .. }) => {
+                for filter in filters {
+                    checks::filter(&filter.topic)?;
+                }
+            }
+            Some(Received::Unsubscribe { filters, .. }) => {
+                for filter in filters {
+                    checks::filter(filter)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(received)
     }
 }

@@ -13,8 +13,10 @@
 //! - `session`: one session's queue, in-flight window and subscriptions.
 //! - `retained`: the last retained message per topic.
 //! - `inbound`: what clients send, read through rmqtt-codec, one shape for both versions.
+//! - `checks`: the rules of MQTT the codec leaves out (malformed packets end the connection).
 //! - `wire`: what the broker sends, written by hand.
 
+mod checks;
 mod connection;
 mod handshake;
 mod inbound;

@@ -250,7 +250,7 @@ mod tests {
         for mut wire in [Wire::V3(v3::Codec::new(0)), Wire::V5(v5::Codec::new(0, 0))] {
             let mut out = BytesMut::new();
             wire.publish(&mut out, &message);
-            let Some(Received::Publish(read)) = wire.read(&mut out).unwrap() else {
+            let Some(Received::Publish(read)) = wire.read(&mut out, 0).unwrap() else {
                 panic!("not a publish");
             };
             assert_eq!(&read.topic[..], message.topic);
