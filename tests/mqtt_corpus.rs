@@ -25,6 +25,9 @@ const PARALLEL: usize = 64;
 /// A case that has not finished by then hangs (each of its steps is bounded far below).
 const CASE_BOUND: Duration = Duration::from_secs(30);
 
+/// How much the server may grow while the corpus plays (64 cases at a time).
+const MEMORY_GROWTH: u64 = 64 * 1024 * 1024;
+
 fn corpus_dir() -> PathBuf {
     std::env::var_os("FF_CONFORMANCE_DIR")
         .map(PathBuf::from)
@@ -58,6 +61,7 @@ async fn mosquitto_corpus_every_malformed_packet_is_refused() {
     let addr: SocketAddr = server.mqtt.parse().expect("MQTT address");
     let [(thing, key), (helper_thing, helper_key)] = provisioned.things;
 
+    let (rss_before, _) = server.memory();
     let started = Instant::now();
     let outcomes = play_all(
         &cases,
@@ -114,8 +118,13 @@ async fn mosquitto_corpus_every_malformed_packet_is_refused() {
         must_close - must_close_failures.len(),
         cases.len()
     );
-    let (_, peak) = server.memory();
-    println!("mqtt corpus: server peak RSS {} KiB", peak / 1024);
+    let (rss_after, peak) = server.memory();
+    println!(
+        "mqtt corpus: server RSS {} KiB before, {} KiB after, peak {} KiB",
+        rss_before / 1024,
+        rss_after / 1024,
+        peak / 1024
+    );
 
     let hung: Vec<_> = cases
         .iter()
@@ -124,6 +133,11 @@ async fn mosquitto_corpus_every_malformed_packet_is_refused() {
         .map(|(c, _)| c.title())
         .collect();
     assert!(hung.is_empty(), "cases that hung: {hung:?}");
+    // Lengths the packets claim are never reserved up front; no packet leaves memory behind.
+    assert!(
+        peak < rss_before + MEMORY_GROWTH,
+        "the corpus grew the server from {rss_before} to a peak of {peak} bytes"
+    );
     assert!(
         server.child.try_wait().unwrap().is_none(),
         "the server died during the corpus"

@@ -117,8 +117,16 @@ fn v5_breaks_protocol(first: u8, body: &[u8]) -> bool {
             if zero_id(&mut r) {
                 return true;
             }
-            if r.byte().is_err() {
+            let Ok(reason) = r.byte() else {
                 return false;
+            };
+            // The reason codes each acknowledgement may carry.
+            let known: &[u8] = match first >> 4 {
+                4 | 5 => &[0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99],
+                _ => &[0x00, 0x92],
+            };
+            if !known.contains(&reason) {
+                return true;
             }
             &[0x1F, 0x26]
         }

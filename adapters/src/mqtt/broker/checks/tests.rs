@@ -150,6 +150,34 @@ fn packets_the_codec_would_take() {
             "user properties",
         ),
         (0x91, "0001 00", true, Err(()), "SUBACK with flags"),
+        (
+            0x40,
+            "0001 10",
+            true,
+            Ok(Decode),
+            "PUBACK: no matching subscribers",
+        ),
+        (
+            0x40,
+            "0001 92",
+            true,
+            Ok(ProtocolError),
+            "PUBACK: a PUBCOMP reason",
+        ),
+        (
+            0x70,
+            "0001 92",
+            true,
+            Ok(Decode),
+            "PUBCOMP: packet id not found",
+        ),
+        (
+            0x70,
+            "0001 20",
+            true,
+            Ok(ProtocolError),
+            "PUBCOMP: an unknown reason",
+        ),
     ];
     for (first, body, v5, expected, what) in cases {
         assert_eq!(
