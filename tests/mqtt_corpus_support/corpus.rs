@@ -109,11 +109,7 @@ fn read_case(file: &str, group: &str, case: &Value) -> Case {
         .collect();
     Case {
         file: file.to_owned(),
-        group: group
-            .trim()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" "),
+        group: group.split_whitespace().collect::<Vec<_>>().join(" "),
         name: case["name"].as_str().unwrap_or("").trim().to_owned(),
         version: case["ver"].as_u64().unwrap_or(4) as u8,
         default_connect: case["connect"].as_bool().unwrap_or(true),
