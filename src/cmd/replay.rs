@@ -1,11 +1,16 @@
-//! `ferroflux replay --verify`: rebuild every projection from position 0 and compare it
-//! with the state the live path (catch-up, then follow) produced.
+//! `ferroflux replay [--verify]`: rebuild every projection from position 0.
+//!
+//! With `--verify`, compare each rebuild with the state the live path (catch-up, then
+//! follow) produced. Without it, the PostgreSQL views (`FF_VIEWS=postgres://…`) are rebuilt
+//! into fresh tables and swapped in for the live ones while nodes keep serving
+//! (`replay::rebuild_postgres`); in-memory projections are rebuilt at every start anyway,
+//! so for them the command only verifies.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::progress::Bar;
-use anyhow::bail;
+use anyhow::{Context, bail};
 use clap::Args;
 use ferroflux::config::EventLogConfig;
 use ferroflux::{App, Config};
@@ -39,6 +44,9 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
         views: args.views,
         ..Config::default()
     };
+    if !args.verify && config.views != ferroflux::views::MEMORY {
+        return rebuild_postgres(&config).await;
+    }
     let app = App::open(&config).await?;
     let mut fresh: Vec<Arc<dyn Projection>> = vec![Arc::new(AuthzCache::default())];
     if app.postgres_views.is_none() {
@@ -70,5 +78,27 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
     if !args.verify {
         println!("(nothing to write: in-memory projections are rebuilt at every start)");
     }
+    Ok(())
+}
+
+/// Rebuilds the PostgreSQL views into fresh tables and swaps them in.
+async fn rebuild_postgres(config: &Config) -> anyhow::Result<()> {
+    let (log, _secrets) = ferroflux::app::open_log(config).await?;
+    let views = match ferroflux::views::Backend::open(&config.views).await? {
+        ferroflux::views::Backend::Postgres(views) => views,
+        ferroflux::views::Backend::Memory(_) => bail!("FF_VIEWS names no database"),
+    };
+    let mut bar = Bar::events()?;
+    let swapped = replay::rebuild_postgres(log, &views, &mut bar)
+        .await
+        .context("FF_VIEWS: the live tables are unchanged")?;
+    println!(
+        "rebuilt: {} from position 0 into fresh tables ({} events, {:.0}/s), swapped in at \
+         position {}; the old tables are dropped",
+        ferroflux::views::POSTGRES_NAME,
+        swapped.events,
+        swapped.events_per_second(),
+        swapped.checkpoint
+    );
     Ok(())
 }
