@@ -80,7 +80,7 @@ pub struct App {
 impl App {
     /// Opens the data dir, catches the projections up with the log, builds the service.
     pub async fn open(config: &Config) -> anyhow::Result<App> {
-        let (log, secrets) = open_log(config).await?;
+        let (log, secrets) = open_checked_log(config).await?;
         let backend = crate::views::Backend::open(&config.views).await?;
         let authz = Arc::new(AuthzCache::default());
         let mut live: Vec<Arc<dyn Projection>> = backend.local().into_iter().collect();
@@ -356,7 +356,9 @@ pub async fn bind(
 
 /// The event log with the checks `serve` makes first (settings, data dir, the cluster's
 /// secrets), for `serve` and the operator commands that need the log alone.
-pub async fn open_log(config: &Config) -> anyhow::Result<(Arc<dyn EventLog>, Secrets)> {
+pub async fn open_checked_log(
+    config: &Config,
+) -> anyhow::Result<(Arc<dyn EventLog>, Secrets)> {
     config.check()?;
     ensure_writable(config)?;
     let secrets = Secrets::load(

@@ -180,6 +180,11 @@ async fn a_node_on_jetstream_keeps_serving_and_writing_through_replay_and_the_sw
     stop.store(true, Ordering::Relaxed);
     let written = writer.await.unwrap();
     let seen = watcher.await.unwrap();
+    eprintln!(
+        "{said}{written} things written through the node meanwhile, checkpoints seen {:?}..{:?}",
+        seen.first(),
+        seen.last()
+    );
     assert!(
         seen.windows(2).all(|w| w[0] <= w[1]),
         "the checkpoint moved backwards"

@@ -83,7 +83,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
 
 /// Rebuilds the PostgreSQL views into fresh tables and swaps them in.
 async fn rebuild_postgres(config: &Config) -> anyhow::Result<()> {
-    let (log, _secrets) = ferroflux::app::open_log(config).await?;
+    let (log, _secrets) = ferroflux::app::open_checked_log(config).await?;
     let views = match ferroflux::views::Backend::open(&config.views).await? {
         ferroflux::views::Backend::Postgres(views) => views,
         ferroflux::views::Backend::Memory(_) => bail!("FF_VIEWS names no database"),
