@@ -356,9 +356,7 @@ pub async fn bind(
 
 /// The event log with the checks `serve` makes first (settings, data dir, the cluster's
 /// secrets), for `serve` and the operator commands that need the log alone.
-pub async fn open_checked_log(
-    config: &Config,
-) -> anyhow::Result<(Arc<dyn EventLog>, Secrets)> {
+pub async fn open_checked_log(config: &Config) -> anyhow::Result<(Arc<dyn EventLog>, Secrets)> {
     config.check()?;
     ensure_writable(config)?;
     let secrets = Secrets::load(

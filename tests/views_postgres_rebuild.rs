@@ -89,7 +89,11 @@ async fn replay_restores_rows_damaged_by_hand_and_the_node_serves_them() {
     sql(&mut db, "UPDATE channels SET name = 'tampered'".into()).await;
     sql(&mut db, "DELETE FROM connections".into()).await;
     sql(&mut db, format!("CREATE SCHEMA {REBUILD_SCHEMA}")).await;
-    sql(&mut db, format!("CREATE TABLE {REBUILD_SCHEMA}.users (junk int)")).await;
+    sql(
+        &mut db,
+        format!("CREATE TABLE {REBUILD_SCHEMA}.users (junk int)"),
+    )
+    .await;
     let damaged = ferroflux(dir.path())
         .env("FF_VIEWS", &database.url)
         .args(["replay", "--verify"])
@@ -135,7 +139,10 @@ async fn a_node_on_jetstream_keeps_serving_and_writing_through_replay_and_the_sw
     for _ in 0..4 {
         let batch: Vec<Value> = (0..500).map(|n| json!({"name": format!("b{n}")})).collect();
         let url = format!("{}/things/bulk", node.base);
-        assert_eq!(call("POST", url, Some(&token), Some(json!(batch))).await.0, 201);
+        assert_eq!(
+            call("POST", url, Some(&token), Some(json!(batch))).await.0,
+            201
+        );
     }
 
     // A writer through the node: each thing readable from the views the moment it is

@@ -106,6 +106,10 @@ async fn rebuild_rate(log: Arc<dyn EventLog>, events: u64) -> anyhow::Result<(f6
     let started = Instant::now();
     let swapped = replay::rebuild_postgres(log, &views, &mut ()).await?;
     let overall = events as f64 / started.elapsed().as_secs_f64();
-    ensure!(swapped.checkpoint == events, "swapped at {}", swapped.checkpoint);
+    ensure!(
+        swapped.checkpoint == events,
+        "swapped at {}",
+        swapped.checkpoint
+    );
     Ok((swapped.events_per_second(), overall))
 }

@@ -101,7 +101,13 @@ async fn a_rebuild_swapped_in_under_a_running_follower_restores_rows_and_loses_n
         .unwrap();
     // The node has prepared its queries on the old tables.
     let owner = user(1);
-    assert!(node.things(owner, &PageQuery::default()).await.unwrap().total > 0);
+    assert!(
+        node.things(owner, &PageQuery::default())
+            .await
+            .unwrap()
+            .total
+            > 0
+    );
 
     // The log grows, the node follows and answers, the checkpoint is watched, while the
     // rebuild runs and swaps.
@@ -142,7 +148,10 @@ async fn a_rebuild_swapped_in_under_a_running_follower_restores_rows_and_loses_n
     };
     let rebuild = node.begin_rebuild().await.unwrap();
     let busy = node.begin_rebuild().await;
-    assert!(matches!(busy, Err(RebuildError::Busy)), "a second rebuild at once");
+    assert!(
+        matches!(busy, Err(RebuildError::Busy)),
+        "a second rebuild at once"
+    );
     // The fresh tables fed as `replay` feeds them, in the follower's batches.
     let mut after = 0;
     loop {
@@ -177,14 +186,21 @@ async fn a_rebuild_swapped_in_under_a_running_follower_restores_rows_and_loses_n
     }
     assert_eq!(node.dump().await.unwrap(), memory.dump());
     assert_eq!(checkpoint(&mut db).await as u64, head);
-    assert_eq!(rebuild_schemas(&mut db).await, 0, "the rebuild schema is dropped");
+    assert_eq!(
+        rebuild_schemas(&mut db).await,
+        0,
+        "the rebuild schema is dropped"
+    );
     let tables: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')",
     )
     .fetch_one(&mut db)
     .await
     .unwrap();
-    assert_eq!(tables, 7, "five views, their checkpoint, the migrations: no old table left");
+    assert_eq!(
+        tables, 7,
+        "five views, their checkpoint, the migrations: no old table left"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,8 +14,11 @@
 //! again once the swap commits and reads the new table; a statement a pool connection has
 //! prepared (sqlx caches them per connection) is re-analysed by PostgreSQL when a table it
 //! names was replaced, so it finds the new one too (tested with a node running). The tables
-//! are dropped rows' tables first, `connections` last: the order a query joining both locks
-//! them in, so such a query does not deadlock with the swap.
+//! are dropped in the order reads lock them (`users`, `things`, `channels` as `dump` reads
+//! them, `connections` last as every join names it after the rows' table), so a reader holding
+//! one and waiting for the next does not deadlock with the swap. Should PostgreSQL still
+//! detect a deadlock, it aborts one side: if the swap, nothing changed and `replay` can run
+//! again.
 
 use domain::envelope::RecordedEvent;
 use domain::ports::event_log::EventLog;
@@ -104,7 +107,9 @@ async fn move_tables(tx: &mut PgConnection) -> Result<(), sqlx::Error> {
         .await?;
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT tablename::text FROM pg_tables WHERE schemaname = $1 AND tablename <> ALL($2) \
-         ORDER BY tablename = 'connections', tablename",
+         ORDER BY tablename = 'connections', \
+         array_position(ARRAY['users', 'things', 'channels']::name[], tablename) NULLS LAST, \
+         tablename",
     )
     .bind(REBUILD_SCHEMA)
     .bind(KEPT)
@@ -114,11 +119,12 @@ async fn move_tables(tx: &mut PgConnection) -> Result<(), sqlx::Error> {
     let statements = tables
         .iter()
         .map(|t| format!("DROP TABLE IF EXISTS {live}.{}", ident(t)))
-        .chain(
-            tables
-                .iter()
-                .map(|t| format!("ALTER TABLE {REBUILD_SCHEMA}.{} SET SCHEMA {live}", ident(t))),
-        );
+        .chain(tables.iter().map(|t| {
+            format!(
+                "ALTER TABLE {REBUILD_SCHEMA}.{} SET SCHEMA {live}",
+                ident(t)
+            )
+        }));
     for statement in statements {
         // Names read from the catalog, quoted; nothing else is interpolated.
         sqlx::query(AssertSqlSafe(statement))
