@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::progress::Bar;
 use anyhow::{Context, bail};
 use clap::Args;
-use ferroflux::config::EventLogConfig;
+use ferroflux::config::{EventLogConfig, masked};
 use ferroflux::{App, Config};
 use projections::{AuthzCache, Projection, Views};
 
@@ -21,6 +21,7 @@ pub struct ReplayArgs {
     #[arg(long, env = "FF_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
     /// Compare the rebuilt projections with the live ones; exit non-zero on any difference.
+    /// Without it, PostgreSQL views are rebuilt into fresh tables and swapped in.
     #[arg(long)]
     verify: bool,
     #[command(flatten)]
@@ -30,7 +31,8 @@ pub struct ReplayArgs {
     jwt_secret: Option<String>,
     #[arg(long, env = "FF_MASTER_KEY", hide_env_values = true)]
     master_key: Option<String>,
-    /// The query views to verify too: `memory`, or the PostgreSQL URL the server uses.
+    /// The query views: `memory`, or the PostgreSQL URL the server uses (verified, or
+    /// rebuilt and swapped in).
     #[arg(long, env = "FF_VIEWS", default_value = ferroflux::views::MEMORY, hide_env_values = true)]
     views: String,
 }
@@ -91,7 +93,12 @@ async fn rebuild_postgres(config: &Config) -> anyhow::Result<()> {
     let mut bar = Bar::events()?;
     let swapped = replay::rebuild_postgres(log, &views, &mut bar)
         .await
-        .context("FF_VIEWS: the live tables are unchanged")?;
+        .with_context(|| {
+            format!(
+                "FF_VIEWS ({}): the rebuild stopped, the live tables are unchanged",
+                masked(&config.views)
+            )
+        })?;
     println!(
         "rebuilt: {} from position 0 into fresh tables ({} events, {:.0}/s), swapped in at \
          position {}; the old tables are dropped",
