@@ -80,18 +80,7 @@ pub struct App {
 impl App {
     /// Opens the data dir, catches the projections up with the log, builds the service.
     pub async fn open(config: &Config) -> anyhow::Result<App> {
-        config.check()?;
-        ensure_writable(config)?;
-        let secrets = Secrets::load(
-            &config.secrets_dir(),
-            config.jwt_secret.as_deref(),
-            config.master_key.as_deref(),
-        )?;
-        let log = config
-            .log
-            .open(&config.events_dir(), Some(&secrets.fingerprint()))
-            .await?;
-        tracing::info!(event_log = %masked(&config.log.event_log), "event log open");
+        let (log, secrets) = open_checked_log(config).await?;
         let backend = crate::views::Backend::open(&config.views).await?;
         let authz = Arc::new(AuthzCache::default());
         let mut live: Vec<Arc<dyn Projection>> = backend.local().into_iter().collect();
@@ -365,6 +354,24 @@ pub async fn bind(
     TcpListener::bind(addr).await.with_context(|| {
         format!("cannot listen for {what} on {addr}; free the port or set {variable}")
     })
+}
+
+/// The event log with the checks `serve` makes first (settings, data dir, the cluster's
+/// secrets), for `serve` and the operator commands that need the log alone.
+pub async fn open_checked_log(config: &Config) -> anyhow::Result<(Arc<dyn EventLog>, Secrets)> {
+    config.check()?;
+    ensure_writable(config)?;
+    let secrets = Secrets::load(
+        &config.secrets_dir(),
+        config.jwt_secret.as_deref(),
+        config.master_key.as_deref(),
+    )?;
+    let log = config
+        .log
+        .open(&config.events_dir(), Some(&secrets.fingerprint()))
+        .await?;
+    tracing::info!(event_log = %masked(&config.log.event_log), "event log open");
+    Ok((log, secrets))
 }
 
 fn ensure_writable(config: &Config) -> anyhow::Result<()> {

@@ -38,7 +38,7 @@ impl fmt::Display for ReplayPostgres {
 }
 
 /// Views in a database of their own, dropped with the guard.
-async fn fresh_views() -> anyhow::Result<(PgViews, ScratchDatabase)> {
+pub async fn fresh_views() -> anyhow::Result<(PgViews, ScratchDatabase)> {
     let server = commands::test_services::postgres_url();
     let database = ScratchDatabase::create(&server, "ff_bench").await?;
     Ok((PgViews::connect(&database.url).await?, database))

@@ -73,7 +73,7 @@ pub async fn rebuild(
 
 /// Reads `(after, head]` in batches and sends them decoded; stops early if the receiver is
 /// gone.
-async fn read_decoded(
+pub(crate) async fn read_decoded(
     log: Arc<dyn EventLog>,
     mut after: u64,
     head: u64,

@@ -1,13 +1,18 @@
-//! `ferroflux replay --verify`: rebuild every projection from position 0 and compare it
-//! with the state the live path (catch-up, then follow) produced.
+//! `ferroflux replay [--verify]`: rebuild every projection from position 0.
+//!
+//! With `--verify`, compare each rebuild with the state the live path (catch-up, then
+//! follow) produced. Without it, the PostgreSQL views (`FF_VIEWS=postgres://…`) are rebuilt
+//! into fresh tables and swapped in for the live ones while nodes keep serving
+//! (`replay::rebuild_postgres`); in-memory projections are rebuilt at every start anyway,
+//! so for them the command only verifies.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::progress::Bar;
-use anyhow::bail;
+use anyhow::{Context, bail};
 use clap::Args;
-use ferroflux::config::EventLogConfig;
+use ferroflux::config::{EventLogConfig, masked};
 use ferroflux::{App, Config};
 use projections::{AuthzCache, Projection, Views};
 
@@ -16,6 +21,7 @@ pub struct ReplayArgs {
     #[arg(long, env = "FF_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
     /// Compare the rebuilt projections with the live ones; exit non-zero on any difference.
+    /// Without it, PostgreSQL views are rebuilt into fresh tables and swapped in.
     #[arg(long)]
     verify: bool,
     #[command(flatten)]
@@ -25,7 +31,8 @@ pub struct ReplayArgs {
     jwt_secret: Option<String>,
     #[arg(long, env = "FF_MASTER_KEY", hide_env_values = true)]
     master_key: Option<String>,
-    /// The query views to verify too: `memory`, or the PostgreSQL URL the server uses.
+    /// The query views: `memory`, or the PostgreSQL URL the server uses (verified, or
+    /// rebuilt and swapped in).
     #[arg(long, env = "FF_VIEWS", default_value = ferroflux::views::MEMORY, hide_env_values = true)]
     views: String,
 }
@@ -39,6 +46,9 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
         views: args.views,
         ..Config::default()
     };
+    if !args.verify && config.views != ferroflux::views::MEMORY {
+        return rebuild_postgres(&config).await;
+    }
     let app = App::open(&config).await?;
     let mut fresh: Vec<Arc<dyn Projection>> = vec![Arc::new(AuthzCache::default())];
     if app.postgres_views.is_none() {
@@ -70,5 +80,32 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
     if !args.verify {
         println!("(nothing to write: in-memory projections are rebuilt at every start)");
     }
+    Ok(())
+}
+
+/// Rebuilds the PostgreSQL views into fresh tables and swaps them in.
+async fn rebuild_postgres(config: &Config) -> anyhow::Result<()> {
+    let (log, _secrets) = ferroflux::app::open_checked_log(config).await?;
+    let views = match ferroflux::views::Backend::open(&config.views).await? {
+        ferroflux::views::Backend::Postgres(views) => views,
+        ferroflux::views::Backend::Memory(_) => bail!("FF_VIEWS names no database"),
+    };
+    let mut bar = Bar::events()?;
+    let swapped = replay::rebuild_postgres(log, &views, &mut bar)
+        .await
+        .with_context(|| {
+            format!(
+                "FF_VIEWS ({}): the rebuild stopped, the live tables are unchanged",
+                masked(&config.views)
+            )
+        })?;
+    println!(
+        "rebuilt: {} from position 0 into fresh tables ({} events, {:.0}/s), swapped in at \
+         position {}; the old tables are dropped",
+        ferroflux::views::POSTGRES_NAME,
+        swapped.events,
+        swapped.events_per_second(),
+        swapped.checkpoint
+    );
     Ok(())
 }

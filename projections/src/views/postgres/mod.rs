@@ -5,6 +5,8 @@
 //! - `queries`: the owner-scoped queries (paging, filters, order) the REST API asks.
 //! - `follow`: the task that feeds the tables from the event log, in batches.
 //! - `dump`: every row in id order, compared with a rebuild by `replay --verify`.
+//! - `rebuild`: fresh tables in a schema of their own, fed from position 0 (`replay`).
+//! - `swap`: the fresh tables caught up and swapped in for the live ones, in one transaction.
 //! - `scratch`: a database of its own for each test or bench run.
 //!
 //! Migrations are embedded (`projections/migrations`) and run at connect; several nodes
@@ -15,18 +17,21 @@ mod delta;
 mod dump;
 mod follow;
 mod queries;
+mod rebuild;
 mod scratch;
+mod swap;
 
 use async_trait::async_trait;
 use domain::Event;
 use domain::envelope::RecordedEvent;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 
 use std::time::Duration;
 use tokio::sync::watch;
 
 pub use follow::{BATCH, follow};
+pub use rebuild::{REBUILD_SCHEMA, Rebuild, RebuildError};
 pub use scratch::{ScratchDatabase, create_database};
 
 use crate::views::{ViewError, ViewStore, ViewsDump};
@@ -58,7 +63,7 @@ impl PgViews {
     /// Connects, migrates and reads the checkpoint; fails fast (a few seconds) when the
     /// database is unreachable, so a misconfigured node stops at start.
     pub async fn connect(url: &str) -> Result<Self, ConnectError> {
-        let options: sqlx::postgres::PgConnectOptions = url
+        let options: PgConnectOptions = url
             .parse()
             .map_err(|e: sqlx::Error| ConnectError::BadUrl(e.to_string()))?;
         // A commit need not wait for its WAL flush: a database crash may lose the last
@@ -71,6 +76,12 @@ impl PgViews {
             .map_err(|_| ConnectError::Unreachable("no answer in 5 s".into()))?
             .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
         let _ = probe.close().await;
+        Self::open(options).await
+    }
+
+    /// A pool with `options`, migrated, with its checkpoint row: the live views, or (with a
+    /// `search_path` option) the fresh tables of a rebuild.
+    async fn open(options: PgConnectOptions) -> Result<Self, ConnectError> {
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(CONNECT_TIMEOUT)
