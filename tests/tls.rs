@@ -105,6 +105,16 @@ fn make_server_cert(dir: &Path, ca: &(PathBuf, PathBuf), cert: &Path, key: &Path
     ]);
 }
 
+/// A fresh CA called `ca_name` and a server certificate it signed, in a temporary folder:
+/// `(folder, ca, server cert, server key)`.
+fn certified(ca_name: &str) -> (tempfile::TempDir, (PathBuf, PathBuf), PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
+    let ca = make_ca(dir.path(), ca_name);
+    make_server_cert(dir.path(), &ca, &cert, &key);
+    (dir, ca, cert, key)
+}
+
 /// The address a startup line gives after `scheme` (`https://`, `mqtts://`).
 fn listening(server: &Server, line_start: &str, scheme: &str) -> String {
     let line = process::wait_for_line(&server.log, line_start);
@@ -145,10 +155,7 @@ async fn health(stream: &mut TlsStream<TcpStream>) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_answers_over_https_and_a_renewed_certificate_is_taken_on_sighup() {
-    let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
-    let first_ca = make_ca(dir.path(), "first-ca");
-    make_server_cert(dir.path(), &first_ca, &cert, &key);
+    let (dir, first_ca, cert, key) = certified("first-ca");
     let data = tempfile::tempdir().unwrap();
     let env = [
         ("FF_TLS_CERT", cert.to_str().unwrap()),
@@ -236,10 +243,7 @@ fn refused_start(env: &[(&str, &str)]) -> String {
 
 #[test]
 fn a_missing_or_mismatched_certificate_stops_the_start_with_one_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let ca = make_ca(dir.path(), "ca");
-    let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
-    make_server_cert(dir.path(), &ca, &cert, &key);
+    let (_dir, ca, cert, key) = certified("ca");
     let (cert, key, ca_key) = (
         cert.to_str().unwrap(),
         key.to_str().unwrap(),
@@ -319,12 +323,47 @@ async fn provisioned(base: &str) -> (String, String, String) {
     (thing, key, channel)
 }
 
+/// mosquitto_sub on MQTTS for one message of `topic`, while `publish` runs again every
+/// 100 ms (the subscriber's SUBSCRIBE may trail its CONNECT); what it printed.
+async fn first_message<F: std::future::Future<Output = ()>>(
+    mqtts: (&str, &str),
+    ca: &Path,
+    (thing, key, topic): (&str, &str, &str),
+    mut publish: impl FnMut() -> F,
+) -> String {
+    let subscriber = Command::new("mosquitto_sub")
+        .args([
+            "-h",
+            mqtts.0,
+            "-p",
+            mqtts.1,
+            "--cafile",
+            ca.to_str().unwrap(),
+        ])
+        .args(["-u", thing, "-P", key, "-t", topic, "-C", "1", "-W", "20"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let output = tokio::task::spawn_blocking(move || subscriber.wait_with_output());
+    let publishing = async {
+        loop {
+            publish().await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let output = tokio::select! {
+        output = output => output.unwrap().unwrap(),
+        () = publishing => unreachable!(),
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_mqtts_subscriber_receives_what_http_and_wss_publish() {
-    let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
-    let ca = make_ca(dir.path(), "ca");
-    make_server_cert(dir.path(), &ca, &cert, &key);
+    let (dir, ca, cert, key) = certified("ca");
     let data = tempfile::tempdir().unwrap();
     let env = [
         ("FF_TLS_CERT", cert.to_str().unwrap()),
@@ -339,78 +378,39 @@ async fn an_mqtts_subscriber_receives_what_http_and_wss_publish() {
     let (thing, thing_key, channel) = provisioned(&server.base).await;
     let topic = format!("channels/{channel}/messages");
 
-    let subscriber = Command::new("mosquitto_sub")
-        .args(["-h", host, "-p", port, "--cafile", ca.0.to_str().unwrap()])
-        .args([
-            "-u", &thing, "-P", &thing_key, "-t", &topic, "-C", "1", "-W", "20",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    process::wait_for_line(&server.log, "MQTT connect");
-    // Published until the subscriber has one (its SUBSCRIBE may trail its CONNECT).
+    let who = (thing.as_str(), thing_key.as_str(), topic.as_str());
     let http = reqwest::Client::new();
-    let output = tokio::task::spawn_blocking(move || subscriber.wait_with_output());
-    let publishing = async {
-        loop {
-            let sent = http
-                .post(format!("{}/channels/{channel}/messages", server.base))
-                .header("authorization", format!("Thing {thing_key}"))
-                .body(r#"[{"n":"over-tls","v":1}]"#)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(sent.status(), 202);
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    };
-    let output = tokio::select! {
-        output = output => output.unwrap().unwrap(),
-        () = publishing => unreachable!(),
-    };
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(String::from_utf8_lossy(&output.stdout).contains("over-tls"));
+    let url = format!("{}/channels/{channel}/messages", server.base);
+    let received = first_message((host, port), &ca.0, who, || async {
+        let sent = http
+            .post(&url)
+            .header("authorization", format!("Thing {thing_key}"))
+            .body(r#"[{"n":"over-tls","v":1}]"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(sent.status(), 202);
+    })
+    .await;
+    assert!(received.contains("over-tls"), "{received}");
 
     // MQTT over WebSocket on the HTTPS listener (wss://…/mqtt) → the MQTTS subscriber.
-    let subscriber = Command::new("mosquitto_sub")
-        .args(["-h", host, "-p", port, "--cafile", ca.0.to_str().unwrap()])
-        .args([
-            "-u", &thing, "-P", &thing_key, "-t", &topic, "-C", "1", "-W", "20",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
     let (https_host, https_port) = https.rsplit_once(':').unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mqtt_ws_client.py");
-    let output = tokio::task::spawn_blocking(move || subscriber.wait_with_output());
-    let publishing = async {
-        loop {
-            // The Debian interpreter, where apt puts paho (scripts/install-deps).
-            let published = Command::new("/usr/bin/python3")
-                .env("FF_TEST_WS_CAFILE", &ca.0)
-                .args([
-                    script, https_host, https_port, &thing, &thing_key, "pub", &topic, "over-wss",
-                ])
-                .output()
-                .unwrap();
-            assert!(
-                published.status.success(),
-                "{}",
-                String::from_utf8_lossy(&published.stderr)
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    };
-    let output = tokio::select! {
-        output = output => output.unwrap().unwrap(),
-        () = publishing => unreachable!(),
-    };
-    assert!(String::from_utf8_lossy(&output.stdout).contains("over-wss"));
+    let received = first_message((host, port), &ca.0, who, || async {
+        // The Debian interpreter, where apt puts paho (scripts/install-deps).
+        let published = Command::new("/usr/bin/python3")
+            .env("FF_TEST_WS_CAFILE", &ca.0)
+            .args([
+                script, https_host, https_port, &thing, &thing_key, "pub", &topic, "over-wss",
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&published.stderr);
+        assert!(published.status.success(), "{stderr}");
+    })
+    .await;
+    assert!(received.contains("over-wss"), "{received}");
 
     // A client that does not trust the certificate is refused at the handshake.
     let other_ca = make_ca(dir.path(), "other-ca");
@@ -442,10 +442,7 @@ async fn an_mqtts_subscriber_receives_what_http_and_wss_publish() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_plain_listeners_off_only_tls_serves() {
-    let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
-    let ca = make_ca(dir.path(), "ca");
-    make_server_cert(dir.path(), &ca, &cert, &key);
+    let (_dir, ca, cert, key) = certified("ca");
     let data = tempfile::tempdir().unwrap();
     let env = [
         ("FF_TLS_CERT", cert.to_str().unwrap()),
