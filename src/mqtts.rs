@@ -74,14 +74,3 @@ async fn relay(stream: TcpStream, peer: SocketAddr, tls: TlsAcceptor, broker: So
     let _ = upstream.set_nodelay(true);
     let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
 }
-
-/// `addr` with an unspecified IP (`0.0.0.0`, `::`) made loopback: where to connect to it.
-pub fn loopback(mut addr: SocketAddr) -> SocketAddr {
-    if addr.ip().is_unspecified() {
-        addr.set_ip(match addr {
-            SocketAddr::V4(_) => [127, 0, 0, 1].into(),
-            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
-        });
-    }
-    addr
-}

@@ -23,6 +23,8 @@ pub enum TlsError {
     Key { path: String, why: String },
     #[error("FF_TLS_CERT and FF_TLS_KEY do not belong together: {0}")]
     Mismatch(String),
+    #[error("TLS cannot be set up: {0}")]
+    Setup(String),
 }
 
 /// The current certificate, replaced whole on reload.
@@ -59,7 +61,7 @@ impl Certificates {
     pub fn acceptor(self: &Arc<Self>, alpn: &[&[u8]]) -> Result<TlsAcceptor, TlsError> {
         let mut config = ServerConfig::builder_with_provider(self.provider.clone())
             .with_safe_default_protocol_versions()
-            .map_err(|e| TlsError::Mismatch(e.to_string()))?
+            .map_err(|e| TlsError::Setup(e.to_string()))?
             .with_no_client_auth()
             .with_cert_resolver(self.clone());
         config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();

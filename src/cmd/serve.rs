@@ -40,7 +40,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     let mqtt = start_mqtt(&app, &config).await?;
-    let broker = ferroflux::mqtts::loopback(mqtt.local_addr());
+    let broker = adapters::mqtt::websocket::loopback(mqtt.local_addr());
     let (stopping, mut stop_seen) = watch::channel(false);
     let https = match &certs {
         Some(certs) => {

@@ -44,16 +44,10 @@ pub fn router(target: MqttTarget, max_message: usize) -> Router {
 }
 
 async fn upgrade(State(bridge): State<Bridge>, ws: WebSocketUpgrade) -> Response {
-    let Some(mut target) = bridge.target.get().copied() else {
+    let Some(target) = bridge.target.get().copied().map(loopback) else {
         let body = axum::Json(serde_json::json!({ "error": "the MQTT listener is not running" }));
         return (StatusCode::SERVICE_UNAVAILABLE, body).into_response();
     };
-    if target.ip().is_unspecified() {
-        target.set_ip(match target {
-            SocketAddr::V4(_) => [127, 0, 0, 1].into(),
-            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
-        });
-    }
     ws.protocols(SUBPROTOCOLS)
         .max_message_size(bridge.max_message)
         .max_frame_size(bridge.max_message)
@@ -65,6 +59,18 @@ async fn upgrade(State(bridge): State<Bridge>, ws: WebSocketUpgrade) -> Response
                 }
             }
         })
+}
+
+/// `addr` with an unspecified IP (`0.0.0.0`, `::`) made loopback: where a relay in this
+/// process (MQTT over WebSocket, MQTTS) reaches the MQTT listener.
+pub fn loopback(mut addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            SocketAddr::V4(_) => [127, 0, 0, 1].into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    addr
 }
 
 /// Copies MQTT bytes both ways until either side ends. A text frame ends the connection

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::hash::Hash;
 
 use domain::graph::Connections;
-use domain::ids::{ChannelId, KeyHash, PasswordHash, SealedKey, ThingId, UserId};
+use domain::ids::{ChannelId, KeyHash, KeyMaterial, PasswordHash, SealedKey, ThingId, UserId};
 use domain::values::Metadata;
 use domain::{Event, FastMap};
 use serde::Serialize;
@@ -25,6 +25,26 @@ pub struct ThingRow {
     pub metadata: Option<Metadata>,
     pub key_hash: KeyHash,
     pub sealed_key: SealedKey,
+}
+
+impl ThingRow {
+    /// The row of a `thing.create`.
+    pub fn created(
+        id: ThingId,
+        owner: UserId,
+        name: &Option<String>,
+        metadata: &Option<Metadata>,
+        key: &KeyMaterial,
+    ) -> Self {
+        Self {
+            id,
+            owner,
+            name: name.clone(),
+            metadata: metadata.clone(),
+            key_hash: key.key_hash,
+            sealed_key: key.sealed_key.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -138,14 +158,7 @@ impl ViewState {
                 metadata,
                 key,
             } => {
-                let row = ThingRow {
-                    id: *id,
-                    owner: *owner,
-                    name: name.clone(),
-                    metadata: metadata.clone(),
-                    key_hash: key.key_hash,
-                    sealed_key: key.sealed_key.clone(),
-                };
+                let row = ThingRow::created(*id, *owner, name, metadata, key);
                 self.things.insert(*id, *owner, row);
             }
             Event::ThingUpdated { id, name, metadata } => {

@@ -130,15 +130,20 @@ pub async fn name_filter_is_a_literal_case_insensitive_substring(factory: &dyn V
             dir: Dir::Asc,
             ..query()
         };
-        let things = v.things(user(1), &q).await.unwrap();
-        assert_eq!(
-            (ns(&things), things.total),
-            (expected.clone(), expected.len() as u64),
-            "things {name:?}"
-        );
-        let channels = v.channels(user(1), &q).await.unwrap();
-        assert_eq!(ns(&channels), expected, "channels {name:?}");
+        both_lists_hold(v.as_ref(), &q, &expected, &format!("{name:?}")).await;
     }
+}
+
+/// User 1's things (with their total) and channels under `q` are exactly `expected`.
+async fn both_lists_hold(v: &dyn ViewStore, q: &PageQuery, expected: &[u128], case: &str) {
+    let things = v.things(user(1), q).await.unwrap();
+    assert_eq!(
+        (ns(&things), things.total),
+        (expected.to_vec(), expected.len() as u64),
+        "things {case}"
+    );
+    let channels = v.channels(user(1), q).await.unwrap();
+    assert_eq!(ns(&channels), expected, "channels {case}");
 }
 
 pub async fn metadata_filter_is_containment(factory: &dyn ViewsFactory) {
@@ -170,14 +175,7 @@ pub async fn metadata_filter_is_containment(factory: &dyn ViewsFactory) {
             dir: Dir::Asc,
             ..query()
         };
-        let things = v.things(user(1), &q).await.unwrap();
-        assert_eq!(
-            (ns(&things), things.total),
-            (expected.clone(), expected.len() as u64),
-            "things {filter}"
-        );
-        let channels = v.channels(user(1), &q).await.unwrap();
-        assert_eq!(ns(&channels), expected, "channels {filter}");
+        both_lists_hold(v.as_ref(), &q, &expected, &filter.to_string()).await;
     }
 }
 

@@ -98,14 +98,7 @@ impl Delta {
                 metadata,
                 key,
             } => {
-                let row = ThingRow {
-                    id: *id,
-                    owner: *owner,
-                    name: name.clone(),
-                    metadata: metadata.clone(),
-                    key_hash: key.key_hash,
-                    sealed_key: key.sealed_key.clone(),
-                };
+                let row = ThingRow::created(*id, *owner, name, metadata, key);
                 self.things.insert(*id, Net::Upsert(row));
             }
             Event::ThingUpdated { id, name, metadata } => {
