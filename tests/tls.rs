@@ -271,55 +271,15 @@ fn a_missing_or_mismatched_certificate_stops_the_start_with_one_line() {
 
 /// A user with a thing connected to a channel, made over plain HTTP: `(thing, key, channel)`.
 async fn provisioned(base: &str) -> (String, String, String) {
-    let http = reqwest::Client::new();
-    let credentials = serde_json::json!({"email": "tls@example.com", "password": "correct-horse"});
-    let made = http
-        .post(format!("{base}/users"))
-        .json(&credentials)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(made.status(), 201);
-    let login: serde_json::Value = http
-        .post(format!("{base}/tokens"))
-        .json(&credentials)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_owned();
-    let create = |path: &'static str, body: serde_json::Value| {
-        let (http, token) = (http.clone(), token.clone());
-        async move {
-            let made = http
-                .post(format!("{base}{path}"))
-                .bearer_auth(&token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(made.status(), 201);
-            made.headers()["location"]
-                .to_str()
-                .unwrap()
-                .rsplit('/')
-                .next()
-                .unwrap()
-                .to_owned()
-        }
-    };
+    let user = process::User::register(base, "tls@example.com").await;
     let key = "mqtts-device-key".to_owned();
-    let thing = create("/things", serde_json::json!({"key": key})).await;
-    let channel = create("/channels", serde_json::json!({"name": "tls"})).await;
-    let connected = http
-        .put(format!("{base}/channels/{channel}/things/{thing}"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert!(connected.status().is_success());
+    let thing = user
+        .create("/things", serde_json::json!({"key": key}))
+        .await;
+    let channel = user
+        .create("/channels", serde_json::json!({"name": "tls"}))
+        .await;
+    user.connect(&channel, &thing).await;
     (thing, key, channel)
 }
 

@@ -74,10 +74,15 @@ fn upstream(url: &str) -> SocketAddr {
     host.parse().unwrap()
 }
 
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: String,
+/// The test's user, with the calls this test makes beyond `process::User`'s.
+struct Api(process::User);
+
+impl std::ops::Deref for Api {
+    type Target = process::User;
+
+    fn deref(&self) -> &process::User {
+        &self.0
+    }
 }
 
 impl Api {
@@ -91,14 +96,6 @@ impl Api {
             request = request.json(&body);
         }
         request.send().await.unwrap()
-    }
-
-    /// Creates one entity; its id from `Location`.
-    async fn create(&self, path: &str, body: Value) -> String {
-        let created = self.send("POST", path, Some(body)).await;
-        assert_eq!(created.status(), StatusCode::CREATED);
-        let location = created.headers()["location"].to_str().unwrap();
-        location.rsplit('/').next().unwrap().to_owned()
     }
 
     /// POST /things of the thing "during", always as the same command.
@@ -129,27 +126,6 @@ impl Api {
     }
 }
 
-async fn login(http: &reqwest::Client, base: &str) -> String {
-    let credentials = json!({"email": "outage@example.com", "password": "correct-horse"});
-    let made = http
-        .post(format!("{base}/users"))
-        .json(&credentials)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(made.status(), StatusCode::CREATED);
-    let login: Value = http
-        .post(format!("{base}/tokens"))
-        .json(&credentials)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    login["token"].as_str().unwrap().to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_views_database_going_away_is_503_and_the_node_recovers_by_itself() {
     let server_url = commands::test_services::postgres_url();
@@ -160,23 +136,14 @@ async fn the_views_database_going_away_is_503_and_the_node_recovers_by_itself() 
     let dir = tempfile::tempdir().unwrap();
     let views = through(&database.url, relay.addr);
     let server = Server::start_with(dir.path(), &[("FF_VIEWS", views.as_str())]);
-    let http = reqwest::Client::new();
-    let token = login(&http, &server.base).await;
-    let api = Api {
-        http,
-        base: server.base.clone(),
-        token,
-    };
+    let api = Api(process::User::register(&server.base, "outage@example.com").await);
 
     let key = "outage-device-key";
     let thing = api
         .create("/things", json!({"name": "before", "key": key}))
         .await;
     let channel = api.create("/channels", json!({"name": "c"})).await;
-    let connected = api
-        .send("PUT", &format!("/channels/{channel}/things/{thing}"), None)
-        .await;
-    assert!(connected.status().is_success(), "{}", connected.status());
+    api.connect(&channel, &thing).await;
 
     relay.cut();
     let listed = api.send("GET", "/things", None).await;

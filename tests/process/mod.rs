@@ -133,3 +133,67 @@ pub async fn get_json(url: &str, token: &str) -> serde_json::Value {
         .await
         .unwrap()
 }
+
+/// A registered, logged-in user of a running server, over its REST API.
+pub struct User {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: String,
+}
+
+impl User {
+    /// Registers `email` (password `correct-horse`) and logs in.
+    pub async fn register(base: &str, email: &str) -> User {
+        let http = reqwest::Client::new();
+        let credentials = serde_json::json!({"email": email, "password": "correct-horse"});
+        let made = http
+            .post(format!("{base}/users"))
+            .json(&credentials)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(made.status(), 201, "register {email}");
+        let login: serde_json::Value = http
+            .post(format!("{base}/tokens"))
+            .json(&credentials)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = login["token"].as_str().expect("token").to_owned();
+        User {
+            http,
+            base: base.to_owned(),
+            token,
+        }
+    }
+
+    /// Creates one entity (`POST path`, 201); its id from `Location`.
+    pub async fn create(&self, path: &str, body: serde_json::Value) -> String {
+        let made = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(made.status(), 201, "POST {path}");
+        let location = made.headers()["location"].to_str().unwrap();
+        location.rsplit('/').next().unwrap().to_owned()
+    }
+
+    /// Connects `thing` to `channel`.
+    pub async fn connect(&self, channel: &str, thing: &str) {
+        let connected = self
+            .http
+            .put(format!("{}/channels/{channel}/things/{thing}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        assert!(connected.status().is_success(), "connect {thing}");
+    }
+}
