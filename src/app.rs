@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use adapters::bus::{MemoryBus, MessageBus};
+use adapters::coap::{CoapAdapter, CoapConfig};
 use adapters::http::{Credential, HttpAdapter, ReadDenied, ReaderAuth};
 use adapters::mqtt::websocket::{self, MqttTarget};
 use adapters::mqtt::{MqttAdapter, MqttConfig, PresenceFeed, RevocationFeed};
@@ -26,7 +27,8 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 use crate::Config;
 use crate::config::masked;
 use crate::http_server::{self, HttpLimits};
-use crate::metrics::{self, MqttCounters};
+use crate::config::CoapLimits;
+use crate::metrics::{self, CoapCounters, MqttCounters};
 
 /// Thing keys are looked up by their keyed hash; the vault makes it.
 struct VaultHasher(KeyVault);
@@ -70,6 +72,10 @@ pub struct App {
     mqtt_target: MqttTarget,
     /// The MQTT adapter's counters once started, for `/metrics`.
     mqtt_counters: MqttCounters,
+    /// CoAP observer caps and retransmission (`FF_COAP_*`).
+    coap_limits: CoapLimits,
+    /// The CoAP adapter's counters once started, for `/metrics`.
+    coap_counters: CoapCounters,
     pub log: Arc<dyn EventLog>,
     /// The projections this process keeps live, for `replay --verify`.
     pub live: Vec<Arc<dyn Projection>>,
@@ -160,6 +166,8 @@ impl App {
             feed_stats,
             mqtt_target: MqttTarget::default(),
             mqtt_counters: MqttCounters::default(),
+            coap_limits: config.coap.clone(),
+            coap_counters: CoapCounters::default(),
             log,
             live,
             postgres_views: started_views.postgres,
@@ -197,6 +205,7 @@ impl App {
                 bus: self.pipeline.bus().clone(),
                 writer: self.writer_stats.clone(),
                 mqtt: self.mqtt_counters.clone(),
+                coap: self.coap_counters.clone(),
                 service: self.service.clone(),
                 feeds: self.feed_stats.clone(),
             }))
@@ -224,6 +233,23 @@ impl App {
             .map_err(|e| anyhow::anyhow!("{e}; free the port or set FF_MQTT_ADDR"))?;
         let _ = self.mqtt_target.set(adapter.local_addr());
         let _ = self.mqtt_counters.set(adapter.counters());
+        Ok(adapter)
+    }
+
+    /// The CoAP adapter's configuration on `addr` from the settings (`FF_COAP_*`,
+    /// `FF_MAX_PAYLOAD`); tests shorten its timers before `start_coap`.
+    pub fn coap_config(&self, addr: std::net::SocketAddr) -> CoapConfig {
+        self.coap_limits.adapter(addr, self.max_payload)
+    }
+
+    /// Starts the CoAP adapter (port 0: any free port, see `local_addr`). It observes
+    /// revocations like the MQTT adapter and runs until shut down or dropped.
+    pub async fn start_coap(&self, config: CoapConfig) -> anyhow::Result<CoapAdapter> {
+        let revocations = self.revocations.subscribe();
+        let adapter = adapters::coap::start(config, self.pipeline.clone(), revocations)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}; free the port or set FF_COAP_ADDR (or off)"))?;
+        let _ = self.coap_counters.set(adapter.counters());
         Ok(adapter)
     }
 

@@ -9,12 +9,14 @@ use clap::builder::BoolishValueParser;
 use commands::service::DEFAULT_KEY_CLAIM_GRACE;
 
 mod client_limits;
+mod coap;
 mod event_log;
 mod feeds;
 mod listen;
 mod tls;
 
 pub use client_limits::{ClientLimits, open_files_limit};
+pub use coap::CoapLimits;
 pub use event_log::{EventLogBackend, EventLogConfig};
 pub use feeds::FeedsConfig;
 pub use listen::ListenAddr;
@@ -44,9 +46,10 @@ pub struct Config {
     /// `off` leaves MQTTS and MQTT over WebSocket.
     #[arg(long, env = "FF_MQTT_ADDR", default_value = "0.0.0.0:1883")]
     pub mqtt_addr: ListenAddr,
-    /// The CoAP listener, UDP (served once the CoAP adapter lands).
+    /// The CoAP listener, UDP (`POST` publishes, `GET` with Observe subscribes; the key in
+    /// `?auth=`); `off` turns CoAP off.
     #[arg(long, env = "FF_COAP_ADDR", default_value = "0.0.0.0:5683")]
-    pub coap_addr: SocketAddr,
+    pub coap_addr: ListenAddr,
     /// Secret that signs user tokens; generated once into the data dir when absent.
     #[arg(long, env = "FF_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
@@ -97,6 +100,9 @@ pub struct Config {
     pub log: EventLogConfig,
     #[command(flatten)]
     pub clients: ClientLimits,
+    /// CoAP observer caps and retransmission.
+    #[command(flatten)]
+    pub coap: CoapLimits,
     /// Password-reset mail: SMTP server, sender, reset page.
     #[command(flatten)]
     pub mail: MailConfig,
@@ -114,7 +120,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             http_addr: SocketAddr::from(([0, 0, 0, 0], 8080)).into(),
             mqtt_addr: SocketAddr::from(([0, 0, 0, 0], 1883)).into(),
-            coap_addr: ([0, 0, 0, 0], 5683).into(),
+            coap_addr: SocketAddr::from(([0, 0, 0, 0], 5683)).into(),
             jwt_secret: None,
             master_key: None,
             closed_registration: false,
@@ -130,6 +136,7 @@ impl Default for Config {
             log: EventLogConfig::default(),
             views: crate::views::MEMORY.into(),
             clients: ClientLimits::default(),
+            coap: CoapLimits::default(),
             mail: MailConfig::default(),
             feeds: FeedsConfig::default(),
             tls: TlsConfig::default(),
@@ -145,6 +152,7 @@ impl Config {
             ("FF_MQTT_MAX_RETAINED_BYTES", self.mqtt_max_retained_bytes),
         ];
         self.clients.check()?;
+        self.coap.check()?;
         self.log.backend()?;
         if self.log.is_shared() && (self.jwt_secret.is_none() || self.master_key.is_none()) {
             anyhow::bail!(
@@ -221,6 +229,7 @@ impl Config {
         .into_iter()
         .chain(self.log.render())
         .chain(self.clients.render())
+        .chain(self.coap.render())
         .chain(self.mail.render())
         .chain(self.feeds.render())
         .chain(self.tls.render())

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::sync::{Arc, OnceLock};
 
 use adapters::bus::MessageBus;
+use adapters::coap::CoapStats;
 use adapters::mqtt::MqttStats;
 use adapters::writer::WriterStats;
 use axum::Router;
@@ -20,12 +21,15 @@ use projections::feeds::FeedStats;
 
 /// The MQTT adapter's counters, once it has started (it starts after the router is built).
 pub type MqttCounters = Arc<OnceLock<Arc<MqttStats>>>;
+/// The CoAP adapter's counters, once it has started (when `FF_COAP_ADDR` is not `off`).
+pub type CoapCounters = Arc<OnceLock<Arc<CoapStats>>>;
 
 #[derive(Clone)]
 pub struct Sources {
     pub bus: Arc<dyn MessageBus>,
     pub writer: Arc<WriterStats>,
     pub mqtt: MqttCounters,
+    pub coap: CoapCounters,
     pub service: Arc<Service>,
     /// The Redis feeds' counters, when `FF_FEEDS` is set.
     pub feeds: Option<Arc<FeedStats>>,
@@ -105,6 +109,11 @@ fn exposition(sources: &Sources) -> String {
     if let Some(mqtt) = sources.mqtt.get() {
         for (name, help, value) in mqtt_counters(mqtt) {
             metric(name, "counter", help, value);
+        }
+    }
+    if let Some(coap) = sources.coap.get() {
+        for (name, kind, help, value) in coap.metrics() {
+            metric(name, kind, help, value);
         }
     }
     if let Some(feeds) = &sources.feeds {

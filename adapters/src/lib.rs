@@ -1,6 +1,7 @@
 //! The data plane: protocol adapters, the message bus, SenML, telemetry.
 //!
 //! Layout:
+//! - `coap`: the CoAP adapter (RFC 7252 with Observe and block-wise transfer) on UDP.
 //! - `feeds`: the live Redis feeds of the data plane (`mainflux.mqtt` presence).
 //! - `http`: the HTTP adapter (publishing); the reader API joins it.
 //! - `message`: the message envelope every adapter produces.
@@ -9,16 +10,19 @@
 //! - `bus`: the `MessageBus` port, its in-process backend and its contract suite.
 //! - `pipeline`: authenticate (thing key) → authorize (connected) → publish, for every
 //!   adapter.
+//! - `revocation`: key changes, disconnects and removals the adapters act on at once.
 //! - `senml`: RFC 8428 SenML (JSON and CBOR) normalized into one record per measurement.
 //! - `telemetry`: the telemetry store port, its fjall backend, and the reader's query.
 //! - `writer`: bus → SenML normalizer → telemetry store, in batches.
 
 pub mod bus;
+pub mod coap;
 pub mod feeds;
 pub mod http;
 pub mod message;
 pub mod mqtt;
 pub mod pipeline;
+pub mod revocation;
 pub mod senml;
 pub mod subtopic;
 pub mod telemetry;

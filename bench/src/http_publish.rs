@@ -65,6 +65,7 @@ pub async fn ferroflux(requests: u64, concurrency: usize, store: bool) -> anyhow
         ("FF_DATA_DIR", dir.path().display().to_string()),
         ("FF_HTTP_ADDR", "127.0.0.1:0".into()),
         ("FF_MQTT_ADDR", "127.0.0.1:0".into()),
+        ("FF_COAP_ADDR", "127.0.0.1:0".into()),
         ("FF_NO_STORE", (!store).to_string()),
     ];
     let server = Server::spawn(&sibling("ferroflux")?, &["serve"], &env, &[HTTP])?;

@@ -72,6 +72,7 @@ async fn ferroflux(store: bool) -> anyhow::Result<Running> {
         ("FF_DATA_DIR", dir.path().display().to_string()),
         ("FF_HTTP_ADDR", "127.0.0.1:0".into()),
         ("FF_MQTT_ADDR", "127.0.0.1:0".into()),
+        ("FF_COAP_ADDR", "127.0.0.1:0".into()),
         ("FF_MQTT_MAX_QUEUE", "1000000".into()),
         ("FF_MQTT_MAX_QUEUE_BYTES", (1usize << 30).to_string()),
         // The idle test opens every session as one thing.

@@ -60,7 +60,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
         None => None,
     };
-    tracing::info!(coap = %config.coap_addr, "the CoAP adapter is not in this build yet");
+    let coap = start_coap(&app, &config).await?;
     let serve_http = {
         let stop = until_stopped(stopping.subscribe());
         async {
@@ -93,6 +93,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         ),
     }
     mqtt.shutdown().await;
+    if let Some(coap) = coap {
+        coap.shutdown().await;
+    }
     app.settle_feeds(FEEDS_SETTLE_LIMIT).await;
     tracing::info!("stopped cleanly");
     Ok(())
@@ -117,6 +120,23 @@ async fn start_mqtt(app: &App, config: &Config) -> anyhow::Result<adapters::mqtt
         ),
     }
     Ok(mqtt)
+}
+
+/// The CoAP adapter on `FF_COAP_ADDR` (UDP), unless `off`.
+async fn start_coap(
+    app: &App,
+    config: &Config,
+) -> anyhow::Result<Option<adapters::coap::CoapAdapter>> {
+    let Some(addr) = config.coap_addr.addr() else {
+        tracing::info!("CoAP: off (FF_COAP_ADDR=off)");
+        return Ok(None);
+    };
+    let coap = app.start_coap(app.coap_config(addr)).await?;
+    tracing::info!(
+        "CoAP listening on coap://{} (udp; POST publishes, GET with Observe subscribes, key in ?auth=)",
+        coap.local_addr()
+    );
+    Ok(Some(coap))
 }
 
 async fn until_stopped(mut stopping: watch::Receiver<bool>) {

@@ -16,6 +16,7 @@ pub fn ferroflux(data_dir: &Path) -> Command {
         .env("FF_DATA_DIR", data_dir)
         .env("FF_HTTP_ADDR", "127.0.0.1:0")
         .env("FF_MQTT_ADDR", "127.0.0.1:0")
+        .env("FF_COAP_ADDR", "127.0.0.1:0")
         .env("RUST_LOG", "info")
         .env_remove("FF_JWT_SECRET")
         .env_remove("FF_MASTER_KEY");
@@ -27,6 +28,8 @@ pub struct Server {
     pub child: Child,
     pub base: String,
     pub mqtt: String,
+    /// The CoAP listener's `host:port` (UDP); empty with `FF_COAP_ADDR=off`.
+    pub coap: String,
     pub log: mpsc::Receiver<String>,
 }
 
@@ -53,10 +56,15 @@ impl Server {
             "http://",
         );
         let mqtt = addr(wait_for_line(&log, "MQTT listening on mqtt://"), "mqtt://");
+        let coap = match env.contains(&("FF_COAP_ADDR", "off")) {
+            true => String::new(),
+            false => addr(wait_for_line(&log, "CoAP listening on coap://"), "coap://"),
+        };
         Server {
             child,
             base: format!("http://{http}"),
             mqtt,
+            coap,
             log,
         }
     }

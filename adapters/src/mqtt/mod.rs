@@ -21,7 +21,6 @@
 mod broker;
 mod gate;
 mod presence;
-mod revocation;
 mod stats;
 pub mod websocket;
 
@@ -35,7 +34,8 @@ use tokio::task::JoinHandle;
 
 pub use gate::{ConnectRefusal, Gate, Refusal};
 pub use presence::{Presence, PresenceFeed, PresenceKind};
-pub use revocation::{Revocation, RevocationFeed};
+/// Shared with the other adapters since CoAP observers end on revocation too.
+pub use crate::revocation::{Revocation, RevocationFeed};
 pub use stats::{MqttStats, MqttStatsSnapshot};
 
 use crate::bus::{BusError, BusSubscription, ChannelFilter, MessageBus};

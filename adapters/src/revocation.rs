@@ -1,8 +1,8 @@
-//! Revocation: events after which live MQTT sessions must end at once.
+//! Revocation: events after which live MQTT sessions and CoAP observations must end at once.
 //!
 //! `RevocationFeed` runs with the projections (after the authz cache, so a client that
-//! reconnects is checked against the new state) and broadcasts what the MQTT adapter must
-//! close. It holds no state worth verifying, so it is not in `replay --verify`'s list.
+//! reconnects is checked against the new state) and broadcasts what the adapters must
+//! close; each adapter subscribes. It holds no state worth verifying, so it is not in `replay --verify`'s list.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
