@@ -31,6 +31,8 @@ mod revoke;
 mod server;
 mod stats;
 mod wire;
+#[cfg(test)]
+mod wire_tests;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
