@@ -7,10 +7,12 @@
 //!   durable appends, then replay speed into the in-memory projections;
 //! - http: HTTP publish vs a bare axum handler;
 //! - mqtt: fan-in vs Mosquitto at QoS 0 and 1, then memory per idle connection;
-//! - views: replay speed into the PostgreSQL query views (`FF_VIEWS`).
+//! - views: replay speed into the PostgreSQL query views (`FF_VIEWS`);
+//! - coap: CoAP publish, NON and CON, vs libcoap's `coap-server-notls` as a sink.
 //!
 //! `--smoke` runs tiny counts and checks correctness only (CI), never speed.
 
+mod coap;
 mod http_load;
 mod http_publish;
 mod jetstream_peer;
@@ -45,8 +47,8 @@ struct Args {
     idle: usize,
 }
 
-const PARTS: [&str; 4] = ["provisioning", "http", "mqtt", "views"];
-const USAGE: &str = "--smoke, --only PART[,PART] (provisioning, http, mqtt, views), --events N, \
+const PARTS: [&str; 5] = ["provisioning", "http", "mqtt", "views", "coap"];
+const USAGE: &str = "--smoke, --only PART[,PART] (provisioning, http, mqtt, views, coap), --events N, \
     --concurrency C, --rounds R, --publishers P, --messages M (per publisher), --idle N";
 
 fn args() -> anyhow::Result<Args> {
@@ -122,6 +124,9 @@ async fn main() -> anyhow::Result<()> {
         println!("{}", replay_postgres::measure(events).await?);
         let from_jetstream = if args.smoke { 2_000 } else { 30_000 };
         println!("{}", replay_jetstream::measure(from_jetstream).await?);
+    }
+    if part("coap") {
+        coap_part(&args).await?;
     }
     println!("smoke: 1 passed, 0 failed");
     Ok(())
@@ -318,6 +323,49 @@ async fn mqtt_fanin_part(args: &Args) -> anyhow::Result<()> {
             stats::ratio_summary(&accepted)
         );
     }
+    Ok(())
+}
+
+async fn coap_part(args: &Args) -> anyhow::Result<()> {
+    let requests = args.events * if args.smoke { 1 } else { 5 };
+    println!(
+        "CoAP publish: {requests} POSTs (+10 % warm-up, not timed) over {} UDP source ports, one \
+         request in flight on each, ~90 B SenML JSON, {} rounds. libcoap coap-server-notls: a \
+         dynamic resource answering 2.04; ferroflux: duplicate cache, key check, authorization, \
+         bus, messaging only (FF_NO_STORE)",
+        coap::SOCKETS,
+        args.rounds
+    );
+    let ours = coap::ferroflux().await?;
+    let peer = coap::libcoap().await?;
+    let mut lost_by_us = 0;
+    for kind in [coap::Kind::Non, coap::Kind::Con] {
+        let mut ratios = Vec::new();
+        for round in 1..=args.rounds {
+            let a = coap::measure(&ours, kind, requests).await?;
+            let b = coap::measure(&peer, kind, requests).await?;
+            let line = |name: &str, run: &coap::Run| {
+                format!(
+                    "{name} {:>7.0}/s ({:>7.0}/server-CPU-s, {} resent, {} lost)",
+                    run.per_second, run.per_cpu_second, run.retransmitted, run.lost
+                )
+            };
+            println!("round {round} {kind:?}: {} | {}", line("ferroflux", &a), line("libcoap", &b));
+            ensure!(!args.smoke || a.lost + b.lost == 0, "NON requests lost on loopback");
+            lost_by_us += a.lost;
+            ratios.push(a.per_cpu_second / b.per_cpu_second);
+        }
+        println!(
+            "CoAP publish {kind:?} per server-CPU-second, ferroflux vs libcoap: {}",
+            stats::ratio_summary(&ratios)
+        );
+    }
+    let sent = 2 * args.rounds as u64 * (requests + requests / 10);
+    let published = coap::published(ours.base.as_deref().unwrap_or_default()).await?;
+    ensure!(
+        published <= sent && published + lost_by_us >= sent,
+        "ferroflux published {published} CoAP messages for {sent} requests ({lost_by_us} NON lost)"
+    );
     Ok(())
 }
 

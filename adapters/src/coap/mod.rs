@@ -119,9 +119,7 @@ pub async fn start(
     pipeline: Pipeline,
     revocations: broadcast::Receiver<Revocation>,
 ) -> Result<CoapAdapter, CoapError> {
-    let socket = UdpSocket::bind(config.addr)
-        .await
-        .map_err(|e| CoapError::Bind(config.addr, e))?;
+    let socket = bind(config.addr).map_err(|e| CoapError::Bind(config.addr, e))?;
     let local_addr = socket
         .local_addr()
         .map_err(|e| CoapError::Bind(config.addr, e))?;
@@ -136,6 +134,22 @@ pub async fn start(
         shared,
         tasks,
     })
+}
+
+/// Bytes of datagrams the kernel may hold for the loop: room for thousands of requests
+/// arriving at once (the default, ~200 KiB, drops a burst of ~200 small ones). The kernel
+/// caps it at `net.core.rmem_max`.
+const RECEIVE_BUFFER: usize = 4 << 20;
+
+fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if let Err(error) = socket.set_recv_buffer_size(RECEIVE_BUFFER) {
+        tracing::warn!(%error, "CoAP: cannot enlarge the UDP receive buffer");
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    UdpSocket::from_std(socket.into())
 }
 
 impl CoapAdapter {
