@@ -25,9 +25,9 @@ use tokio::net::TcpListener;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::Config;
+use crate::config::CoapLimits;
 use crate::config::masked;
 use crate::http_server::{self, HttpLimits};
-use crate::config::CoapLimits;
 use crate::metrics::{self, CoapCounters, MqttCounters};
 
 /// Thing keys are looked up by their keyed hash; the vault makes it.

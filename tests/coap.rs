@@ -24,7 +24,8 @@ async fn device(server: &Server) -> Device {
     let thing = user.create("/things", json!({"name": "sensor"})).await;
     let channel = user.create("/channels", json!({"name": "lab"})).await;
     user.connect(&channel, &thing).await;
-    let thing: Value = process::get_json(&format!("{}/things/{thing}", server.base), &user.token).await;
+    let thing: Value =
+        process::get_json(&format!("{}/things/{thing}", server.base), &user.token).await;
     let key = thing["key"].as_str().expect("key").to_owned();
     Device { user, channel, key }
 }
@@ -49,12 +50,21 @@ async fn coap_client(args: &[&str]) -> (String, String) {
 /// The stored messages of the device's channel, read with its key.
 async fn stored(server: &Server, device: &Device) -> Value {
     let url = format!("{}/channels/{}/messages", server.base, device.channel);
-    let response = device.user.http.get(url).header("authorization", format!("Thing {}", device.key));
+    let response = device
+        .user
+        .http
+        .get(url)
+        .header("authorization", format!("Thing {}", device.key));
     response.send().await.unwrap().json().await.unwrap()
 }
 
 async fn metric(server: &Server, name: &str) -> u64 {
-    let text = reqwest::get(format!("{}/metrics", server.base)).await.unwrap().text().await.unwrap();
+    let text = reqwest::get(format!("{}/metrics", server.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     text.lines()
         .find_map(|line| line.strip_prefix(&format!("ferroflux_{name} ")))
         .and_then(|value| value.parse().ok())
@@ -66,8 +76,20 @@ async fn libcoap_publishes_senml_that_is_stored_as_coap_and_a_wrong_key_is_refus
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let d = device(&server).await;
-    let url = format!("coap://{}/channels/{}/messages/lab?auth={}", server.coap, d.channel, d.key);
-    coap_client(&["-m", "post", "-t", "110", "-e", r#"[{"n":"temp","u":"Cel","v":21.5}]"#, &url]).await;
+    let url = format!(
+        "coap://{}/channels/{}/messages/lab?auth={}",
+        server.coap, d.channel, d.key
+    );
+    coap_client(&[
+        "-m",
+        "post",
+        "-t",
+        "110",
+        "-e",
+        r#"[{"n":"temp","u":"Cel","v":21.5}]"#,
+        &url,
+    ])
+    .await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     let page = loop {
         let page = stored(&server, &d).await;
@@ -77,10 +99,17 @@ async fn libcoap_publishes_senml_that_is_stored_as_coap_and_a_wrong_key_is_refus
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let message = &page["messages"][0];
-    assert_eq!((&message["protocol"], &message["name"], &message["value"]), (&json!("coap"), &json!("temp"), &json!(21.5)), "{page}");
+    assert_eq!(
+        (&message["protocol"], &message["name"], &message["value"]),
+        (&json!("coap"), &json!("temp"), &json!(21.5)),
+        "{page}"
+    );
     assert_eq!(message["subtopic"], "lab");
 
-    let wrong = format!("coap://{}/channels/{}/messages?auth=wrong", server.coap, d.channel);
+    let wrong = format!(
+        "coap://{}/channels/{}/messages?auth=wrong",
+        server.coap, d.channel
+    );
     let (_, stderr) = coap_client(&["-m", "post", "-e", "x", &wrong]).await;
     assert!(stderr.contains("4.01"), "{stderr}");
     assert_eq!(metric(&server, "coap_publishes_total").await, 1);
@@ -92,17 +121,26 @@ async fn libcoap_observes_a_message_published_over_http_and_the_server_stops_cle
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let d = device(&server).await;
-    let url = format!("coap://{}/channels/{}/messages/lab?auth={}", server.coap, d.channel, d.key);
+    let url = format!(
+        "coap://{}/channels/{}/messages/lab?auth={}",
+        server.coap, d.channel, d.key
+    );
     let observer = tokio::spawn(async move { coap_client(&["-m", "get", "-s", "4", &url]).await });
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while metric(&server, "coap_observers").await == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "the observer registers");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the observer registers"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let published = d
         .user
         .http
-        .post(format!("{}/channels/{}/messages/lab", server.base, d.channel))
+        .post(format!(
+            "{}/channels/{}/messages/lab",
+            server.base, d.channel
+        ))
         .header("authorization", format!("Thing {}", d.key))
         .header("content-type", "application/senml+json")
         .body(r#"[{"n":"from-http","v":1}]"#)
@@ -111,7 +149,11 @@ async fn libcoap_observes_a_message_published_over_http_and_the_server_stops_cle
         .unwrap();
     assert_eq!(published.status(), 202);
     let (stdout, stderr) = observer.await.unwrap();
-    assert_eq!(stdout.matches(r#"[{"n":"from-http","v":1}]"#).count(), 1, "stdout: {stdout}\nstderr: {stderr}");
+    assert_eq!(
+        stdout.matches(r#"[{"n":"from-http","v":1}]"#).count(),
+        1,
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
     assert_eq!(metric(&server, "coap_notifications_total").await, 1);
 
     let (status, log) = server.terminate();

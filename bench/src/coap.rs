@@ -21,7 +21,8 @@ use crate::server::{Server, free_port, sibling};
 /// UDP source ports the load is spread over (the issue asks for at least 256).
 pub const SOCKETS: usize = 256;
 const TIMEOUT: Duration = Duration::from_millis(500);
-const PAYLOAD: &[u8] = br#"[{"bn":"urn:dev:bench:","n":"temperature","u":"Cel","v":21.5,"t":1700000000}]"#;
+const PAYLOAD: &[u8] =
+    br#"[{"bn":"urn:dev:bench:","n":"temperature","u":"Cel","v":21.5,"t":1700000000}]"#;
 const COAP: &str = "listening on coap://";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,14 +92,25 @@ pub async fn ferroflux() -> anyhow::Result<Target> {
 pub async fn libcoap() -> anyhow::Result<Target> {
     let port = free_port()?.to_string();
     let program = std::path::Path::new("coap-server-notls");
-    let server = Server::spawn(program, &["-A", "127.0.0.1", "-p", &port, "-d", "4"], &[], &[])
-        .context("coap-server-notls (Debian libcoap3-bin, scripts/install-deps)")?;
+    let server = Server::spawn(
+        program,
+        &["-A", "127.0.0.1", "-p", &port, "-d", "4"],
+        &[],
+        &[],
+    )
+    .context("coap-server-notls (Debian libcoap3-bin, scripts/install-deps)")?;
     let addr = format!("127.0.0.1:{port}");
     let target = Target {
         server,
         sockets: sockets(&addr).await?,
         addr,
-        path: ["channels", "00000000-0000-0000-0000-000000000000", "messages"].map(String::from).to_vec(),
+        path: [
+            "channels",
+            "00000000-0000-0000-0000-000000000000",
+            "messages",
+        ]
+        .map(String::from)
+        .to_vec(),
         query: "auth=k".into(),
         base: None,
         _data: None,
@@ -108,7 +120,10 @@ pub async fn libcoap() -> anyhow::Result<Target> {
     let mut put = datagram(Kind::Con, 0x03, &target.path, &target.query);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        ensure!(Instant::now() < deadline, "coap-server-notls does not answer");
+        ensure!(
+            Instant::now() < deadline,
+            "coap-server-notls does not answer"
+        );
         if let Some(code) = exchange(&socket, &mut put, None).await? {
             ensure!(code == 0x41 || code == 0x44, "PUT answered {code:#x}");
             return Ok(target);
@@ -135,8 +150,13 @@ pub async fn measure(target: &Target, kind: Kind, requests: u64) -> anyhow::Resu
 
 /// ferroflux's count of CoAP messages published (from `/metrics`).
 pub async fn published(base: &str) -> anyhow::Result<u64> {
-    let text = reqwest::get(format!("{base}/metrics")).await?.text().await?;
-    let line = text.lines().find_map(|l| l.strip_prefix("ferroflux_coap_publishes_total "));
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await?
+        .text()
+        .await?;
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("ferroflux_coap_publishes_total "));
     Ok(line.context("no coap_publishes_total")?.parse()?)
 }
 
@@ -174,12 +194,19 @@ async fn load(target: &Target, kind: Kind, requests: u64) -> anyhow::Result<(u64
     for task in tasks {
         task.await??;
     }
-    Ok((retransmitted.load(Ordering::Relaxed), lost.load(Ordering::Relaxed)))
+    Ok((
+        retransmitted.load(Ordering::Relaxed),
+        lost.load(Ordering::Relaxed),
+    ))
 }
 
 /// Sends `request` (with `mid` as message id and token when given; else as it was, a
 /// retransmission) and waits up to `TIMEOUT` for its answer; the response code, or `None`.
-async fn exchange(socket: &UdpSocket, request: &mut [u8], mid: Option<u16>) -> anyhow::Result<Option<u8>> {
+async fn exchange(
+    socket: &UdpSocket,
+    request: &mut [u8],
+    mid: Option<u16>,
+) -> anyhow::Result<Option<u8>> {
     if let Some(mid) = mid {
         request[2..4].copy_from_slice(&mid.to_be_bytes());
         request[4..6].copy_from_slice(&mid.to_be_bytes());
@@ -212,8 +239,16 @@ fn datagram(kind: Kind, method: u8, path: &[String], query: &str) -> Vec<u8> {
     let mut option = |out: &mut Vec<u8>, number: u16, value: &[u8]| {
         let delta = number - last;
         last = number;
-        let (delta_nibble, delta_ext) = if delta < 13 { (delta as u8, None) } else { (13, Some((delta - 13) as u8)) };
-        let (len_nibble, len_ext) = if value.len() < 13 { (value.len() as u8, None) } else { (13, Some((value.len() - 13) as u8)) };
+        let (delta_nibble, delta_ext) = if delta < 13 {
+            (delta as u8, None)
+        } else {
+            (13, Some((delta - 13) as u8))
+        };
+        let (len_nibble, len_ext) = if value.len() < 13 {
+            (value.len() as u8, None)
+        } else {
+            (13, Some((value.len() - 13) as u8))
+        };
         out.push(delta_nibble << 4 | len_nibble);
         out.extend(delta_ext);
         out.extend(len_ext);

@@ -350,8 +350,15 @@ async fn coap_part(args: &Args) -> anyhow::Result<()> {
                     run.per_second, run.per_cpu_second, run.retransmitted, run.lost
                 )
             };
-            println!("round {round} {kind:?}: {} | {}", line("ferroflux", &a), line("libcoap", &b));
-            ensure!(!args.smoke || a.lost + b.lost == 0, "NON requests lost on loopback");
+            println!(
+                "round {round} {kind:?}: {} | {}",
+                line("ferroflux", &a),
+                line("libcoap", &b)
+            );
+            ensure!(
+                !args.smoke || a.lost + b.lost == 0,
+                "NON requests lost on loopback"
+            );
             lost_by_us += a.lost;
             ratios.push(a.per_cpu_second / b.per_cpu_second);
         }

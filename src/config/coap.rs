@@ -50,8 +50,14 @@ impl Default for CoapLimits {
 impl CoapLimits {
     pub fn check(&self) -> anyhow::Result<()> {
         let caps = [
-            ("FF_COAP_MAX_OBSERVERS_PER_THING", self.coap_max_observers_per_thing),
-            ("FF_COAP_MAX_OBSERVERS_PER_ENDPOINT", self.coap_max_observers_per_endpoint),
+            (
+                "FF_COAP_MAX_OBSERVERS_PER_THING",
+                self.coap_max_observers_per_thing,
+            ),
+            (
+                "FF_COAP_MAX_OBSERVERS_PER_ENDPOINT",
+                self.coap_max_observers_per_endpoint,
+            ),
             ("FF_COAP_MAX_OBSERVERS", self.coap_max_observers),
         ];
         for (name, value) in caps {
@@ -81,8 +87,14 @@ impl CoapLimits {
 
     pub fn render(&self) -> Vec<String> {
         vec![
-            format!("FF_COAP_MAX_OBSERVERS_PER_THING={}", self.coap_max_observers_per_thing),
-            format!("FF_COAP_MAX_OBSERVERS_PER_ENDPOINT={}", self.coap_max_observers_per_endpoint),
+            format!(
+                "FF_COAP_MAX_OBSERVERS_PER_THING={}",
+                self.coap_max_observers_per_thing
+            ),
+            format!(
+                "FF_COAP_MAX_OBSERVERS_PER_ENDPOINT={}",
+                self.coap_max_observers_per_endpoint
+            ),
             format!("FF_COAP_MAX_OBSERVERS={}", self.coap_max_observers),
             format!("FF_COAP_ACK_TIMEOUT_MS={}", self.coap_ack_timeout_ms),
             format!("FF_COAP_MAX_RETRANSMIT={}", self.coap_max_retransmit),

@@ -55,13 +55,26 @@ impl World {
             let key = t.key_of(&token, &id).await;
             things.push(Thing { id, key });
         }
-        let (c, b, a) = (things.pop().unwrap(), things.pop().unwrap(), things.pop().unwrap());
+        let (c, b, a) = (
+            things.pop().unwrap(),
+            things.pop().unwrap(),
+            things.pop().unwrap(),
+        );
         t.connect(&token, &ch, &a.id).await;
         t.connect(&token, &ch, &b.id).await;
         let mut config = t.app.coap_config(([127, 0, 0, 1], 0).into());
         adapter(&mut config);
         let coap = t.app.start_coap(config).await.expect("CoAP starts");
-        World { t, coap, token, ch, other, a, b, c }
+        World {
+            t,
+            coap,
+            token,
+            ch,
+            other,
+            a,
+            b,
+            c,
+        }
     }
 
     pub async fn client(&self) -> Client {
@@ -70,14 +83,20 @@ impl World {
 
     /// `channels/<ch>/messages[/<subtopic>]?auth=<key>`.
     pub fn path(&self, channel: &str, subtopic: &str, key: &str) -> String {
-        let sub = if subtopic.is_empty() { String::new() } else { format!("/{subtopic}") };
+        let sub = if subtopic.is_empty() {
+            String::new()
+        } else {
+            format!("/{subtopic}")
+        };
         format!("channels/{channel}/messages{sub}?auth={key}")
     }
 
     /// A subscription to every message on the bus.
     pub async fn bus(&self) -> Box<dyn BusSubscription> {
         let bus = self.t.app.pipeline.bus();
-        bus.subscribe(ChannelFilter::all(), 64).await.expect("bus subscription")
+        bus.subscribe(ChannelFilter::all(), 64)
+            .await
+            .expect("bus subscription")
     }
 
     pub fn stats(&self) -> CoapStatsSnapshot {
@@ -85,7 +104,10 @@ impl World {
     }
 
     /// Waits until the adapter's counters satisfy `done`.
-    pub async fn stats_until(&self, done: impl Fn(&CoapStatsSnapshot) -> bool) -> CoapStatsSnapshot {
+    pub async fn stats_until(
+        &self,
+        done: impl Fn(&CoapStatsSnapshot) -> bool,
+    ) -> CoapStatsSnapshot {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let stats = self.stats();
@@ -108,7 +130,10 @@ impl Client {
     pub async fn connect(server: std::net::SocketAddr) -> Client {
         let socket = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
         socket.connect(server).await.expect("connect");
-        Client { socket, next_mid: 1000 }
+        Client {
+            socket,
+            next_mid: 1000,
+        }
     }
 
     pub fn mid(&mut self) -> u16 {
@@ -132,7 +157,10 @@ impl Client {
 
     pub async fn recv_within(&self, wait: Duration) -> Option<Packet> {
         let mut buffer = vec![0; 70_000];
-        let len = tokio::time::timeout(wait, self.socket.recv(&mut buffer)).await.ok()?.expect("recv");
+        let len = tokio::time::timeout(wait, self.socket.recv(&mut buffer))
+            .await
+            .ok()?
+            .expect("recv");
         Some(Packet::from_bytes(&buffer[..len]).expect("the adapter sends well-formed CoAP"))
     }
 
@@ -151,7 +179,13 @@ impl Client {
 
     /// A confirmable POST of `payload` to `path`.
     pub async fn post(&mut self, path: &str, payload: &[u8]) -> Packet {
-        let mut packet = request(MessageType::Confirmable, RequestType::Post, path, self.mid(), &[7]);
+        let mut packet = request(
+            MessageType::Confirmable,
+            RequestType::Post,
+            path,
+            self.mid(),
+            &[7],
+        );
         packet.payload = payload.to_vec();
         self.call(&packet).await
     }
@@ -165,13 +199,23 @@ impl Client {
 
     /// Acknowledges a confirmable notification.
     pub async fn ack(&self, notification: &Packet) {
-        self.send(&empty(MessageType::Acknowledgement, notification.header.message_id)).await;
+        self.send(&empty(
+            MessageType::Acknowledgement,
+            notification.header.message_id,
+        ))
+        .await;
     }
 }
 
 /// A request to `path` (`a/b?x=y&z=w`): one Uri-Path option per segment, one Uri-Query per
 /// parameter.
-pub fn request(kind: MessageType, method: RequestType, path: &str, mid: u16, token: &[u8]) -> Packet {
+pub fn request(
+    kind: MessageType,
+    method: RequestType,
+    path: &str,
+    mid: u16,
+    token: &[u8],
+) -> Packet {
     let mut packet = Packet::new();
     packet.header.set_type(kind);
     packet.header.code = MessageClass::Request(method);
@@ -206,7 +250,11 @@ pub fn response(kind: ResponseType) -> MessageClass {
 /// A uint option's value (Observe, Block, Content-Format, Size).
 pub fn uint(packet: &Packet, option: CoapOption) -> Option<u32> {
     let value = packet.get_first_option(option)?;
-    Some(value.iter().fold(0u32, |acc, byte| acc << 8 | u32::from(*byte)))
+    Some(
+        value
+            .iter()
+            .fold(0u32, |acc, byte| acc << 8 | u32::from(*byte)),
+    )
 }
 
 /// A Block option as (num, more, size).

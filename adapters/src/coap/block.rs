@@ -28,7 +28,9 @@ impl Block {
         if value.len() > 3 {
             return None;
         }
-        let raw = value.iter().fold(0u32, |acc, byte| acc << 8 | u32::from(*byte));
+        let raw = value
+            .iter()
+            .fold(0u32, |acc, byte| acc << 8 | u32::from(*byte));
         let szx = (raw & 7) as u8;
         (szx < 7).then_some(Self {
             num: raw >> 4,
@@ -115,7 +117,9 @@ impl Transfers {
     ) -> Result<Step, Refusal> {
         if block.more && chunk.len() != block.size() {
             self.open.remove(&key);
-            return Err(Refusal::Malformed("a Block1 piece that is not the last must fill its block"));
+            return Err(Refusal::Malformed(
+                "a Block1 piece that is not the last must fill its block",
+            ));
         }
         let announced = size1.map_or(0, |size| size as usize);
         if announced > max_payload || block.offset().saturating_add(chunk.len()) > max_payload {
@@ -177,9 +181,21 @@ mod tests {
     #[test]
     fn block_values_round_trip() {
         for block in [
-            Block { num: 0, more: true, szx: 6 },
-            Block { num: 5, more: false, szx: 2 },
-            Block { num: 1 << 19, more: true, szx: 0 },
+            Block {
+                num: 0,
+                more: true,
+                szx: 6,
+            },
+            Block {
+                num: 5,
+                more: false,
+                szx: 2,
+            },
+            Block {
+                num: 1 << 19,
+                more: true,
+                szx: 0,
+            },
         ] {
             let bytes = block.value().to_be_bytes();
             assert_eq!(Block::parse(&bytes[1..]), Some(block));
@@ -203,18 +219,52 @@ mod tests {
         let peer: SocketAddr = "127.0.0.1:5683".parse().unwrap();
         let now = Instant::now();
         let mut transfers = Transfers::new(2, Duration::from_secs(60));
-        let first = Block { num: 0, more: true, szx: 0 };
-        let second = Block { num: 1, more: false, szx: 0 };
-        assert_eq!(transfers.push((peer, 1), first, &[1; 16], None, 100, now), Ok(Step::Continue(first)));
-        let done = transfers.push((peer, 1), second, &[2; 3], None, 100, now).unwrap();
-        assert_eq!(done, Step::Complete([[1; 16].as_slice(), &[2; 3]].concat(), second));
+        let first = Block {
+            num: 0,
+            more: true,
+            szx: 0,
+        };
+        let second = Block {
+            num: 1,
+            more: false,
+            szx: 0,
+        };
+        assert_eq!(
+            transfers.push((peer, 1), first, &[1; 16], None, 100, now),
+            Ok(Step::Continue(first))
+        );
+        let done = transfers
+            .push((peer, 1), second, &[2; 3], None, 100, now)
+            .unwrap();
+        assert_eq!(
+            done,
+            Step::Complete([[1; 16].as_slice(), &[2; 3]].concat(), second)
+        );
         assert!(transfers.is_empty());
-        assert_eq!(transfers.push((peer, 2), second, &[2; 3], None, 100, now), Err(Refusal::Incomplete));
-        assert_eq!(transfers.push((peer, 3), first, &[1; 16], Some(101), 100, now), Err(Refusal::TooLarge));
-        transfers.push((peer, 4), first, &[1; 16], None, 100, now).unwrap();
-        transfers.push((peer, 5), first, &[1; 16], None, 100, now).unwrap();
-        assert_eq!(transfers.push((peer, 6), first, &[1; 16], None, 100, now), Err(Refusal::Capped));
+        assert_eq!(
+            transfers.push((peer, 2), second, &[2; 3], None, 100, now),
+            Err(Refusal::Incomplete)
+        );
+        assert_eq!(
+            transfers.push((peer, 3), first, &[1; 16], Some(101), 100, now),
+            Err(Refusal::TooLarge)
+        );
+        transfers
+            .push((peer, 4), first, &[1; 16], None, 100, now)
+            .unwrap();
+        transfers
+            .push((peer, 5), first, &[1; 16], None, 100, now)
+            .unwrap();
+        assert_eq!(
+            transfers.push((peer, 6), first, &[1; 16], None, 100, now),
+            Err(Refusal::Capped)
+        );
         let later = now + Duration::from_secs(61);
-        assert!(transfers.push((peer, 6), first, &[1; 16], None, 100, later).is_ok(), "expired ones make room");
+        assert!(
+            transfers
+                .push((peer, 6), first, &[1; 16], None, 100, later)
+                .is_ok(),
+            "expired ones make room"
+        );
     }
 }

@@ -68,9 +68,9 @@ impl Formats {
                 .find(|(_, named)| named.eq_ignore_ascii_case(text))
                 .or_else(|| {
                     let essence = text.split(';').next().unwrap_or_default().trim();
-                    NAMED.iter().find(|(number, named)| {
-                        *number != 0 && named.eq_ignore_ascii_case(essence)
-                    })
+                    NAMED
+                        .iter()
+                        .find(|(number, named)| *number != 0 && named.eq_ignore_ascii_case(essence))
                 })
                 .map(|(number, _)| *number)
                 .or_else(|| text.starts_with("text/plain").then_some(0)),
@@ -87,12 +87,19 @@ mod tests {
         let formats = Formats::default();
         for number in [0, 42, 50, 60, 110, 112] {
             let content_type = formats.content_type(Some(number)).unwrap();
-            assert_eq!(Formats::number(content_type.as_ref()), Some(number), "{number}");
+            assert_eq!(
+                Formats::number(content_type.as_ref()),
+                Some(number),
+                "{number}"
+            );
         }
         assert_eq!(formats.content_type(None), Ok(None));
         assert_eq!(formats.content_type(Some(9999)), Err(9999));
         let http = ContentType::parse("application/octet-stream").unwrap();
         assert_eq!(Formats::number(Some(&http)), Some(42));
-        assert_eq!(Formats::number(Some(&ContentType::parse("image/png").unwrap())), None);
+        assert_eq!(
+            Formats::number(Some(&ContentType::parse("image/png").unwrap())),
+            None
+        );
     }
 }

@@ -49,16 +49,30 @@ enum Delivery {
 pub(super) async fn observe(shared: Arc<Shared>, observation: Observation) {
     let mut out = Vec::with_capacity(1280);
     let (peer, token) = observation.key;
-    let mut subscription = match shared.pipeline.bus().subscribe(observation.filter.clone(), QUEUE).await {
+    let mut subscription = match shared
+        .pipeline
+        .bus()
+        .subscribe(observation.filter.clone(), QUEUE)
+        .await
+    {
         Ok(subscription) => subscription,
         Err(error) => {
             tracing::warn!(%error, "CoAP observer cannot subscribe to the bus");
             lock(&shared.registry).remove(&observation.key, Some(observation.id));
-            return answer_registration(&shared, &observation, &mut out, Reply::code(code::UNAVAILABLE)).await;
+            return answer_registration(
+                &shared,
+                &observation,
+                &mut out,
+                Reply::code(code::UNAVAILABLE),
+            )
+            .await;
         }
     };
     let mut observe = 1u32;
-    let registered = Reply { observe: Some(observe), ..Reply::code(code::CONTENT) };
+    let registered = Reply {
+        observe: Some(observe),
+        ..Reply::code(code::CONTENT)
+    };
     answer_registration(&shared, &observation, &mut out, registered).await;
     loop {
         let next = tokio::select! {
@@ -71,7 +85,10 @@ pub(super) async fn observe(shared: Arc<Shared>, observation: Observation) {
         };
         let Some(message) = next else {
             CoapStats::count(&shared.stats.observers_lagged);
-            if lock(&shared.registry).remove(&observation.key, Some(observation.id)).is_some() {
+            if lock(&shared.registry)
+                .remove(&observation.key, Some(observation.id))
+                .is_some()
+            {
                 shared.send_final(observation.key, code::UNAVAILABLE).await;
             }
             return;
@@ -81,8 +98,18 @@ pub(super) async fn observe(shared: Arc<Shared>, observation: Observation) {
         if !lock(&shared.registry).sent(&observation.key, observation.id, mid, observe, &message) {
             return;
         }
-        let kind = if observation.confirmable { Kind::Con } else { Kind::Non };
-        encode(&mut out, &message, observe, observation.szx, &Answer { kind, mid, token });
+        let kind = if observation.confirmable {
+            Kind::Con
+        } else {
+            Kind::Non
+        };
+        encode(
+            &mut out,
+            &message,
+            observe,
+            observation.szx,
+            &Answer { kind, mid, token },
+        );
         CoapStats::count(&shared.stats.notifications);
         if !observation.confirmable {
             shared.send(&out, peer).await;
@@ -92,7 +119,10 @@ pub(super) async fn observe(shared: Arc<Shared>, observation: Observation) {
             Delivery::Acked => {}
             Delivery::Ended => return,
             Delivery::Unacknowledged => {
-                if lock(&shared.registry).remove(&observation.key, Some(observation.id)).is_some() {
+                if lock(&shared.registry)
+                    .remove(&observation.key, Some(observation.id))
+                    .is_some()
+                {
                     CoapStats::count(&shared.stats.observers_unacknowledged);
                     tracing::debug!(%peer, "CoAP observer dropped: notification never acknowledged");
                 }
@@ -106,7 +136,12 @@ async fn next_message(subscription: &mut Box<dyn BusSubscription>) -> Option<Arc
     subscription.next().await.ok()
 }
 
-async fn answer_registration(shared: &Shared, observation: &Observation, out: &mut Vec<u8>, reply: Reply<'_>) {
+async fn answer_registration(
+    shared: &Shared,
+    observation: &Observation,
+    out: &mut Vec<u8>,
+    reply: Reply<'_>,
+) {
     reply.encode(out, &observation.answer);
     let (peer, _) = observation.key;
     lock(&shared.exchanges).answer(peer, observation.request_mid, out);
@@ -116,7 +151,11 @@ async fn answer_registration(shared: &Shared, observation: &Observation, out: &m
 /// A notification: the whole payload, or its first block when it does not fit one.
 fn encode(out: &mut Vec<u8>, message: &Message, observe: u32, szx: u8, answer: &Answer) {
     let payload = &message.payload[..];
-    let first = Block { num: 0, more: true, szx };
+    let first = Block {
+        num: 0,
+        more: true,
+        szx,
+    };
     let blockwise = payload.len() > first.size();
     let reply = Reply {
         observe: Some(observe),
@@ -124,7 +163,11 @@ fn encode(out: &mut Vec<u8>, message: &Message, observe: u32, szx: u8, answer: &
         etag: blockwise.then(|| etag(observe)),
         block2: blockwise.then_some(first),
         size2: blockwise.then_some(payload.len() as u32),
-        payload: if blockwise { &payload[..first.size()] } else { payload },
+        payload: if blockwise {
+            &payload[..first.size()]
+        } else {
+            payload
+        },
         ..Reply::code(code::CONTENT)
     };
     reply.encode(out, answer);
@@ -148,7 +191,10 @@ async fn confirm(shared: &Shared, observation: &Observation, out: &[u8], mid: u1
             if signal.is_ended() {
                 return Delivery::Ended;
             }
-            if tokio::time::timeout_at(deadline, signal.notify.notified()).await.is_err() {
+            if tokio::time::timeout_at(deadline, signal.notify.notified())
+                .await
+                .is_err()
+            {
                 break;
             }
         }
@@ -160,6 +206,6 @@ async fn confirm(shared: &Shared, observation: &Observation, out: &[u8], mid: u1
 /// ACK_TIMEOUT × [1, ACK_RANDOM_FACTOR = 1.5), the randomness taken from the message id
 /// (sequential ids spread evenly, which is all the jitter is for).
 fn initial_timeout(ack_timeout: Duration, mid: u16) -> Duration {
-    let spread = u32::from(mid.wrapping_mul(40_503)) ; // a multiplicative hash of the id
+    let spread = u32::from(mid.wrapping_mul(40_503)); // a multiplicative hash of the id
     ack_timeout + ack_timeout.mul_f64(f64::from(spread) / f64::from(u16::MAX) / 2.0)
 }

@@ -171,7 +171,14 @@ impl Registry {
 
     /// Records a notification sent: its message id (for ACK and RST) and content (for the
     /// later blocks). `false` when the observer has ended meanwhile.
-    pub fn sent(&mut self, key: &ObserverKey, id: u64, mid: u16, observe: u32, message: &Arc<Message>) -> bool {
+    pub fn sent(
+        &mut self,
+        key: &ObserverKey,
+        id: u64,
+        mid: u16,
+        observe: u32,
+        message: &Arc<Message>,
+    ) -> bool {
         let Some(observer) = self.observers.get_mut(key).filter(|o| o.id == id) else {
             return false;
         };
@@ -185,7 +192,10 @@ impl Registry {
 
     /// An ACK from `peer`: wakes the observer whose notification it acknowledges.
     pub fn acked(&self, peer: SocketAddr, mid: u16) {
-        let observer = self.by_mid.get(&(peer, mid)).and_then(|token| self.observers.get(&(peer, *token)));
+        let observer = self
+            .by_mid
+            .get(&(peer, mid))
+            .and_then(|token| self.observers.get(&(peer, *token)));
         if let Some(observer) = observer {
             observer.signal.ack(mid);
         }
@@ -203,16 +213,24 @@ impl Registry {
         self.observers.get(key).or_else(|| {
             self.observers
                 .iter()
-                .find(|((peer, _), o)| *peer == key.0 && o.path_hash == path_hash && o.last.is_some())
+                .find(|((peer, _), o)| {
+                    *peer == key.0 && o.path_hash == path_hash && o.last.is_some()
+                })
                 .map(|(_, observer)| observer)
         })
     }
 
     /// Observers to check again: of one thing, of one channel, or all (`None`, `None`).
-    pub fn matching(&self, thing: Option<ThingId>, channel: Option<ChannelId>) -> Vec<(ObserverKey, u64, Arc<str>, ChannelId)> {
+    pub fn matching(
+        &self,
+        thing: Option<ThingId>,
+        channel: Option<ChannelId>,
+    ) -> Vec<(ObserverKey, u64, Arc<str>, ChannelId)> {
         self.observers
             .iter()
-            .filter(|(_, o)| thing.is_none_or(|t| o.thing == t) && channel.is_none_or(|c| o.channel == c))
+            .filter(|(_, o)| {
+                thing.is_none_or(|t| o.thing == t) && channel.is_none_or(|c| o.channel == c)
+            })
             .map(|(key, o)| (*key, o.id, o.key.clone(), o.channel))
             .collect()
     }
@@ -225,7 +243,6 @@ impl Registry {
         }
         keys
     }
-
 }
 
 impl Registry {

@@ -152,7 +152,13 @@ mod tests {
             (option::URI_QUERY, b"auth=secret"),
         ])
         .expect("reads");
-        assert_eq!(topic, format!("channels/{}/messages/room", std::str::from_utf8(CH).unwrap()));
+        assert_eq!(
+            topic,
+            format!(
+                "channels/{}/messages/room",
+                std::str::from_utf8(CH).unwrap()
+            )
+        );
         assert_eq!(request.key, Some("secret"));
         assert_eq!(request.content_format, Some(110));
     }
@@ -165,13 +171,42 @@ mod tests {
             (option::URI_PATH, b"messages"),
         ];
         let cases: Vec<(&str, Vec<(u16, &[u8])>, Refusal)> = vec![
-            ("wrong path", vec![(option::URI_PATH, b"things")], Refusal::NotFound),
+            (
+                "wrong path",
+                vec![(option::URI_PATH, b"things")],
+                Refusal::NotFound,
+            ),
             ("no path", vec![], Refusal::NotFound),
-            ("escaped", [&path[..], &[(option::URI_PATH, b"a%41")]].concat(), Refusal::Malformed("Uri-Path")),
-            ("not UTF-8", vec![(option::URI_PATH, &[0xff])], Refusal::Malformed("Uri-Path is not UTF-8")),
-            ("critical unknown", [&path[..], &[(9, b"".as_slice())]].concat(), Refusal::BadOption(9)),
-            ("long observe", [&path[..1], &[(option::OBSERVE, &[1, 2, 3, 4][..])], &path[1..]].concat(), Refusal::Malformed("option value too long")),
-            ("BERT block", [&path[..], &[(option::BLOCK1, &[0x0f][..])]].concat(), Refusal::Malformed("Block option")),
+            (
+                "escaped",
+                [&path[..], &[(option::URI_PATH, b"a%41")]].concat(),
+                Refusal::Malformed("Uri-Path"),
+            ),
+            (
+                "not UTF-8",
+                vec![(option::URI_PATH, &[0xff])],
+                Refusal::Malformed("Uri-Path is not UTF-8"),
+            ),
+            (
+                "critical unknown",
+                [&path[..], &[(9, b"".as_slice())]].concat(),
+                Refusal::BadOption(9),
+            ),
+            (
+                "long observe",
+                [
+                    &path[..1],
+                    &[(option::OBSERVE, &[1, 2, 3, 4][..])],
+                    &path[1..],
+                ]
+                .concat(),
+                Refusal::Malformed("option value too long"),
+            ),
+            (
+                "BERT block",
+                [&path[..], &[(option::BLOCK1, &[0x0f][..])]].concat(),
+                Refusal::Malformed("Block option"),
+            ),
         ];
         for (case, mut options, expected) in cases {
             options.sort_by_key(|(number, _)| *number);

@@ -24,7 +24,10 @@ pub(super) async fn revoke(shared: Arc<Shared>, mut revocations: broadcast::Rece
             Ok(Revocation::Thing(thing)) => (Some(thing), None),
             Ok(Revocation::Channel(channel)) => (None, Some(channel)),
             Err(RecvError::Lagged(missed)) => {
-                tracing::warn!(missed, "CoAP revocations fell behind: checking every observer");
+                tracing::warn!(
+                    missed,
+                    "CoAP revocations fell behind: checking every observer"
+                );
                 (None, None)
             }
             Err(RecvError::Closed) => return,
@@ -36,7 +39,9 @@ pub(super) async fn revoke(shared: Arc<Shared>, mut revocations: broadcast::Rece
             };
             if lock(&shared.registry).remove(&observer, Some(id)).is_some() {
                 CoapStats::count(&shared.stats.observers_revoked);
-                shared.send_final(observer, Refusal::from(refused).code()).await;
+                shared
+                    .send_final(observer, Refusal::from(refused).code())
+                    .await;
             }
         }
     }

@@ -14,6 +14,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use tokio::net::UdpSocket;
 
+use super::CoapConfig;
 use super::block::{Block, SZX_1024, Step, Transfers};
 use super::exchanges::{Exchanges, Seen};
 use super::format::Formats;
@@ -24,7 +25,6 @@ use super::reply::{Answer, Reply};
 use super::request::{self, DEREGISTER, REGISTER, Request};
 use super::stats::CoapStats;
 use super::wire::{self, Datagram, Kind, Token};
-use super::CoapConfig;
 use crate::bus::ChannelFilter;
 use crate::message::Protocol;
 use crate::pipeline::{Inbound, Pipeline};
@@ -53,13 +53,24 @@ pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub fn new(socket: UdpSocket, pipeline: Pipeline, config: CoapConfig, stats: Arc<CoapStats>) -> Self {
+    pub fn new(
+        socket: UdpSocket,
+        pipeline: Pipeline,
+        config: CoapConfig,
+        stats: Arc<CoapStats>,
+    ) -> Self {
         Self {
             socket,
             pipeline,
             registry: Mutex::new(Registry::new(config.caps, stats.clone())),
-            exchanges: Mutex::new(Exchanges::new(config.max_exchanges, config.exchange_lifetime)),
-            transfers: Mutex::new(Transfers::new(config.max_transfers, config.exchange_lifetime)),
+            exchanges: Mutex::new(Exchanges::new(
+                config.max_exchanges,
+                config.exchange_lifetime,
+            )),
+            transfers: Mutex::new(Transfers::new(
+                config.max_transfers,
+                config.exchange_lifetime,
+            )),
             formats: Formats::default(),
             next_mid: AtomicU16::new(std::process::id() as u16),
             config,
@@ -83,7 +94,11 @@ impl Shared {
     /// been ended: RFC 7641 §3.2, a non-2.xx notification ends the observation client-side.
     pub async fn send_final(&self, (peer, token): (SocketAddr, Token), code: u8) {
         let mut out = Vec::with_capacity(16);
-        let answer = Answer { kind: Kind::Non, mid: self.next_mid(), token };
+        let answer = Answer {
+            kind: Kind::Non,
+            mid: self.next_mid(),
+            token,
+        };
         Reply::code(code).encode(&mut out, &answer);
         self.send(&out, peer).await;
     }
@@ -120,7 +135,13 @@ pub(super) async fn run(shared: Arc<Shared>) {
 
 impl Shared {
     /// One datagram; the answer, if any, is left in `out`.
-    fn handle(self: &Arc<Self>, datagram: &[u8], peer: SocketAddr, out: &mut Vec<u8>, topic: &mut String) {
+    fn handle(
+        self: &Arc<Self>,
+        datagram: &[u8],
+        peer: SocketAddr,
+        out: &mut Vec<u8>,
+        topic: &mut String,
+    ) {
         out.clear();
         let message = match wire::parse(datagram) {
             Ok(message) => message,
@@ -151,7 +172,13 @@ impl Shared {
         }
     }
 
-    fn request(self: &Arc<Self>, message: &Datagram<'_>, peer: SocketAddr, out: &mut Vec<u8>, topic: &mut String) {
+    fn request(
+        self: &Arc<Self>,
+        message: &Datagram<'_>,
+        peer: SocketAddr,
+        out: &mut Vec<u8>,
+        topic: &mut String,
+    ) {
         match lock(&self.exchanges).check(peer, message.mid, Instant::now()) {
             Seen::New => {}
             Seen::Pending => return CoapStats::count(&self.stats.duplicates),
@@ -161,8 +188,16 @@ impl Shared {
             }
         }
         let answer = match message.kind {
-            Kind::Con => Answer { kind: Kind::Ack, mid: message.mid, token: message.token },
-            _ => Answer { kind: Kind::Non, mid: self.next_mid(), token: message.token },
+            Kind::Con => Answer {
+                kind: Kind::Ack,
+                mid: message.mid,
+                token: message.token,
+            },
+            _ => Answer {
+                kind: Kind::Non,
+                mid: self.next_mid(),
+                token: message.token,
+            },
         };
         let answered = request::read(message, topic)
             .and_then(|request| self.act(message, &request, peer, topic, &answer, out));
@@ -172,8 +207,13 @@ impl Shared {
             Ok(false) => return,
             Err(refusal) => {
                 CoapStats::count(&self.stats.refused);
-                let size1 = (refusal == Refusal::TooLarge).then_some(self.config.max_payload as u32);
-                Reply { size1, ..Reply::code(refusal.code()) }.encode(out, &answer);
+                let size1 =
+                    (refusal == Refusal::TooLarge).then_some(self.config.max_payload as u32);
+                Reply {
+                    size1,
+                    ..Reply::code(refusal.code())
+                }
+                .encode(out, &answer);
             }
         }
         lock(&self.exchanges).answer(peer, message.mid, out);
@@ -181,27 +221,45 @@ impl Shared {
 
     /// Acts on a request; `Ok(true)` when the answer is in `out`, `Ok(false)` when it comes
     /// later (an observe registration).
-    fn act(self: &Arc<Self>, message: &Datagram<'_>, request: &Request<'_>, peer: SocketAddr, topic: &str, answer: &Answer, out: &mut Vec<u8>) -> Result<bool, Refusal> {
+    fn act(
+        self: &Arc<Self>,
+        message: &Datagram<'_>,
+        request: &Request<'_>,
+        peer: SocketAddr,
+        topic: &str,
+        answer: &Answer,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, Refusal> {
         match (message.code, request.observe) {
             (code::POST, _) => {
                 let reply = self.publish(message, request, peer, topic)?;
                 reply.encode(out, answer);
                 Ok(true)
             }
-            (code::GET, Some(REGISTER)) => self.register(message, request, peer, topic, answer).map(|()| false),
+            (code::GET, Some(REGISTER)) => self
+                .register(message, request, peer, topic, answer)
+                .map(|()| false),
             (code::GET, Some(DEREGISTER)) => {
                 lock(&self.registry).remove(&(peer, message.token), None);
                 Reply::code(code::CONTENT).encode(out, answer);
                 Ok(true)
             }
             (code::GET, Some(_)) => Err(Refusal::Malformed("Observe is neither 0 nor 1")),
-            (code::GET, None) => self.continue_block(message, request, peer, answer, out).map(|()| true),
+            (code::GET, None) => self
+                .continue_block(message, request, peer, answer, out)
+                .map(|()| true),
             _ => Err(Refusal::MethodNotAllowed),
         }
     }
 
     /// POST: one datagram, or one Block1 piece, then the pipeline.
-    fn publish(&self, message: &Datagram<'_>, request: &Request<'_>, peer: SocketAddr, topic: &str) -> Result<Reply<'static>, Refusal> {
+    fn publish(
+        &self,
+        message: &Datagram<'_>,
+        request: &Request<'_>,
+        peer: SocketAddr,
+        topic: &str,
+    ) -> Result<Reply<'static>, Refusal> {
         let parsed = match parse_publish_topic(topic) {
             Ok(parsed) => Some(parsed),
             Err(TopicError::UnknownChannel) => None,
@@ -213,7 +271,10 @@ impl Shared {
             self.pipeline.authenticate(key)?;
             return Err(Refusal::Forbidden);
         };
-        let content_type = self.formats.content_type(request.content_format).map_err(Refusal::UnsupportedFormat)?;
+        let content_type = self
+            .formats
+            .content_type(request.content_format)
+            .map_err(Refusal::UnsupportedFormat)?;
         let max = self.config.max_payload;
         let (payload, block1) = match request.block1 {
             None if message.payload.len() > max => return Err(Refusal::TooLarge),
@@ -224,22 +285,50 @@ impl Shared {
                     self.pipeline.authorize(key, channel)?;
                 }
                 let key = (peer, request.path_hash);
-                let step = lock(&self.transfers).push(key, block, message.payload, request.size1, max, Instant::now());
+                let step = lock(&self.transfers).push(
+                    key,
+                    block,
+                    message.payload,
+                    request.size1,
+                    max,
+                    Instant::now(),
+                );
                 match step.inspect_err(|e| self.count_cap(e, &self.stats.transfers_capped))? {
-                    Step::Continue(block) => return Ok(Reply { block1: Some(block), ..Reply::code(code::CONTINUE) }),
+                    Step::Continue(block) => {
+                        return Ok(Reply {
+                            block1: Some(block),
+                            ..Reply::code(code::CONTINUE)
+                        });
+                    }
                     Step::Complete(body, block) => (Bytes::from(body), Some(block)),
                 }
             }
         };
-        let inbound = Inbound { channel, subtopic, protocol: Protocol::Coap, content_type, payload };
+        let inbound = Inbound {
+            channel,
+            subtopic,
+            protocol: Protocol::Coap,
+            content_type,
+            payload,
+        };
         self.pipeline.publish(key, inbound)?;
         CoapStats::count(&self.stats.publishes);
-        Ok(Reply { block1, ..Reply::code(code::CHANGED) })
+        Ok(Reply {
+            block1,
+            ..Reply::code(code::CHANGED)
+        })
     }
 
     /// GET with Observe 0: authorize, take a place in the registry, and let the observer's
     /// task subscribe and answer.
-    fn register(self: &Arc<Self>, message: &Datagram<'_>, request: &Request<'_>, peer: SocketAddr, topic: &str, answer: &Answer) -> Result<(), Refusal> {
+    fn register(
+        self: &Arc<Self>,
+        message: &Datagram<'_>,
+        request: &Request<'_>,
+        peer: SocketAddr,
+        topic: &str,
+        answer: &Answer,
+    ) -> Result<(), Refusal> {
         let parsed = match parse_subscribe_topic(topic) {
             Ok(parsed) => Some(parsed),
             Err(TopicError::UnknownChannel) => None,
@@ -253,27 +342,43 @@ impl Shared {
         let thing = self.pipeline.authorize(key, channel)?;
         let observer = (peer, message.token);
         let admitted = lock(&self.registry).admit(observer, thing, channel, key, request.path_hash);
-        let (id, signal) = admitted.inspect_err(|e| self.count_cap(e, &self.stats.observers_capped))?;
-        let szx = request.block2.map_or(self.config.block_szx, |block| block.szx).min(SZX_1024);
-        tokio::spawn(notify::observe(self.clone(), Observation {
-            key: observer,
-            id,
-            signal,
-            // Every protocol's messages, CoAP's own included: the adapter delivers nothing
-            // itself, so the bus is the only path to observers.
-            filter: ChannelFilter::channel(channel).with_subtopic(filter),
-            confirmable: message.kind == Kind::Con,
-            answer: *answer,
-            request_mid: message.mid,
-            szx,
-        }));
+        let (id, signal) =
+            admitted.inspect_err(|e| self.count_cap(e, &self.stats.observers_capped))?;
+        let szx = request
+            .block2
+            .map_or(self.config.block_szx, |block| block.szx)
+            .min(SZX_1024);
+        tokio::spawn(notify::observe(
+            self.clone(),
+            Observation {
+                key: observer,
+                id,
+                signal,
+                // Every protocol's messages, CoAP's own included: the adapter delivers nothing
+                // itself, so the bus is the only path to observers.
+                filter: ChannelFilter::channel(channel).with_subtopic(filter),
+                confirmable: message.kind == Kind::Con,
+                answer: *answer,
+                request_mid: message.mid,
+                szx,
+            },
+        ));
         Ok(())
     }
 
     /// GET with Block2 and no Observe: a later block of the endpoint's last notification
     /// on this path.
-    fn continue_block(&self, message: &Datagram<'_>, request: &Request<'_>, peer: SocketAddr, answer: &Answer, out: &mut Vec<u8>) -> Result<(), Refusal> {
-        let wanted = request.block2.ok_or(Refusal::Malformed("a GET observes (Observe 0) or continues a notification (Block2)"))?;
+    fn continue_block(
+        &self,
+        message: &Datagram<'_>,
+        request: &Request<'_>,
+        peer: SocketAddr,
+        answer: &Answer,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Refusal> {
+        let wanted = request.block2.ok_or(Refusal::Malformed(
+            "a GET observes (Observe 0) or continues a notification (Block2)",
+        ))?;
         let last = {
             let registry = lock(&self.registry);
             let observer = registry.for_block(&(peer, message.token), request.path_hash);
@@ -306,5 +411,12 @@ pub(super) fn etag(observe: u32) -> u32 {
 }
 
 fn reset(out: &mut Vec<u8>, mid: u16) {
-    Reply::code(code::EMPTY).encode(out, &Answer { kind: Kind::Rst, mid, token: Token::default() });
+    Reply::code(code::EMPTY).encode(
+        out,
+        &Answer {
+            kind: Kind::Rst,
+            mid,
+            token: Token::default(),
+        },
+    );
 }

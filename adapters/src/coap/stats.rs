@@ -78,19 +78,84 @@ impl CoapStats {
     pub fn metrics(&self) -> [(&'static str, &'static str, &'static str, u64); 13] {
         let s = self.snapshot();
         [
-            ("coap_publishes_total", "counter", "CoAP messages published.", s.publishes),
-            ("coap_refused_total", "counter", "CoAP requests answered with an error code.", s.refused),
-            ("coap_duplicates_total", "counter", "CoAP requests recognized as duplicates.", s.duplicates),
-            ("coap_malformed_total", "counter", "Datagrams on the CoAP port that were no CoAP message.", s.malformed),
-            ("coap_observers", "gauge", "CoAP observers registered.", s.observers),
-            ("coap_observers_capped_total", "counter", "CoAP observe registrations refused by a cap (4.29).", s.observers_capped),
-            ("coap_transfers_capped_total", "counter", "CoAP Block1 transfers refused: too many in progress (4.29).", s.transfers_capped),
-            ("coap_notifications_total", "counter", "CoAP notifications sent.", s.notifications),
-            ("coap_retransmissions_total", "counter", "Confirmable CoAP notifications sent again.", s.retransmissions),
-            ("coap_observers_unacknowledged_total", "counter", "CoAP observers dropped: a confirmable notification was never acknowledged.", s.observers_unacknowledged),
-            ("coap_observers_reset_total", "counter", "CoAP observers dropped on a RST.", s.observers_reset),
-            ("coap_observers_revoked_total", "counter", "CoAP observers ended by a revocation.", s.observers_revoked),
-            ("coap_observers_lagged_total", "counter", "CoAP observers ended for falling behind the bus.", s.observers_lagged),
+            (
+                "coap_publishes_total",
+                "counter",
+                "CoAP messages published.",
+                s.publishes,
+            ),
+            (
+                "coap_refused_total",
+                "counter",
+                "CoAP requests answered with an error code.",
+                s.refused,
+            ),
+            (
+                "coap_duplicates_total",
+                "counter",
+                "CoAP requests recognized as duplicates.",
+                s.duplicates,
+            ),
+            (
+                "coap_malformed_total",
+                "counter",
+                "Datagrams on the CoAP port that were no CoAP message.",
+                s.malformed,
+            ),
+            (
+                "coap_observers",
+                "gauge",
+                "CoAP observers registered.",
+                s.observers,
+            ),
+            (
+                "coap_observers_capped_total",
+                "counter",
+                "CoAP observe registrations refused by a cap (4.29).",
+                s.observers_capped,
+            ),
+            (
+                "coap_transfers_capped_total",
+                "counter",
+                "CoAP Block1 transfers refused: too many in progress (4.29).",
+                s.transfers_capped,
+            ),
+            (
+                "coap_notifications_total",
+                "counter",
+                "CoAP notifications sent.",
+                s.notifications,
+            ),
+            (
+                "coap_retransmissions_total",
+                "counter",
+                "Confirmable CoAP notifications sent again.",
+                s.retransmissions,
+            ),
+            (
+                "coap_observers_unacknowledged_total",
+                "counter",
+                "CoAP observers dropped: a confirmable notification was never acknowledged.",
+                s.observers_unacknowledged,
+            ),
+            (
+                "coap_observers_reset_total",
+                "counter",
+                "CoAP observers dropped on a RST.",
+                s.observers_reset,
+            ),
+            (
+                "coap_observers_revoked_total",
+                "counter",
+                "CoAP observers ended by a revocation.",
+                s.observers_revoked,
+            ),
+            (
+                "coap_observers_lagged_total",
+                "counter",
+                "CoAP observers ended for falling behind the bus.",
+                s.observers_lagged,
+            ),
         ]
     }
 }

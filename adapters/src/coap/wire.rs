@@ -176,7 +176,9 @@ fn extended(nibble: u8, rest: &[u8]) -> Result<(u32, &[u8]), WireError> {
             _ => Err(WireError::Option),
         },
         14 => match rest {
-            [high, low, rest @ ..] => Ok((u32::from(u16::from_be_bytes([*high, *low])) + 269, rest)),
+            [high, low, rest @ ..] => {
+                Ok((u32::from(u16::from_be_bytes([*high, *low])) + 269, rest))
+            }
             _ => Err(WireError::Option),
         },
         _ => Err(WireError::Option),
@@ -189,7 +191,11 @@ pub fn uint(value: &[u8], max: usize) -> Option<u32> {
     if value.len() > max.min(4) {
         return None;
     }
-    Some(value.iter().fold(0, |acc, byte| acc << 8 | u32::from(*byte)))
+    Some(
+        value
+            .iter()
+            .fold(0, |acc, byte| acc << 8 | u32::from(*byte)),
+    )
 }
 
 /// Writes one message into a buffer the caller reuses: header, then options in ascending

@@ -32,10 +32,10 @@ use domain::ids::{ChannelId, ThingId};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
-pub use gate::{ConnectRefusal, Gate, Refusal};
-pub use presence::{Presence, PresenceFeed, PresenceKind};
 /// Shared with the other adapters since CoAP observers end on revocation too.
 pub use crate::revocation::{Revocation, RevocationFeed};
+pub use gate::{ConnectRefusal, Gate, Refusal};
+pub use presence::{Presence, PresenceFeed, PresenceKind};
 pub use stats::{MqttStats, MqttStatsSnapshot};
 
 use crate::bus::{BusError, BusSubscription, ChannelFilter, MessageBus};
