@@ -17,6 +17,7 @@ use tokio::net::UdpSocket;
 
 use crate::http_publish::{HTTP, provision};
 use crate::server::{Server, free_port, sibling};
+use crate::stats;
 
 /// UDP source ports the load is spread over (the issue asks for at least 256).
 pub const SOCKETS: usize = 256;
@@ -62,6 +63,56 @@ async fn sockets(addr: &str) -> anyhow::Result<Vec<(Arc<UdpSocket>, Arc<AtomicU1
         sockets.push((Arc::new(socket), Arc::default()));
     }
     Ok(sockets)
+}
+
+/// The part: ferroflux and libcoap, NON then CON, `rounds` rounds of `requests` each; then
+/// checks ferroflux published every request once (a NON one lost may be missing).
+pub async fn part(requests: u64, rounds: usize, smoke: bool) -> anyhow::Result<()> {
+    println!(
+        "CoAP publish: {requests} POSTs (+10 % warm-up, not timed) over {} UDP source ports, one \
+         request in flight on each, ~90 B SenML JSON, {} rounds. libcoap coap-server-notls: a \
+         dynamic resource answering 2.04; ferroflux: duplicate cache, key check, authorization, \
+         bus, messaging only (FF_NO_STORE)",
+        SOCKETS, rounds
+    );
+    let ours = ferroflux().await?;
+    let peer = libcoap().await?;
+    let mut lost_by_us = 0;
+    for kind in [Kind::Non, Kind::Con] {
+        let mut ratios = Vec::new();
+        for round in 1..=rounds {
+            let a = measure(&ours, kind, requests).await?;
+            let b = measure(&peer, kind, requests).await?;
+            let line = |name: &str, run: &Run| {
+                format!(
+                    "{name} {:>7.0}/s ({:>7.0}/server-CPU-s, {} resent, {} lost)",
+                    run.per_second, run.per_cpu_second, run.retransmitted, run.lost
+                )
+            };
+            println!(
+                "round {round} {kind:?}: {} | {}",
+                line("ferroflux", &a),
+                line("libcoap", &b)
+            );
+            ensure!(
+                !smoke || a.lost + b.lost == 0,
+                "NON requests lost on loopback"
+            );
+            lost_by_us += a.lost;
+            ratios.push(a.per_cpu_second / b.per_cpu_second);
+        }
+        println!(
+            "CoAP publish {kind:?} per server-CPU-second, ferroflux vs libcoap: {}",
+            stats::ratio_summary(&ratios)
+        );
+    }
+    let sent = 2 * rounds as u64 * (requests + requests / 10);
+    let published = published(ours.base.as_deref().unwrap_or_default()).await?;
+    ensure!(
+        published <= sent && published + lost_by_us >= sent,
+        "ferroflux published {published} CoAP messages for {sent} requests ({lost_by_us} NON lost)"
+    );
+    Ok(())
 }
 
 /// Ferroflux with CoAP on a loopback port, messaging only, one thing on one channel.

@@ -126,7 +126,8 @@ async fn main() -> anyhow::Result<()> {
         println!("{}", replay_jetstream::measure(from_jetstream).await?);
     }
     if part("coap") {
-        coap_part(&args).await?;
+        let requests = args.events * if args.smoke { 1 } else { 5 };
+        coap::part(requests, args.rounds, args.smoke).await?;
     }
     println!("smoke: 1 passed, 0 failed");
     Ok(())
@@ -323,56 +324,6 @@ async fn mqtt_fanin_part(args: &Args) -> anyhow::Result<()> {
             stats::ratio_summary(&accepted)
         );
     }
-    Ok(())
-}
-
-async fn coap_part(args: &Args) -> anyhow::Result<()> {
-    let requests = args.events * if args.smoke { 1 } else { 5 };
-    println!(
-        "CoAP publish: {requests} POSTs (+10 % warm-up, not timed) over {} UDP source ports, one \
-         request in flight on each, ~90 B SenML JSON, {} rounds. libcoap coap-server-notls: a \
-         dynamic resource answering 2.04; ferroflux: duplicate cache, key check, authorization, \
-         bus, messaging only (FF_NO_STORE)",
-        coap::SOCKETS,
-        args.rounds
-    );
-    let ours = coap::ferroflux().await?;
-    let peer = coap::libcoap().await?;
-    let mut lost_by_us = 0;
-    for kind in [coap::Kind::Non, coap::Kind::Con] {
-        let mut ratios = Vec::new();
-        for round in 1..=args.rounds {
-            let a = coap::measure(&ours, kind, requests).await?;
-            let b = coap::measure(&peer, kind, requests).await?;
-            let line = |name: &str, run: &coap::Run| {
-                format!(
-                    "{name} {:>7.0}/s ({:>7.0}/server-CPU-s, {} resent, {} lost)",
-                    run.per_second, run.per_cpu_second, run.retransmitted, run.lost
-                )
-            };
-            println!(
-                "round {round} {kind:?}: {} | {}",
-                line("ferroflux", &a),
-                line("libcoap", &b)
-            );
-            ensure!(
-                !args.smoke || a.lost + b.lost == 0,
-                "NON requests lost on loopback"
-            );
-            lost_by_us += a.lost;
-            ratios.push(a.per_cpu_second / b.per_cpu_second);
-        }
-        println!(
-            "CoAP publish {kind:?} per server-CPU-second, ferroflux vs libcoap: {}",
-            stats::ratio_summary(&ratios)
-        );
-    }
-    let sent = 2 * args.rounds as u64 * (requests + requests / 10);
-    let published = coap::published(ours.base.as_deref().unwrap_or_default()).await?;
-    ensure!(
-        published <= sent && published + lost_by_us >= sent,
-        "ferroflux published {published} CoAP messages for {sent} requests ({lost_by_us} NON lost)"
-    );
     Ok(())
 }
 

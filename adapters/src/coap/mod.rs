@@ -14,7 +14,8 @@
 //! - this file: `CoapConfig`, `start`, the running `CoapAdapter`.
 //! - `wire`: the message format, read in place; `reply`: responses and notifications.
 //! - `request`: options → path, key, Observe, blocks; `refusal`: causes → response codes.
-//! - `server`: the UDP loop and the per-datagram path.
+//! - `server`: the UDP loop and the per-datagram path; `get`: observe registration and
+//!   notification blocks.
 //! - `exchanges`: duplicate detection; `block`: block-wise transfer; `format`: formats.
 //! - `observers`: the registry; `notify`: one task per observer; `revoke`: revocations.
 //! - `stats`: counters.
@@ -22,6 +23,7 @@
 mod block;
 mod exchanges;
 mod format;
+mod get;
 mod notify;
 mod observers;
 mod refusal;

@@ -170,7 +170,8 @@ mod tests {
             (option::URI_PATH, CH),
             (option::URI_PATH, b"messages"),
         ];
-        let cases: Vec<(&str, Vec<(u16, &[u8])>, Refusal)> = vec![
+        type Case<'a> = (&'a str, Vec<(u16, &'a [u8])>, Refusal);
+        let cases: Vec<Case> = vec![
             (
                 "wrong path",
                 vec![(option::URI_PATH, b"things")],
@@ -239,7 +240,7 @@ mod tests {
             let borrowed: Vec<(u16, &[u8])> = options.iter().map(|(n, v)| (*n, v.as_slice())).collect();
             let known = [1, 3, 5, 7, 11, 15, 17, 23, 27];
             let unknown_critical = options.iter().any(|(n, _)| n % 2 == 1 && !known.contains(n));
-            if let Ok(_) = read_options(&borrowed) {
+            if read_options(&borrowed).is_ok() {
                 prop_assert!(!unknown_critical);
             }
         }
