@@ -27,6 +27,7 @@ use crate::Config;
 use crate::config::masked;
 use crate::http_server::{self, HttpLimits};
 use crate::metrics::{self, MqttCounters};
+use crate::tls::{TlsAccept, TlsStats};
 
 /// Thing keys are looked up by their keyed hash; the vault makes it.
 struct VaultHasher(KeyVault);
@@ -70,6 +71,8 @@ pub struct App {
     mqtt_target: MqttTarget,
     /// The MQTT adapter's counters once started, for `/metrics`.
     mqtt_counters: MqttCounters,
+    /// The TLS listeners' counters (handshakes and device certificates refused).
+    pub tls_stats: Arc<TlsStats>,
     pub log: Arc<dyn EventLog>,
     /// The projections this process keeps live, for `replay --verify`.
     pub live: Vec<Arc<dyn Projection>>,
@@ -160,6 +163,7 @@ impl App {
             feed_stats,
             mqtt_target: MqttTarget::default(),
             mqtt_counters: MqttCounters::default(),
+            tls_stats: Arc::default(),
             log,
             live,
             postgres_views: started_views.postgres,
@@ -199,6 +203,7 @@ impl App {
                 mqtt: self.mqtt_counters.clone(),
                 service: self.service.clone(),
                 feeds: self.feed_stats.clone(),
+                tls: self.tls_stats.clone(),
             }))
             .fallback(not_found)
             .layer(RequestBodyTimeoutLayer::new(self.http_body_timeout))
@@ -239,7 +244,7 @@ impl App {
     }
 
     /// The payload limit plus room for the longest topic and the headers.
-    fn max_mqtt_packet(&self) -> u32 {
+    pub fn max_mqtt_packet(&self) -> u32 {
         u32::try_from(self.max_payload + 8 * 1024).unwrap_or(u32::MAX)
     }
 
@@ -259,8 +264,19 @@ impl App {
         tls: tokio_rustls::TlsAcceptor,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) {
+        let tls = self.tls_accept(tls, self.http_limits.header_timeout);
         let router = self.router();
         http_server::serve(&listener, router, self.http_limits, Some(tls), shutdown).await;
+    }
+
+    /// Handshakes on a TLS listener: counted in `/metrics`, device certificates looked up.
+    pub fn tls_accept(&self, acceptor: tokio_rustls::TlsAcceptor, timeout: Duration) -> TlsAccept {
+        TlsAccept::new(
+            acceptor,
+            self.tls_stats.clone(),
+            self.pipeline.clone(),
+            timeout,
+        )
     }
 }
 

@@ -44,9 +44,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let (stopping, mut stop_seen) = watch::channel(false);
     let https = match &certs {
         Some(certs) => {
-            let (listener, acceptor) = super::tls_listeners::listen(&config.tls, certs).await?;
+            let (listener, acceptor) =
+                super::tls_listeners::listen(&config.tls, certs, &app).await?;
             let (mqtts, mqtts_acceptor) =
-                super::tls_listeners::listen_mqtts(&config.tls, certs, broker).await?;
+                super::tls_listeners::listen_mqtts(&config.tls, certs, &app, broker).await?;
             let max = config.clients.mqtt_max_connections;
             let stop = until_stopped(stopping.subscribe());
             tokio::spawn(ferroflux::mqtts::serve(
@@ -54,6 +55,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 mqtts_acceptor,
                 broker,
                 max,
+                app.max_mqtt_packet() as usize,
                 stop,
             ));
             Some((listener, acceptor))
