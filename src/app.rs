@@ -248,16 +248,7 @@ impl App {
         u32::try_from(self.max_payload + 8 * 1024).unwrap_or(u32::MAX)
     }
 
-    /// Serves HTTP until `shutdown` resolves, then drains in-flight requests.
-    pub async fn serve(
-        &self,
-        listener: TcpListener,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) {
-        http_server::serve(&listener, self.router(), self.http_limits, None, shutdown).await;
-    }
-
-    /// `serve` over TLS (HTTPS): the same API on another listener.
+    /// The API over TLS (HTTPS), on its own listener, until `shutdown` resolves.
     pub async fn serve_tls(
         &self,
         listener: TcpListener,
@@ -265,7 +256,7 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) {
         let tls = self.tls_accept(tls, self.http_limits.header_timeout);
-        let router = self.router();
+        let (_, router) = tokio::sync::watch::channel(self.router());
         http_server::serve(&listener, router, self.http_limits, Some(tls), shutdown).await;
     }
 

@@ -37,12 +37,18 @@ pub struct HttpLimits {
 /// A full connection table is logged at most this often.
 const LIMIT_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Serves `router` until `shutdown` resolves, then stops accepting and waits for the open
-/// connections to finish their requests. With `tls`, every connection is a TLS one (HTTPS),
-/// and a device certificate's thing goes into each of its requests' extensions.
+/// Serves the current router of `routers` until `shutdown` resolves, then stops accepting
+/// and waits for the open connections to finish their requests. With `tls`, every
+/// connection is a TLS one (HTTPS), and a device certificate's thing goes into each of its
+/// requests' extensions.
+///
+/// Each connection keeps the router that was current when it was accepted. `serve` starts
+/// the listener on a not-ready router and swaps in the API once the node has caught up: an
+/// accepted connection is never closed by the swap (closing one whose request was not read
+/// yet failed that request).
 pub async fn serve(
     listener: &TcpListener,
-    router: Router,
+    routers: watch::Receiver<Router>,
     limits: HttpLimits,
     tls: Option<TlsAccept>,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -73,7 +79,8 @@ pub async fn serve(
         };
         match accepted {
             Ok((stream, peer)) => {
-                let (router, stop_seen, tls) = (router.clone(), stop_seen.clone(), tls.clone());
+                let router = routers.borrow().clone();
+                let (stop_seen, tls) = (stop_seen.clone(), tls.clone());
                 tokio::spawn(async move {
                     let _ = stream.set_nodelay(true);
                     match tls {
