@@ -35,7 +35,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
     if let Some(http) = &http {
         tracing::info!(
-            "HTTP API listening on http://{} (REST, /health, /ready, /metrics, /openapi.json; MQTT over WebSocket at /mqtt)",
+            "HTTP API listening on http://{} (REST, /health, /ready, /metrics, /openapi.json; WebSocket at /channels/{{id}}/messages, MQTT over WebSocket at /mqtt)",
             http.local_addr()?
         );
     }

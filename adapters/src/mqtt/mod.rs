@@ -21,7 +21,6 @@
 mod broker;
 mod gate;
 mod presence;
-mod revocation;
 mod stats;
 pub mod websocket;
 
@@ -33,9 +32,9 @@ use domain::ids::{ChannelId, ThingId};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
+pub use crate::revocation::{Revocation, RevocationFeed};
 pub use gate::{ConnectRefusal, Gate, Refusal};
 pub use presence::{Presence, PresenceFeed, PresenceKind};
-pub use revocation::{Revocation, RevocationFeed};
 pub use stats::{MqttStats, MqttStatsSnapshot};
 
 use crate::bus::{BusError, BusSubscription, ChannelFilter, MessageBus};
