@@ -240,6 +240,11 @@ impl App {
         Ok(adapter)
     }
 
+    /// At a stop: closes every WebSocket (1001) and waits, at most `limit`, for them to end.
+    pub async fn close_websockets(&self, limit: Duration) {
+        self.ws.shutdown(limit).await;
+    }
+
     /// At a stop: lets the `mainflux.things` feed write what the log holds, for at most
     /// `limit` (see `feeds::settle`).
     pub async fn settle_feeds(&self, limit: Duration) {

@@ -217,3 +217,16 @@ async fn a_wildcard_socket_receives_but_a_frame_on_it_closes_it_with_1008() {
     assert_eq!(close_code(&mut big).await, 1009);
     mqtt.nothing_more().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_server_closes_its_sockets_with_1001() {
+    let (w, _data) = World::start(&[]).await;
+    let mut socket = w.open(&w.url(""), &w.a.key).await;
+    let closed = tokio::spawn(async move { close_code(&mut socket).await });
+    let World { server, .. } = w;
+    let (status, _) = tokio::task::spawn_blocking(move || server.terminate())
+        .await
+        .unwrap();
+    assert!(status.success(), "{status}");
+    assert_eq!(closed.await.unwrap(), 1001);
+}

@@ -15,6 +15,8 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 /// How long a stop waits for the Redis feed to write the last events (it catches up at
 /// the next start anyway).
 const FEEDS_SETTLE_LIMIT: Duration = Duration::from_secs(2);
+/// How long a stop waits for WebSockets to take their close frame.
+const WEBSOCKETS_CLOSE_LIMIT: Duration = Duration::from_secs(2);
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(data_dir = %config.data_dir.display(), "starting ferroflux {}", env!("CARGO_PKG_VERSION"));
@@ -92,6 +94,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             DRAIN_LIMIT.as_secs()
         ),
     }
+    app.close_websockets(WEBSOCKETS_CLOSE_LIMIT).await;
     mqtt.shutdown().await;
     app.settle_feeds(FEEDS_SETTLE_LIMIT).await;
     tracing::info!("stopped cleanly");

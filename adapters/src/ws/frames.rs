@@ -27,6 +27,8 @@ pub mod close_code {
     pub const TRY_AGAIN: u16 = rfc::AGAIN;
     /// A ping went unanswered for a keep-alive interval.
     pub const NO_PONG: u16 = rfc::AWAY;
+    /// The server is stopping.
+    pub const GOING_AWAY: u16 = rfc::AWAY;
     /// A frame that is not WebSocket (a protocol error reading it).
     pub const PROTOCOL: u16 = rfc::PROTOCOL;
     /// The server failed, not the client.

@@ -88,6 +88,7 @@ pub async fn accept(adapter: WsAdapter, request: axum::extract::Request) -> Resp
             .content_type
             .or_else(|| header_content_type(&parts.headers)),
         ping_interval: adapter.config.ping_interval,
+        stopping: adapter.stopping.subscribe(),
     };
     let max = adapter.config.max_payload;
     adapter.stats.count_opened();

@@ -32,7 +32,7 @@ use axum::extract::{Request, State};
 use axum::http::header::UPGRADE;
 use axum::middleware::Next;
 use axum::response::Response;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 
 pub use frames::close_code;
 pub use stats::{WsStats, WsStatsSnapshot};
@@ -71,6 +71,8 @@ pub struct WsAdapter {
     config: WsConfig,
     sessions: Arc<Semaphore>,
     stats: Arc<WsStats>,
+    /// Set once, at shutdown: every session closes with 1001.
+    stopping: Arc<watch::Sender<bool>>,
 }
 
 impl WsAdapter {
@@ -81,6 +83,18 @@ impl WsAdapter {
             sessions: Arc::new(Semaphore::new(config.max_sessions.max(1))),
             config,
             stats: Arc::default(),
+            stopping: Arc::new(watch::Sender::new(false)),
+        }
+    }
+
+    /// Closes every session (1001, "server stopping") and waits, at most `limit`, for
+    /// them to end; new handshakes are refused (503) from now on.
+    pub async fn shutdown(&self, limit: Duration) {
+        self.stopping.send_replace(true);
+        self.sessions.close();
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.stats.snapshot().live > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 

@@ -21,6 +21,7 @@ use axum::extract::ws::{Message as Frame, WebSocket};
 use bytes::Bytes;
 use domain::ids::{ChannelId, ThingId};
 use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior, timeout};
 
 use super::frames::{self, close_code};
@@ -44,6 +45,8 @@ pub struct Session {
     pub publish_to: Result<Option<Subtopic>, WildcardPath>,
     pub content_type: Option<ContentType>,
     pub ping_interval: Duration,
+    /// Turns true when the server stops.
+    pub stopping: watch::Receiver<bool>,
 }
 
 /// Why a session ended, and so how it is closed.
@@ -65,8 +68,13 @@ impl Session {
         let mut ping = tokio::time::interval_at(Instant::now() + interval, interval);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut heard_since_ping = true;
+        let mut stopping = self.stopping.clone();
         let end = loop {
             tokio::select! {
+                // The guard `wait_for` returns is not `Send`: dropped inside.
+                () = async { drop(stopping.wait_for(|stopping| *stopping).await) } => {
+                    break End::Closed(close_code::GOING_AWAY, "server stopping");
+                }
                 revocation = revocations.recv() => match revocation {
                     Ok(revocation) if self.ended_by(revocation) => {
                         self.stats.count_revoked();
@@ -79,7 +87,7 @@ impl Session {
                         self.stats.count_revoked();
                         break End::Closed(close_code::POLICY, "access revoked");
                     }
-                    Err(RecvError::Closed) => break End::Closed(close_code::NO_PONG, "server stopping"),
+                    Err(RecvError::Closed) => break End::Closed(close_code::GOING_AWAY, "server stopping"),
                 },
                 frame = socket.recv() => {
                     heard_since_ping = true;
