@@ -28,6 +28,7 @@ use crate::Config;
 use crate::config::masked;
 use crate::http_server::{self, HttpLimits};
 use crate::metrics::{self, MqttCounters};
+use crate::tls::{TlsAccept, TlsStats};
 
 /// Thing keys are looked up by their keyed hash; the vault makes it.
 struct VaultHasher(KeyVault);
@@ -73,6 +74,8 @@ pub struct App {
     mqtt_target: MqttTarget,
     /// The MQTT adapter's counters once started, for `/metrics`.
     mqtt_counters: MqttCounters,
+    /// The TLS listeners' counters (handshakes and device certificates refused).
+    pub tls_stats: Arc<TlsStats>,
     pub log: Arc<dyn EventLog>,
     /// The projections this process keeps live, for `replay --verify`.
     pub live: Vec<Arc<dyn Projection>>,
@@ -169,6 +172,7 @@ impl App {
             ws,
             mqtt_target: MqttTarget::default(),
             mqtt_counters: MqttCounters::default(),
+            tls_stats: Arc::default(),
             log,
             live,
             postgres_views: started_views.postgres,
@@ -209,6 +213,7 @@ impl App {
                 ws: self.ws.stats(),
                 service: self.service.clone(),
                 feeds: self.feed_stats.clone(),
+                tls: self.tls_stats.clone(),
             }))
             .fallback(not_found)
             .layer(RequestBodyTimeoutLayer::new(self.http_body_timeout));
@@ -257,28 +262,30 @@ impl App {
     }
 
     /// The payload limit plus room for the longest topic and the headers.
-    fn max_mqtt_packet(&self) -> u32 {
+    pub fn max_mqtt_packet(&self) -> u32 {
         u32::try_from(self.max_payload + 8 * 1024).unwrap_or(u32::MAX)
     }
 
-    /// Serves HTTP until `shutdown` resolves, then drains in-flight requests.
-    pub async fn serve(
-        &self,
-        listener: TcpListener,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) {
-        http_server::serve(&listener, self.router(), self.http_limits, None, shutdown).await;
-    }
-
-    /// `serve` over TLS (HTTPS): the same API on another listener.
+    /// The API over TLS (HTTPS), on its own listener, until `shutdown` resolves.
     pub async fn serve_tls(
         &self,
         listener: TcpListener,
         tls: tokio_rustls::TlsAcceptor,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) {
-        let router = self.router();
+        let tls = self.tls_accept(tls, self.http_limits.header_timeout);
+        let (_, router) = tokio::sync::watch::channel(self.router());
         http_server::serve(&listener, router, self.http_limits, Some(tls), shutdown).await;
+    }
+
+    /// Handshakes on a TLS listener: counted in `/metrics`, device certificates looked up.
+    pub fn tls_accept(&self, acceptor: tokio_rustls::TlsAcceptor, timeout: Duration) -> TlsAccept {
+        TlsAccept::new(
+            acceptor,
+            self.tls_stats.clone(),
+            self.pipeline.clone(),
+            timeout,
+        )
     }
 }
 

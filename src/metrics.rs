@@ -5,6 +5,7 @@
 //! anyway, so serving metrics costs the hot path nothing.
 
 use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 
 use adapters::bus::MessageBus;
@@ -19,6 +20,8 @@ use axum::routing::get;
 use commands::service::Service;
 use projections::feeds::FeedStats;
 
+use crate::tls::TlsStats;
+
 /// The MQTT adapter's counters, once it has started (it starts after the router is built).
 pub type MqttCounters = Arc<OnceLock<Arc<MqttStats>>>;
 
@@ -32,6 +35,7 @@ pub struct Sources {
     pub service: Arc<Service>,
     /// The Redis feeds' counters, when `FF_FEEDS` is set.
     pub feeds: Option<Arc<FeedStats>>,
+    pub tls: Arc<TlsStats>,
 }
 
 pub fn router(sources: Sources) -> Router {
@@ -118,6 +122,9 @@ fn exposition(sources: &Sources) -> String {
             metric(name, kind, help, value);
         }
     }
+    for (name, help, value) in tls_counters(&sources.tls) {
+        metric(name, "counter", help, value);
+    }
     text
 }
 
@@ -176,6 +183,27 @@ fn ws_counters(ws: &WsStatsSnapshot) -> [(&'static str, &'static str, &'static s
             "counter",
             "WebSocket frames refused (wildcard socket, not connected, too large), each ending its session.",
             ws.refused_frames,
+        ),
+    ]
+}
+
+fn tls_counters(tls: &TlsStats) -> [(&'static str, &'static str, u64); 3] {
+    let get = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
+    [
+        (
+            "tls_handshakes_refused_total",
+            "TLS handshakes that failed or timed out (HTTPS, MQTTS).",
+            get(&tls.handshakes_refused),
+        ),
+        (
+            "tls_client_certificates_refused_total",
+            "Client certificates refused: not from FF_TLS_CLIENT_CA, expired, or malformed.",
+            get(&tls.certificates_refused),
+        ),
+        (
+            "tls_device_keys_unknown_total",
+            "Valid client certificates whose CN is no thing key (connection closed).",
+            get(&tls.unknown_device_keys),
         ),
     ]
 }

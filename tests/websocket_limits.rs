@@ -1,9 +1,10 @@
 //! The WebSocket adapter's limits on the real binary: revocation closes sockets at once
 //! (1008), a socket that does not read is dropped (1013) while a reading one keeps every
 //! message, a socket that does not answer pings is dropped (1001), and WSS on the HTTPS
-//! listener behaves as WS.
+//! listener behaves as WS, with a key or a device certificate (mTLS).
 
 mod process;
+mod tls_support;
 mod websocket_support;
 
 use std::time::Duration;
@@ -212,35 +213,75 @@ async fn a_socket_that_does_not_answer_pings_is_dropped_with_1001() {
     assert_eq!(w.metric("ws_dropped_no_pong_total").await, 1);
 }
 
+type Wss = tokio_tungstenite::WebSocketStream<tokio_rustls::client::TlsStream<TcpStream>>;
+
+/// A WebSocket over TLS to `wss://{https}{path}`, trusting `ca`, showing `identity` (a
+/// device certificate) and sending `key` as `Authorization` when given.
+async fn wss(
+    (https, path): (&str, &str),
+    ca: &std::path::Path,
+    identity: Option<&(std::path::PathBuf, std::path::PathBuf)>,
+    key: Option<&str>,
+) -> Result<Wss, tokio_tungstenite::tungstenite::Error> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("wss://{https}{path}")
+        .into_client_request()
+        .unwrap();
+    if let Some(key) = key {
+        let value = format!("Thing {key}").parse().unwrap();
+        request.headers_mut().insert("authorization", value);
+    }
+    let tls = tls_support::connect(https, ca, identity)
+        .await
+        .expect("TLS handshake");
+    tokio_tungstenite::client_async(request, tls)
+        .await
+        .map(|(socket, _)| socket)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wss_on_the_https_listener_publishes_and_subscribes() {
-    let dir = tempfile::tempdir().unwrap();
-    let (ca, cert, key) = websocket_support::tls::certificates(dir.path());
+async fn wss_on_the_https_listener_with_a_key_or_a_device_certificate() {
+    let (dir, ca, cert, key) = tls_support::certified("ca");
+    let devices = tls_support::make_ca(dir.path(), "devices-ca");
     let data = tempfile::tempdir().unwrap();
     let env = [
         ("FF_TLS_CERT", cert.to_str().unwrap()),
         ("FF_TLS_KEY", key.to_str().unwrap()),
+        ("FF_TLS_CLIENT_CA", devices.0.to_str().unwrap()),
+        ("FF_TLS_CLIENT_AUTH", "optional"),
         ("FF_HTTPS_ADDR", "127.0.0.1:0"),
         ("FF_MQTTS_ADDR", "127.0.0.1:0"),
     ];
     let server = process::Server::start_with(data.path(), &env);
-    let line = process::wait_for_line(&server.log, "HTTPS API listening on https://");
-    let https = line
-        .split("https://")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let https = tls_support::listening(&server, "HTTPS API listening on https://", "https://");
     let w = World::provision(server).await;
-    let url = format!("wss://{https}/ws/channels/{}/messages/lab", w.ch);
-    let mut secure = websocket_support::tls::open_wss(&url, &ca, &w.a.key).await;
+    let path = format!("/ws/channels/{}/messages/lab", w.ch);
+    let at = (https.as_str(), path.as_str());
+
+    // A key over WSS, as over WS; a device certificate whose CN is b's key, alone.
+    let mut keyed = wss(at, &ca.0, None, Some(&w.a.key)).await.unwrap();
+    let device_b = tls_support::make_device_cert(dir.path(), &devices, "b", &w.b.key);
+    let mut certified = wss(at, &ca.0, Some(&device_b), None).await.unwrap();
     let mut plain = w.open(&w.url("/lab"), &w.b.key).await;
-    send_text(&mut secure, "over-wss").await;
+    send_text(&mut keyed, "over-wss").await;
     assert_eq!(next_text(&mut plain).await, "over-wss");
-    assert_eq!(next_text(&mut secure).await, "over-wss");
-    send_text(&mut plain, "over-ws").await;
-    assert_eq!(next_text(&mut secure).await, "over-ws");
-    nothing_more(&mut secure).await;
+    assert_eq!(next_text(&mut certified).await, "over-wss");
+    assert_eq!(next_text(&mut keyed).await, "over-wss");
+    send_text(&mut certified, "by-certificate").await;
+    assert_eq!(next_text(&mut keyed).await, "by-certificate");
+    nothing_more(&mut keyed).await;
+
+    // A key sent beside the certificate must be the certificate's.
+    let borrowed = wss(at, &ca.0, Some(&device_b), Some(&w.a.key)).await;
+    match borrowed {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 401)
+        }
+        other => panic!(
+            "another thing's key behind b's certificate: {:?}",
+            other.map(drop)
+        ),
+    }
+    let same = wss(at, &ca.0, Some(&device_b), Some(&w.b.key)).await;
+    assert!(same.is_ok(), "the certificate's own key beside it");
 }

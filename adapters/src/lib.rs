@@ -1,6 +1,7 @@
 //! The data plane: protocol adapters, the message bus, SenML, telemetry.
 //!
 //! Layout:
+//! - `device_certificate`: a thing authenticated by its TLS client certificate (mTLS).
 //! - `feeds`: the live Redis feeds of the data plane (`mainflux.mqtt` presence).
 //! - `http`: the HTTP adapter (publishing); the reader API joins it.
 //! - `message`: the message envelope every adapter produces.
@@ -17,6 +18,7 @@
 //! - `ws`: the WebSocket adapter (publish and subscribe on `/channels/{id}/messages`).
 
 pub mod bus;
+pub mod device_certificate;
 pub mod feeds;
 pub mod http;
 pub mod message;

@@ -3,8 +3,6 @@
 //! MQTT client (rumqttc) talking to it.
 #![allow(dead_code)]
 
-pub mod tls;
-
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};

@@ -7,6 +7,8 @@
 //! devices send it) or, because browsers cannot set headers on a WebSocket, the
 //! `authorization` query parameter; the header wins when both are there. The content type
 //! of the socket's publishes is the `content-type` query parameter or header, or none.
+//! Over HTTPS with a device certificate (mTLS), the certificate's CN is the key, and a key
+//! sent as well must be the same.
 
 use axum::Json;
 use axum::extract::FromRequestParts;
@@ -20,6 +22,7 @@ use super::WsAdapter;
 use super::path::{self, WsPath};
 use super::session::Session;
 use crate::bus::ChannelFilter;
+use crate::device_certificate::DeviceCertificate;
 use crate::message::ContentType;
 use crate::pipeline::PublishError;
 use crate::subtopic::TopicError;
@@ -37,8 +40,12 @@ pub async fn accept(adapter: WsAdapter, request: axum::extract::Request) -> Resp
         Err(malformed) => return refuse(StatusCode::BAD_REQUEST, &malformed.to_string()),
     };
     let query = Query::read(&parts);
-    let Some(key) = header_key(&parts.headers).or(query.authorization.as_deref()) else {
-        return refused(PublishError::Unauthenticated);
+    let sent = header_key(&parts.headers).or(query.authorization.as_deref());
+    // Over HTTPS with a device certificate (mTLS) its CN is the key; one sent too must match.
+    let device = parts.extensions.get::<DeviceCertificate>();
+    let key = match DeviceCertificate::presented_key(device, sent) {
+        Ok(key) => key,
+        Err(error) => return refused(error),
     };
     // Subscribed to revocations before the check: one that lands after it cannot be missed.
     let revocations = adapter.revocations.subscribe();
