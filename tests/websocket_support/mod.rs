@@ -190,6 +190,11 @@ impl Mqtt {
             .expect("MQTT client running")
     }
 
+    /// The next message, waiting as long as it takes; `None` when the client stopped.
+    pub async fn next_or_none(&mut self) -> Option<(String, Vec<u8>)> {
+        self.rx.recv().await
+    }
+
     pub async fn nothing_more(&mut self) {
         if let Ok(Some(extra)) = tokio::time::timeout(QUIET, self.rx.recv()).await {
             panic!("unexpected MQTT message {extra:?}");
