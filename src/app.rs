@@ -11,6 +11,7 @@ use adapters::mqtt::{MqttAdapter, MqttConfig, PresenceFeed, RevocationFeed};
 use adapters::pipeline::{KeyHasher, Pipeline, PublishError};
 use adapters::telemetry::{FjallTelemetryStore, TelemetryStore};
 use adapters::writer::{self, WriterStats};
+use adapters::ws::WsAdapter;
 use anyhow::{Context, bail};
 use axum::Router;
 use commands::auth::{KeyVault, Secrets, Tokens};
@@ -67,6 +68,8 @@ pub struct App {
     pub presence: PresenceFeed,
     /// The Redis feeds' counters, when `FF_FEEDS` is set.
     feed_stats: Option<Arc<FeedStats>>,
+    /// The WebSocket adapter, served on every HTTP listener (`/channels/…` upgrades).
+    ws: WsAdapter,
     /// The MQTT listener's address once started, for MQTT over WebSocket at `/mqtt`.
     mqtt_target: MqttTarget,
     /// The MQTT adapter's counters once started, for `/metrics`.
@@ -143,6 +146,11 @@ impl App {
                 }
             });
         }
+        let ws = WsAdapter::new(
+            pipeline.clone(),
+            revocations.clone(),
+            config.ws.adapter(config.max_payload),
+        );
         Ok(App {
             service: Arc::new(service),
             pipeline,
@@ -161,6 +169,7 @@ impl App {
             revocations,
             presence,
             feed_stats,
+            ws,
             mqtt_target: MqttTarget::default(),
             mqtt_counters: MqttCounters::default(),
             tls_stats: Arc::default(),
@@ -185,7 +194,7 @@ impl App {
         };
         let (identify, identify_doc) =
             adapters::http::identify::api(self.pipeline.clone()).split_for_parts();
-        commands::http::router(self.service.clone())
+        let router = commands::http::router(self.service.clone())
             .merge(adapters::http::router(adapter))
             .merge(identify)
             .merge(crate::presence::router(
@@ -201,12 +210,16 @@ impl App {
                 bus: self.pipeline.bus().clone(),
                 writer: self.writer_stats.clone(),
                 mqtt: self.mqtt_counters.clone(),
+                ws: self.ws.stats(),
                 service: self.service.clone(),
                 feeds: self.feed_stats.clone(),
                 tls: self.tls_stats.clone(),
             }))
             .fallback(not_found)
-            .layer(RequestBodyTimeoutLayer::new(self.http_body_timeout))
+            .layer(RequestBodyTimeoutLayer::new(self.http_body_timeout));
+        // Last, so it sees every request: upgrades on channel paths become WebSockets, the
+        // rest (the reader's `GET` on the same path among them) go on unchanged.
+        adapters::ws::upgrades(router, self.ws.clone())
     }
 
     /// Starts the MQTT adapter on `addr` (port 0: any free port, see `local_addr`). It runs
@@ -230,6 +243,11 @@ impl App {
         let _ = self.mqtt_target.set(adapter.local_addr());
         let _ = self.mqtt_counters.set(adapter.counters());
         Ok(adapter)
+    }
+
+    /// At a stop: closes every WebSocket (1001) and waits, at most `limit`, for them to end.
+    pub async fn close_websockets(&self, limit: Duration) {
+        self.ws.shutdown(limit).await;
     }
 
     /// At a stop: lets the `mainflux.things` feed write what the log holds, for at most

@@ -13,6 +13,7 @@ mod event_log;
 mod feeds;
 mod listen;
 mod tls;
+mod websocket;
 
 pub use client_limits::{ClientLimits, open_files_limit};
 pub use event_log::{EventLogBackend, EventLogConfig};
@@ -20,6 +21,7 @@ pub use feeds::FeedsConfig;
 pub use listen::ListenAddr;
 pub use projections::masked_url as masked;
 pub use tls::TlsConfig;
+pub use websocket::WebSocketConfig;
 
 use crate::mail::MailConfig;
 
@@ -106,6 +108,9 @@ pub struct Config {
     /// TLS for the listeners.
     #[command(flatten)]
     pub tls: TlsConfig,
+    /// The WebSocket adapter's limits.
+    #[command(flatten)]
+    pub ws: WebSocketConfig,
 }
 
 impl Default for Config {
@@ -133,6 +138,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             feeds: FeedsConfig::default(),
             tls: TlsConfig::default(),
+            ws: WebSocketConfig::default(),
         }
     }
 }
@@ -158,6 +164,7 @@ impl Config {
         self.mail.origins()?;
         self.feeds.check()?;
         self.tls.check()?;
+        self.ws.check()?;
         if self.http_addr == ListenAddr::Off && self.tls.files().is_none() {
             anyhow::bail!(
                 "FF_HTTP_ADDR=off needs FF_TLS_CERT and FF_TLS_KEY: without HTTPS nothing would \
@@ -224,6 +231,7 @@ impl Config {
         .chain(self.mail.render())
         .chain(self.feeds.render())
         .chain(self.tls.render())
+        .chain(self.ws.render())
         .collect::<Vec<_>>()
         .join("\n")
     }

@@ -11,6 +11,7 @@ use std::sync::{Arc, OnceLock};
 use adapters::bus::MessageBus;
 use adapters::mqtt::MqttStats;
 use adapters::writer::WriterStats;
+use adapters::ws::{WsStats, WsStatsSnapshot};
 use axum::Router;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
@@ -29,6 +30,8 @@ pub struct Sources {
     pub bus: Arc<dyn MessageBus>,
     pub writer: Arc<WriterStats>,
     pub mqtt: MqttCounters,
+    /// The WebSocket adapter's counters.
+    pub ws: Arc<WsStats>,
     pub service: Arc<Service>,
     /// The Redis feeds' counters, when `FF_FEEDS` is set.
     pub feeds: Option<Arc<FeedStats>>,
@@ -111,6 +114,9 @@ fn exposition(sources: &Sources) -> String {
             metric(name, "counter", help, value);
         }
     }
+    for (name, kind, help, value) in ws_counters(&sources.ws.snapshot()) {
+        metric(name, kind, help, value);
+    }
     if let Some(feeds) = &sources.feeds {
         for (name, kind, help, value) in feed_counters(feeds) {
             metric(name, kind, help, value);
@@ -120,6 +126,65 @@ fn exposition(sources: &Sources) -> String {
         metric(name, "counter", help, value);
     }
     text
+}
+
+fn ws_counters(ws: &WsStatsSnapshot) -> [(&'static str, &'static str, &'static str, u64); 9] {
+    [
+        (
+            "ws_sessions_opened_total",
+            "counter",
+            "WebSocket sessions opened.",
+            ws.opened,
+        ),
+        (
+            "ws_sessions",
+            "gauge",
+            "WebSocket sessions open now.",
+            ws.live,
+        ),
+        (
+            "ws_sessions_refused_total",
+            "counter",
+            "WebSocket handshakes refused (503) because FF_WS_MAX_SESSIONS were open.",
+            ws.refused_full,
+        ),
+        (
+            "ws_published_total",
+            "counter",
+            "WebSocket frames published.",
+            ws.published,
+        ),
+        (
+            "ws_delivered_total",
+            "counter",
+            "Messages written to WebSockets.",
+            ws.delivered,
+        ),
+        (
+            "ws_revoked_total",
+            "counter",
+            "WebSocket sessions closed by a key change, a disconnect or a removal.",
+            ws.revoked,
+        ),
+        (
+            "ws_dropped_slow_total",
+            "counter",
+            "WebSocket sessions dropped for not taking their messages (FF_WS_MAX_QUEUE).",
+            ws.dropped_slow,
+        ),
+        (
+            "ws_dropped_no_pong_total",
+            "counter",
+            "WebSocket sessions dropped for not answering a ping (FF_WS_PING_INTERVAL).",
+            ws.dropped_no_pong,
+        ),
+        (
+            "ws_frames_refused_total",
+            "counter",
+            "WebSocket frames refused (wildcard socket, not connected, too large), each ending its session.",
+            ws.refused_frames,
+        ),
+    ]
 }
 
 fn tls_counters(tls: &TlsStats) -> [(&'static str, &'static str, u64); 3] {

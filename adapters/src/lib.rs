@@ -10,9 +10,12 @@
 //! - `bus`: the `MessageBus` port, its in-process backend and its contract suite.
 //! - `pipeline`: authenticate (thing key) → authorize (connected) → publish, for every
 //!   adapter.
+//! - `revocation`: key changes, disconnects and removals that end live sessions, for every
+//!   protocol.
 //! - `senml`: RFC 8428 SenML (JSON and CBOR) normalized into one record per measurement.
 //! - `telemetry`: the telemetry store port, its fjall backend, and the reader's query.
 //! - `writer`: bus → SenML normalizer → telemetry store, in batches.
+//! - `ws`: the WebSocket adapter (publish and subscribe on `/channels/{id}/messages`).
 
 pub mod bus;
 pub mod device_certificate;
@@ -21,7 +24,9 @@ pub mod http;
 pub mod message;
 pub mod mqtt;
 pub mod pipeline;
+pub mod revocation;
 pub mod senml;
 pub mod subtopic;
 pub mod telemetry;
 pub mod writer;
+pub mod ws;

@@ -15,6 +15,8 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 /// How long a stop waits for the Redis feed to write the last events (it catches up at
 /// the next start anyway).
 const FEEDS_SETTLE_LIMIT: Duration = Duration::from_secs(2);
+/// How long a stop waits for WebSockets to take their close frame.
+const WEBSOCKETS_CLOSE_LIMIT: Duration = Duration::from_secs(2);
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(data_dir = %config.data_dir.display(), "starting ferroflux {}", env!("CARGO_PKG_VERSION"));
@@ -46,7 +48,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let _ = routers.send(app.router());
     if let Some((local, _)) = &http {
         tracing::info!(
-            "HTTP API listening on http://{local} (REST, /health, /ready, /metrics, /openapi.json; MQTT over WebSocket at /mqtt)"
+            "HTTP API listening on http://{local} (REST, /health, /ready, /metrics, /openapi.json; WebSocket at /channels/{{id}}/messages, MQTT over WebSocket at /mqtt)"
         );
     }
     let mqtt = start_mqtt(&app, &config).await?;
@@ -100,6 +102,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             DRAIN_LIMIT.as_secs()
         ),
     }
+    app.close_websockets(WEBSOCKETS_CLOSE_LIMIT).await;
     mqtt.shutdown().await;
     app.settle_feeds(FEEDS_SETTLE_LIMIT).await;
     tracing::info!("stopped cleanly");

@@ -101,6 +101,8 @@ fn credential<'a>(
 ) -> Result<Credential<'a>, AdapterError> {
     match (sent_credential(headers), device) {
         (Some(Credential::User(token)), _) => Ok(Credential::User(token)),
+        // Without a certificate a bare value stays ambiguous: a user token or a thing key.
+        (Some(Credential::Raw(raw)), None) => Ok(Credential::Raw(raw)),
         (Some(Credential::Thing(key) | Credential::Raw(key)), device) => {
             DeviceCertificate::presented_key(device, Some(key))
                 .map(Credential::Thing)

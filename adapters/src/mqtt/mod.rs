@@ -23,7 +23,6 @@ mod broker;
 mod certified_login;
 mod gate;
 mod presence;
-mod revocation;
 mod stats;
 pub mod websocket;
 
@@ -35,10 +34,10 @@ use domain::ids::{ChannelId, ThingId};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
+pub use crate::revocation::{Revocation, RevocationFeed};
 pub use certified_login::CertifiedLogin;
 pub use gate::{ConnectRefusal, Gate, Refusal};
 pub use presence::{Presence, PresenceFeed, PresenceKind};
-pub use revocation::{Revocation, RevocationFeed};
 pub use stats::{MqttStats, MqttStatsSnapshot};
 
 use crate::bus::{BusError, BusSubscription, ChannelFilter, MessageBus};
