@@ -84,7 +84,7 @@ async fn relay(
             return;
         }
     }
-    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+    let _ = crate::relay::relay(&mut client, &mut upstream).await;
 }
 
 /// Reads until the client's first packet is whole and sends it on signed in.
@@ -93,7 +93,8 @@ async fn sign_in(
     upstream: &mut TcpStream,
     mut login: CertifiedLogin,
 ) -> std::io::Result<()> {
-    let mut chunk = [0u8; 1024];
+    // On the heap: an array here would be part of every connection's task for its life.
+    let mut chunk = vec![0u8; 1024];
     loop {
         let read = client.read(&mut chunk).await?;
         if read == 0 {

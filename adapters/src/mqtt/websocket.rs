@@ -18,7 +18,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::CertifiedLogin;
@@ -87,8 +87,7 @@ pub fn loopback(mut addr: SocketAddr) -> SocketAddr {
 /// (MQTT over WebSocket is binary only).
 async fn relay(mut socket: WebSocket, tcp: TcpStream, mut login: Option<CertifiedLogin>) {
     let _ = tcp.set_nodelay(true);
-    let (mut from_broker, mut to_broker) = tcp.into_split();
-    let mut buffer = BytesMut::with_capacity(READ_CHUNK);
+    let (from_broker, mut to_broker) = tcp.into_split();
     loop {
         tokio::select! {
             frame = socket.recv() => match frame {
@@ -110,16 +109,23 @@ async fn relay(mut socket: WebSocket, tcp: TcpStream, mut login: Option<Certifie
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                 Some(Ok(Message::Text(_) | Message::Close(_)) | Err(_)) | None => break,
             },
-            read = from_broker.read_buf(&mut buffer) => match read {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    let bytes = buffer.split().freeze();
-                    if socket.send(Message::Binary(bytes)).await.is_err() {
-                        break;
-                    }
-                    buffer.reserve(READ_CHUNK);
+            ready = from_broker.readable() => {
+                if ready.is_err() {
+                    break;
                 }
-            },
+                // A buffer only once there is something to read: an idle connection holds none.
+                let mut buffer = BytesMut::with_capacity(READ_CHUNK);
+                match from_broker.try_read_buf(&mut buffer) {
+                    Ok(0) => break,
+                    Ok(_) => {
+                        if socket.send(Message::Binary(buffer.freeze())).await.is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(_) => break,
+                }
+            }
         }
     }
     let _ = socket.send(Message::Close(None)).await;
