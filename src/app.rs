@@ -12,6 +12,7 @@ use adapters::mqtt::{MqttAdapter, MqttConfig, PresenceFeed, RevocationFeed};
 use adapters::pipeline::{KeyHasher, Pipeline, PublishError};
 use adapters::telemetry::{FjallTelemetryStore, TelemetryStore};
 use adapters::writer::{self, WriterStats};
+use adapters::ws::WsAdapter;
 use anyhow::{Context, bail};
 use axum::Router;
 use commands::auth::{KeyVault, Secrets, Tokens};
@@ -29,6 +30,7 @@ use crate::config::CoapLimits;
 use crate::config::masked;
 use crate::http_server::{self, HttpLimits};
 use crate::metrics::{self, CoapCounters, MqttCounters};
+use crate::tls::{TlsAccept, TlsStats};
 
 /// Thing keys are looked up by their keyed hash; the vault makes it.
 struct VaultHasher(KeyVault);
@@ -68,6 +70,8 @@ pub struct App {
     pub presence: PresenceFeed,
     /// The Redis feeds' counters, when `FF_FEEDS` is set.
     feed_stats: Option<Arc<FeedStats>>,
+    /// The WebSocket adapter, served on every HTTP listener (`/channels/…` upgrades).
+    ws: WsAdapter,
     /// The MQTT listener's address once started, for MQTT over WebSocket at `/mqtt`.
     mqtt_target: MqttTarget,
     /// The MQTT adapter's counters once started, for `/metrics`.
@@ -76,6 +80,8 @@ pub struct App {
     coap_limits: CoapLimits,
     /// The CoAP adapter's counters once started, for `/metrics`.
     coap_counters: CoapCounters,
+    /// The TLS listeners' counters (handshakes and device certificates refused).
+    pub tls_stats: Arc<TlsStats>,
     pub log: Arc<dyn EventLog>,
     /// The projections this process keeps live, for `replay --verify`.
     pub live: Vec<Arc<dyn Projection>>,
@@ -146,6 +152,11 @@ impl App {
                 }
             });
         }
+        let ws = WsAdapter::new(
+            pipeline.clone(),
+            revocations.clone(),
+            config.ws.adapter(config.max_payload),
+        );
         Ok(App {
             service: Arc::new(service),
             pipeline,
@@ -164,10 +175,12 @@ impl App {
             revocations,
             presence,
             feed_stats,
+            ws,
             mqtt_target: MqttTarget::default(),
             mqtt_counters: MqttCounters::default(),
             coap_limits: config.coap.clone(),
             coap_counters: CoapCounters::default(),
+            tls_stats: Arc::default(),
             log,
             live,
             postgres_views: started_views.postgres,
@@ -189,7 +202,7 @@ impl App {
         };
         let (identify, identify_doc) =
             adapters::http::identify::api(self.pipeline.clone()).split_for_parts();
-        commands::http::router(self.service.clone())
+        let router = commands::http::router(self.service.clone())
             .merge(adapters::http::router(adapter))
             .merge(identify)
             .merge(crate::presence::router(
@@ -206,11 +219,16 @@ impl App {
                 writer: self.writer_stats.clone(),
                 mqtt: self.mqtt_counters.clone(),
                 coap: self.coap_counters.clone(),
+                ws: self.ws.stats(),
                 service: self.service.clone(),
                 feeds: self.feed_stats.clone(),
+                tls: self.tls_stats.clone(),
             }))
             .fallback(not_found)
-            .layer(RequestBodyTimeoutLayer::new(self.http_body_timeout))
+            .layer(RequestBodyTimeoutLayer::new(self.http_body_timeout));
+        // Last, so it sees every request: upgrades on channel paths become WebSockets, the
+        // rest (the reader's `GET` on the same path among them) go on unchanged.
+        adapters::ws::upgrades(router, self.ws.clone())
     }
 
     /// Starts the MQTT adapter on `addr` (port 0: any free port, see `local_addr`). It runs
@@ -253,6 +271,11 @@ impl App {
         Ok(adapter)
     }
 
+    /// At a stop: closes every WebSocket (1001) and waits, at most `limit`, for them to end.
+    pub async fn close_websockets(&self, limit: Duration) {
+        self.ws.shutdown(limit).await;
+    }
+
     /// At a stop: lets the `mainflux.things` feed write what the log holds, for at most
     /// `limit` (see `feeds::settle`).
     pub async fn settle_feeds(&self, limit: Duration) {
@@ -265,28 +288,30 @@ impl App {
     }
 
     /// The payload limit plus room for the longest topic and the headers.
-    fn max_mqtt_packet(&self) -> u32 {
+    pub fn max_mqtt_packet(&self) -> u32 {
         u32::try_from(self.max_payload + 8 * 1024).unwrap_or(u32::MAX)
     }
 
-    /// Serves HTTP until `shutdown` resolves, then drains in-flight requests.
-    pub async fn serve(
-        &self,
-        listener: TcpListener,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) {
-        http_server::serve(&listener, self.router(), self.http_limits, None, shutdown).await;
-    }
-
-    /// `serve` over TLS (HTTPS): the same API on another listener.
+    /// The API over TLS (HTTPS), on its own listener, until `shutdown` resolves.
     pub async fn serve_tls(
         &self,
         listener: TcpListener,
         tls: tokio_rustls::TlsAcceptor,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) {
-        let router = self.router();
+        let tls = self.tls_accept(tls, self.http_limits.header_timeout);
+        let (_, router) = tokio::sync::watch::channel(self.router());
         http_server::serve(&listener, router, self.http_limits, Some(tls), shutdown).await;
+    }
+
+    /// Handshakes on a TLS listener: counted in `/metrics`, device certificates looked up.
+    pub fn tls_accept(&self, acceptor: tokio_rustls::TlsAcceptor, timeout: Duration) -> TlsAccept {
+        TlsAccept::new(
+            acceptor,
+            self.tls_stats.clone(),
+            self.pipeline.clone(),
+            timeout,
+        )
     }
 }
 

@@ -14,6 +14,7 @@ mod event_log;
 mod feeds;
 mod listen;
 mod tls;
+mod websocket;
 
 pub use client_limits::{ClientLimits, open_files_limit};
 pub use coap::CoapLimits;
@@ -22,6 +23,7 @@ pub use feeds::FeedsConfig;
 pub use listen::ListenAddr;
 pub use projections::masked_url as masked;
 pub use tls::TlsConfig;
+pub use websocket::WebSocketConfig;
 
 use crate::mail::MailConfig;
 
@@ -112,6 +114,9 @@ pub struct Config {
     /// TLS for the listeners.
     #[command(flatten)]
     pub tls: TlsConfig,
+    /// The WebSocket adapter's limits.
+    #[command(flatten)]
+    pub ws: WebSocketConfig,
 }
 
 impl Default for Config {
@@ -140,6 +145,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             feeds: FeedsConfig::default(),
             tls: TlsConfig::default(),
+            ws: WebSocketConfig::default(),
         }
     }
 }
@@ -166,6 +172,7 @@ impl Config {
         self.mail.origins()?;
         self.feeds.check()?;
         self.tls.check()?;
+        self.ws.check()?;
         if self.http_addr == ListenAddr::Off && self.tls.files().is_none() {
             anyhow::bail!(
                 "FF_HTTP_ADDR=off needs FF_TLS_CERT and FF_TLS_KEY: without HTTPS nothing would \
@@ -233,6 +240,7 @@ impl Config {
         .chain(self.mail.render())
         .chain(self.feeds.render())
         .chain(self.tls.render())
+        .chain(self.ws.render())
         .collect::<Vec<_>>()
         .join("\n")
     }

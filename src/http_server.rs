@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use adapters::device_certificate::DeviceCertificate;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
@@ -19,8 +20,9 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
-use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
+
+use crate::tls::TlsAccept;
 
 /// How the listener protects itself from slow and numerous clients.
 #[derive(Debug, Clone, Copy)]
@@ -35,14 +37,20 @@ pub struct HttpLimits {
 /// A full connection table is logged at most this often.
 const LIMIT_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Serves `router` until `shutdown` resolves, then stops accepting and waits for the open
-/// connections to finish their requests. With `tls`, every connection is a TLS one (HTTPS);
-/// its handshake must finish within the header deadline.
+/// Serves the current router of `routers` until `shutdown` resolves, then stops accepting
+/// and waits for the open connections to finish their requests. With `tls`, every
+/// connection is a TLS one (HTTPS), and a device certificate's thing goes into each of its
+/// requests' extensions.
+///
+/// Each connection keeps the router that was current when it was accepted. `serve` starts
+/// the listener on a not-ready router and swaps in the API once the node has caught up: an
+/// accepted connection is never closed by the swap (closing one whose request was not read
+/// yet failed that request).
 pub async fn serve(
     listener: &TcpListener,
-    router: Router,
+    routers: watch::Receiver<Router>,
     limits: HttpLimits,
-    tls: Option<TlsAcceptor>,
+    tls: Option<TlsAccept>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -71,21 +79,18 @@ pub async fn serve(
         };
         match accepted {
             Ok((stream, peer)) => {
-                let (router, stop_seen, tls) = (router.clone(), stop_seen.clone(), tls.clone());
+                let router = routers.borrow().clone();
+                let (stop_seen, tls) = (stop_seen.clone(), tls.clone());
                 tokio::spawn(async move {
                     let _ = stream.set_nodelay(true);
                     match tls {
-                        None => serve_connection(stream, peer, router, limits, stop_seen).await,
+                        None => {
+                            serve_connection(stream, peer, None, router, limits, stop_seen).await
+                        }
                         Some(tls) => {
-                            let handshake = tls.accept(stream);
-                            match tokio::time::timeout(limits.header_timeout, handshake).await {
-                                Ok(Ok(stream)) => {
-                                    serve_connection(stream, peer, router, limits, stop_seen).await
-                                }
-                                Ok(Err(error)) => {
-                                    tracing::debug!(%peer, %error, "TLS handshake refused")
-                                }
-                                Err(_) => tracing::debug!(%peer, "TLS handshake too slow"),
+                            if let Some((stream, device)) = tls.accept(stream, peer).await {
+                                serve_connection(stream, peer, device, router, limits, stop_seen)
+                                    .await
                             }
                         }
                     }
@@ -108,12 +113,16 @@ pub async fn serve(
 async fn serve_connection(
     stream: impl AsyncRead + AsyncWrite + Unpin + Send + 'static,
     peer: SocketAddr,
+    device: Option<DeviceCertificate>,
     router: Router,
     limits: HttpLimits,
     mut stop_seen: watch::Receiver<bool>,
 ) {
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
+        if let Some(device) = &device {
+            request.extensions_mut().insert(device.clone());
+        }
         router.clone().oneshot(request.map(axum::body::Body::new))
     });
     let connection = hyper::server::conn::http1::Builder::new()

@@ -6,6 +6,7 @@
 //! - `feeds`: starts the Redis-stream feeds (`FF_FEEDS`).
 //! - `mail`: the mail flags and the mailer they select (SMTP or the log).
 //! - `presence`: the MQTT presence feed over HTTP.
+//! - `relay`: bytes both ways between a TLS client and the broker, no buffer while idle.
 //! - `metrics`: `GET /metrics`, the data plane's counters for Prometheus.
 //! - `openapi`: `GET /openapi.json`, every part's document merged.
 //! - `views`: the query views `FF_VIEWS` selects (memory or PostgreSQL).
@@ -19,6 +20,7 @@ mod metrics;
 pub mod mqtts;
 pub mod openapi;
 mod presence;
+mod relay;
 pub mod tls;
 pub mod views;
 

@@ -5,12 +5,14 @@
 //! anyway, so serving metrics costs the hot path nothing.
 
 use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 
 use adapters::bus::MessageBus;
 use adapters::coap::CoapStats;
 use adapters::mqtt::MqttStats;
 use adapters::writer::WriterStats;
+use adapters::ws::{WsStats, WsStatsSnapshot};
 use axum::Router;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
@@ -18,6 +20,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use commands::service::Service;
 use projections::feeds::FeedStats;
+
+use crate::tls::TlsStats;
 
 /// The MQTT adapter's counters, once it has started (it starts after the router is built).
 pub type MqttCounters = Arc<OnceLock<Arc<MqttStats>>>;
@@ -30,9 +34,12 @@ pub struct Sources {
     pub writer: Arc<WriterStats>,
     pub mqtt: MqttCounters,
     pub coap: CoapCounters,
+    /// The WebSocket adapter's counters.
+    pub ws: Arc<WsStats>,
     pub service: Arc<Service>,
     /// The Redis feeds' counters, when `FF_FEEDS` is set.
     pub feeds: Option<Arc<FeedStats>>,
+    pub tls: Arc<TlsStats>,
 }
 
 pub fn router(sources: Sources) -> Router {
@@ -116,12 +123,98 @@ fn exposition(sources: &Sources) -> String {
             metric(name, kind, help, value);
         }
     }
+    for (name, kind, help, value) in ws_counters(&sources.ws.snapshot()) {
+        metric(name, kind, help, value);
+    }
     if let Some(feeds) = &sources.feeds {
         for (name, kind, help, value) in feed_counters(feeds) {
             metric(name, kind, help, value);
         }
     }
+    for (name, help, value) in tls_counters(&sources.tls) {
+        metric(name, "counter", help, value);
+    }
     text
+}
+
+fn ws_counters(ws: &WsStatsSnapshot) -> [(&'static str, &'static str, &'static str, u64); 9] {
+    [
+        (
+            "ws_sessions_opened_total",
+            "counter",
+            "WebSocket sessions opened.",
+            ws.opened,
+        ),
+        (
+            "ws_sessions",
+            "gauge",
+            "WebSocket sessions open now.",
+            ws.live,
+        ),
+        (
+            "ws_sessions_refused_total",
+            "counter",
+            "WebSocket handshakes refused (503) because FF_WS_MAX_SESSIONS were open.",
+            ws.refused_full,
+        ),
+        (
+            "ws_published_total",
+            "counter",
+            "WebSocket frames published.",
+            ws.published,
+        ),
+        (
+            "ws_delivered_total",
+            "counter",
+            "Messages written to WebSockets.",
+            ws.delivered,
+        ),
+        (
+            "ws_revoked_total",
+            "counter",
+            "WebSocket sessions closed by a key change, a disconnect or a removal.",
+            ws.revoked,
+        ),
+        (
+            "ws_dropped_slow_total",
+            "counter",
+            "WebSocket sessions dropped for not taking their messages (FF_WS_MAX_QUEUE).",
+            ws.dropped_slow,
+        ),
+        (
+            "ws_dropped_no_pong_total",
+            "counter",
+            "WebSocket sessions dropped for not answering a ping (FF_WS_PING_INTERVAL).",
+            ws.dropped_no_pong,
+        ),
+        (
+            "ws_frames_refused_total",
+            "counter",
+            "WebSocket frames refused (wildcard socket, not connected, too large), each ending its session.",
+            ws.refused_frames,
+        ),
+    ]
+}
+
+fn tls_counters(tls: &TlsStats) -> [(&'static str, &'static str, u64); 3] {
+    let get = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
+    [
+        (
+            "tls_handshakes_refused_total",
+            "TLS handshakes that failed or timed out (HTTPS, MQTTS).",
+            get(&tls.handshakes_refused),
+        ),
+        (
+            "tls_client_certificates_refused_total",
+            "Client certificates refused: not from FF_TLS_CLIENT_CA, expired, or malformed.",
+            get(&tls.certificates_refused),
+        ),
+        (
+            "tls_device_keys_unknown_total",
+            "Valid client certificates whose CN is no thing key (connection closed).",
+            get(&tls.unknown_device_keys),
+        ),
+    ]
 }
 
 fn feed_counters(feeds: &FeedStats) -> [(&'static str, &'static str, &'static str, u64); 5] {

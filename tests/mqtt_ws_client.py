@@ -5,7 +5,9 @@ usage: mqtt_ws_client.py HOST PORT THING_ID THING_KEY sub TOPIC COUNT
 `sub` prints "subscribed <granted qos>" once the SUBACK is in, then "<topic> <payload>" per
 message until COUNT arrived; `pub` publishes at QoS 1 and exits after the PUBACK. Any
 CONNACK refusal prints "refused <code>" and exits 2. With FF_TEST_WS_CAFILE set, the
-WebSocket is a TLS one (wss://) trusting that CA.
+WebSocket is a TLS one (wss://) trusting that CA, showing the device certificate
+FF_TEST_WS_CERTFILE (key FF_TEST_WS_KEYFILE) if set; then THING_ID and THING_KEY may be empty
+strings (no username, no password: the certificate's thing).
 """
 import os
 import sys
@@ -15,9 +17,14 @@ import paho.mqtt.client as mqtt
 host, port, thing, key, mode, topic, arg = sys.argv[1:8]
 client = mqtt.Client(client_id=f"paho-{mode}", transport="websockets")
 client.ws_set_options(path="/mqtt")
-client.username_pw_set(thing, key)
+if thing or key:
+    client.username_pw_set(thing or None, key or None)
 if os.environ.get("FF_TEST_WS_CAFILE"):
-    client.tls_set(ca_certs=os.environ["FF_TEST_WS_CAFILE"])
+    client.tls_set(
+        ca_certs=os.environ["FF_TEST_WS_CAFILE"],
+        certfile=os.environ.get("FF_TEST_WS_CERTFILE"),
+        keyfile=os.environ.get("FF_TEST_WS_KEYFILE"),
+    )
 state = {"left": int(arg) if mode == "sub" else 0}
 
 

@@ -2,156 +2,17 @@
 //! curl and a rustls client trusting the test CA get the API over HTTPS; mosquitto_sub over
 //! MQTTS receives what HTTP publishes; a certificate renewed on disk is taken on SIGHUP
 //! without cutting open connections; bad files stop the start with one line. Certificates
-//! are made by each test with the openssl command line (scripts/install-deps installs it).
+//! are made by each test (`tls_support`).
 
 mod process;
+mod tls_support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use process::{Server, ferroflux};
-use rustls::RootCertStore;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
-use tokio_rustls::client::TlsStream;
-
-fn openssl(args: &[&str]) {
-    let output = Command::new("openssl")
-        .args(args)
-        .output()
-        .expect("openssl runs");
-    assert!(
-        output.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// A certificate authority: `(cert, key)`.
-fn make_ca(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    let (cert, key) = (
-        dir.join(format!("{name}.pem")),
-        dir.join(format!("{name}.key")),
-    );
-    let subject = format!("/CN={name}");
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        key.to_str().unwrap(),
-        "-out",
-        cert.to_str().unwrap(),
-        "-days",
-        "2",
-        "-subj",
-        &subject,
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-    ]);
-    (cert, key)
-}
-
-/// A server certificate for 127.0.0.1 signed by `ca`, written to `cert` and `key`.
-fn make_server_cert(dir: &Path, ca: &(PathBuf, PathBuf), cert: &Path, key: &Path) {
-    let (csr, ext) = (dir.join("server.csr"), dir.join("server.ext"));
-    std::fs::write(
-        &ext,
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
-         keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    openssl(&[
-        "req",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        key.to_str().unwrap(),
-        "-out",
-        csr.to_str().unwrap(),
-        "-subj",
-        "/CN=localhost",
-    ]);
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        csr.to_str().unwrap(),
-        "-CA",
-        ca.0.to_str().unwrap(),
-        "-CAkey",
-        ca.1.to_str().unwrap(),
-        "-CAcreateserial",
-        "-out",
-        cert.to_str().unwrap(),
-        "-days",
-        "2",
-        "-extfile",
-        ext.to_str().unwrap(),
-    ]);
-}
-
-/// A fresh CA called `ca_name` and a server certificate it signed, in a temporary folder:
-/// `(folder, ca, server cert, server key)`.
-fn certified(ca_name: &str) -> (tempfile::TempDir, (PathBuf, PathBuf), PathBuf, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
-    let ca = make_ca(dir.path(), ca_name);
-    make_server_cert(dir.path(), &ca, &cert, &key);
-    (dir, ca, cert, key)
-}
-
-/// The address a startup line gives after `scheme` (`https://`, `mqtts://`).
-fn listening(server: &Server, line_start: &str, scheme: &str) -> String {
-    let line = process::wait_for_line(&server.log, line_start);
-    let rest = line.split(scheme).nth(1).unwrap();
-    rest.split_whitespace().next().unwrap().to_owned()
-}
-
-/// A TLS connection trusting only `ca`.
-async fn connect(addr: &str, ca: &Path) -> std::io::Result<TlsStream<TcpStream>> {
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(ca).unwrap() {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let tcp = TcpStream::connect(addr).await?;
-    let name = ServerName::try_from("127.0.0.1").unwrap().to_owned();
-    TlsConnector::from(Arc::new(config))
-        .connect(name, tcp)
-        .await
-}
-
-/// `GET /health` on a kept-alive connection; the status line.
-async fn health(stream: &mut TlsStream<TcpStream>) -> String {
-    stream
-        .write_all(b"GET /health HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
-        .await
-        .unwrap();
-    let mut buffer = vec![0; 4096];
-    let n = stream.read(&mut buffer).await.unwrap();
-    let text = String::from_utf8_lossy(&buffer[..n]).to_string();
-    text.lines().next().unwrap_or_default().to_owned()
-}
+use tls_support::{certified, connect, health_status, listening, make_ca};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_answers_over_https_and_a_renewed_certificate_is_taken_on_sighup() {
@@ -182,12 +43,12 @@ async fn the_api_answers_over_https_and_a_renewed_certificate_is_taken_on_sighup
         .unwrap();
     assert_eq!(plain.status(), 200);
 
-    let mut before = connect(&addr, &first_ca.0).await.expect("trusted");
-    assert_eq!(health(&mut before).await, "HTTP/1.1 200 OK");
+    let mut before = connect(&addr, &first_ca.0, None).await.expect("trusted");
+    assert_eq!(health_status(&mut before).await.unwrap(), "HTTP/1.1 200 OK");
 
     // Renewed by another CA, then SIGHUP.
     let second_ca = make_ca(dir.path(), "second-ca");
-    make_server_cert(dir.path(), &second_ca, &cert, &key);
+    tls_support::make_server_cert(dir.path(), &second_ca, &cert, &key);
     let hup = Command::new("kill")
         .args(["-HUP", &server.child.id().to_string()])
         .status();
@@ -197,18 +58,18 @@ async fn the_api_answers_over_https_and_a_renewed_certificate_is_taken_on_sighup
     // New handshakes get the new certificate; the connection made before goes on.
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut after = loop {
-        match connect(&addr, &second_ca.0).await {
+        match connect(&addr, &second_ca.0, None).await {
             Ok(stream) => break stream,
             Err(error) => assert!(Instant::now() < deadline, "{error}"),
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert_eq!(health(&mut after).await, "HTTP/1.1 200 OK");
+    assert_eq!(health_status(&mut after).await.unwrap(), "HTTP/1.1 200 OK");
     assert!(
-        connect(&addr, &first_ca.0).await.is_err(),
+        connect(&addr, &first_ca.0, None).await.is_err(),
         "the old certificate is gone"
     );
-    assert_eq!(health(&mut before).await, "HTTP/1.1 200 OK");
+    assert_eq!(health_status(&mut before).await.unwrap(), "HTTP/1.1 200 OK");
 
     // A broken renewal keeps the certificate in use.
     std::fs::write(&key, "not a key").unwrap();
@@ -217,10 +78,10 @@ async fn the_api_answers_over_https_and_a_renewed_certificate_is_taken_on_sighup
         .status();
     assert!(hup.unwrap().success());
     process::wait_for_line(&server.log, "TLS certificate not reloaded");
-    let mut still = connect(&addr, &second_ca.0)
+    let mut still = connect(&addr, &second_ca.0, None)
         .await
         .expect("previous certificate");
-    assert_eq!(health(&mut still).await, "HTTP/1.1 200 OK");
+    assert_eq!(health_status(&mut still).await.unwrap(), "HTTP/1.1 200 OK");
     let (status, _) = server.terminate();
     assert!(status.success());
 }
@@ -266,6 +127,22 @@ fn a_missing_or_mismatched_certificate_stops_the_start_with_one_line() {
     assert!(
         alone.contains("FF_TLS_CERT and FF_TLS_KEY go together"),
         "{alone}"
+    );
+    let pair = [("FF_TLS_CERT", cert), ("FF_TLS_KEY", key)];
+    let no_ca = refused_start(&[pair[0], pair[1], ("FF_TLS_CLIENT_CA", "/nonexistent.pem")]);
+    assert!(
+        no_ca.contains("FF_TLS_CLIENT_CA=/nonexistent.pem"),
+        "{no_ca}"
+    );
+    let required_alone = refused_start(&[pair[0], pair[1], ("FF_TLS_CLIENT_AUTH", "required")]);
+    assert!(
+        required_alone.contains("FF_TLS_CLIENT_AUTH=required needs FF_TLS_CLIENT_CA"),
+        "{required_alone}"
+    );
+    let ca_alone = refused_start(&[("FF_TLS_CLIENT_CA", ca_key)]);
+    assert!(
+        ca_alone.contains("FF_TLS_CLIENT_CA needs TLS on"),
+        "{ca_alone}"
     );
 }
 

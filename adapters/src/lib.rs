@@ -2,6 +2,7 @@
 //!
 //! Layout:
 //! - `coap`: the CoAP adapter (RFC 7252 with Observe and block-wise transfer) on UDP.
+//! - `device_certificate`: a thing authenticated by its TLS client certificate (mTLS).
 //! - `feeds`: the live Redis feeds of the data plane (`mainflux.mqtt` presence).
 //! - `http`: the HTTP adapter (publishing); the reader API joins it.
 //! - `message`: the message envelope every adapter produces.
@@ -10,13 +11,16 @@
 //! - `bus`: the `MessageBus` port, its in-process backend and its contract suite.
 //! - `pipeline`: authenticate (thing key) → authorize (connected) → publish, for every
 //!   adapter.
-//! - `revocation`: key changes, disconnects and removals the adapters act on at once.
+//! - `revocation`: key changes, disconnects and removals that end live sessions, for every
+//!   protocol.
 //! - `senml`: RFC 8428 SenML (JSON and CBOR) normalized into one record per measurement.
 //! - `telemetry`: the telemetry store port, its fjall backend, and the reader's query.
 //! - `writer`: bus → SenML normalizer → telemetry store, in batches.
+//! - `ws`: the WebSocket adapter (publish and subscribe on `/channels/{id}/messages`).
 
 pub mod bus;
 pub mod coap;
+pub mod device_certificate;
 pub mod feeds;
 pub mod http;
 pub mod message;
@@ -27,3 +31,4 @@ pub mod senml;
 pub mod subtopic;
 pub mod telemetry;
 pub mod writer;
+pub mod ws;

@@ -1,8 +1,11 @@
-//! Revocation: events after which live MQTT sessions and CoAP observations must end at once.
+//! Revocation: events after which live device sessions (MQTT sessions, WebSockets) must end
+//! at once.
 //!
 //! `RevocationFeed` runs with the projections (after the authz cache, so a client that
 //! reconnects is checked against the new state) and broadcasts what the adapters must
-//! close; each adapter subscribes. It holds no state worth verifying, so it is not in `replay --verify`'s list.
+//! close. It is shared by every protocol, so it lives beside the pipeline rather than in
+//! one protocol's folder. It holds no state worth verifying, so it is not in
+//! `replay --verify`'s list.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,7 +16,8 @@ use domain::ids::{ChannelId, ThingId};
 use projections::Projection;
 use tokio::sync::broadcast;
 
-/// Revocations buffered for a slow adapter; beyond that it closes every session.
+/// Revocations buffered for a slow adapter (or session); beyond that it closes every
+/// session it holds.
 const BACKLOG: usize = 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +78,7 @@ impl Projection for RevocationFeed {
         }
         self.checkpoint.store(recorded.position, Ordering::Relaxed);
         if let Some(revocation) = Self::revocation(event) {
-            // No subscriber (no MQTT adapter yet) is not an error.
+            // No subscriber (no adapter or session yet) is not an error.
             let _ = self.sender.send(revocation);
         }
     }

@@ -7,6 +7,7 @@
 //!   durable appends, then replay speed into the in-memory projections;
 //! - http: HTTP publish vs a bare axum handler;
 //! - mqtt: fan-in vs Mosquitto at QoS 0 and 1, then memory per idle connection;
+//! - tls: the same over TLS (MQTTS vs Mosquitto with the same certificate), and handshakes;
 //! - views: replay speed into the PostgreSQL query views (`FF_VIEWS`);
 //! - coap: CoAP publish, NON and CON, vs libcoap's `coap-server-notls` as a sink.
 //!
@@ -20,6 +21,7 @@ mod jetstream_read;
 mod mqtt_brokers;
 mod mqtt_fanin;
 mod mqtt_idle;
+mod mqtt_tls;
 mod mqtt_wire;
 mod peer;
 mod propagation;
@@ -30,25 +32,26 @@ mod replay_speed;
 mod server;
 mod stats;
 mod store_probe;
+mod tls_part;
 
 use anyhow::ensure;
 
 use crate::mqtt_brokers::Broker;
 use crate::provisioning::Log;
 
-struct Args {
-    smoke: bool,
+pub(crate) struct Args {
+    pub smoke: bool,
     only: Vec<String>,
     events: u64,
     concurrency: usize,
-    rounds: usize,
-    publishers: u32,
-    messages: u64,
-    idle: usize,
+    pub rounds: usize,
+    pub publishers: u32,
+    pub messages: u64,
+    pub idle: usize,
 }
 
-const PARTS: [&str; 5] = ["provisioning", "http", "mqtt", "views", "coap"];
-const USAGE: &str = "--smoke, --only PART[,PART] (provisioning, http, mqtt, views, coap), --events N, \
+const PARTS: [&str; 6] = ["provisioning", "http", "mqtt", "tls", "views", "coap"];
+const USAGE: &str = "--smoke, --only PART[,PART] (provisioning, http, mqtt, tls, views, coap), --events N, \
     --concurrency C, --rounds R, --publishers P, --messages M (per publisher), --idle N";
 
 fn args() -> anyhow::Result<Args> {
@@ -118,6 +121,9 @@ async fn main() -> anyhow::Result<()> {
     if part("mqtt") {
         mqtt_fanin_part(&args).await?;
         mqtt_idle_part(&args).await?;
+    }
+    if part("tls") {
+        tls_part::run(&args).await?;
     }
     if part("views") {
         let events = args.events.max(10_000) * if args.smoke { 1 } else { 5 };

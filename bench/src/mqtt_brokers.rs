@@ -9,6 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::http_publish::{HTTP, provision};
+use crate::mqtt_tls::{Stream, Tls};
 use crate::mqtt_wire;
 use crate::server::{Server, free_port, sibling, wait_for_port};
 use crate::store_probe::Store;
@@ -20,6 +21,10 @@ pub enum Broker {
     /// Also storing every message it can (the embedded telemetry writer on the same core).
     FerrofluxStoring,
     Mosquitto,
+    /// `Ferroflux` on its MQTTS listener (TLS ends in the process, relayed to the broker).
+    FerrofluxTls,
+    /// `Mosquitto` on a TLS listener with the same certificate.
+    MosquittoTls,
 }
 
 /// Queue limits, so an overloaded QoS 1 fan-in is not PUBACKed and then dropped by a default
@@ -44,6 +49,8 @@ pub struct Running {
     credentials: Option<(String, String)>,
     /// Ferroflux stores what its telemetry writer keeps up with.
     pub store: Option<Store>,
+    /// Set for the TLS brokers: how clients connect.
+    tls: Option<Tls>,
     _dir: tempfile::TempDir,
 }
 
@@ -53,21 +60,31 @@ impl Broker {
             Broker::Ferroflux => "ferroflux",
             Broker::FerrofluxStoring => "ferroflux+store",
             Broker::Mosquitto => "mosquitto",
+            Broker::FerrofluxTls => "ferroflux TLS",
+            Broker::MosquittoTls => "mosquitto TLS",
         }
     }
 
     pub async fn start(self) -> anyhow::Result<Running> {
+        let dir = tempfile::tempdir()?;
+        let tls = match self {
+            Broker::FerrofluxTls | Broker::MosquittoTls => Some(Tls::make(dir.path())?),
+            _ => None,
+        };
         match self {
-            Broker::Ferroflux => ferroflux(false).await,
-            Broker::FerrofluxStoring => ferroflux(true).await,
-            Broker::Mosquitto => mosquitto().await,
+            Broker::Ferroflux | Broker::FerrofluxTls => ferroflux(dir, false, tls).await,
+            Broker::FerrofluxStoring => ferroflux(dir, true, None).await,
+            Broker::Mosquitto | Broker::MosquittoTls => mosquitto(dir, tls).await,
         }
     }
 }
 
-async fn ferroflux(store: bool) -> anyhow::Result<Running> {
-    let dir = tempfile::tempdir()?;
-    let env = [
+async fn ferroflux(
+    dir: tempfile::TempDir,
+    store: bool,
+    tls: Option<Tls>,
+) -> anyhow::Result<Running> {
+    let mut env = vec![
         ("FF_NO_STORE", (!store).to_string()),
         ("FF_DATA_DIR", dir.path().display().to_string()),
         ("FF_HTTP_ADDR", "127.0.0.1:0".into()),
@@ -79,7 +96,16 @@ async fn ferroflux(store: bool) -> anyhow::Result<Running> {
         ("FF_MQTT_MAX_SESSIONS_PER_THING", "1000000".into()),
         ("FF_MQTT_MAX_INFLIGHT", "65535".into()),
     ];
-    let markers = [HTTP, "MQTT listening on mqtt://"];
+    let mut markers = vec![HTTP, "MQTT listening on mqtt://"];
+    if let Some(tls) = &tls {
+        env.extend([
+            ("FF_TLS_CERT", tls.cert.display().to_string()),
+            ("FF_TLS_KEY", tls.key.display().to_string()),
+            ("FF_HTTPS_ADDR", "127.0.0.1:0".into()),
+            ("FF_MQTTS_ADDR", "127.0.0.1:0".into()),
+        ]);
+        markers.push("MQTTS listening on mqtts://");
+    }
     let server = Server::spawn(&sibling("ferroflux")?, &["serve"], &env, &markers)?;
     let base = format!("http://{}", server.addrs[0]);
     let p = provision(&base).await?;
@@ -89,20 +115,26 @@ async fn ferroflux(store: bool) -> anyhow::Result<Running> {
         token: p.token,
     };
     Ok(Running {
-        addr: server.addrs[1].clone(),
+        addr: server.addrs.last().cloned().unwrap_or_default(),
         server,
         topic: format!("channels/{}/messages", p.channel),
         credentials: Some((p.thing, p.key)),
         store: store.then_some(probe),
+        tls,
         _dir: dir,
     })
 }
 
-async fn mosquitto() -> anyhow::Result<Running> {
-    let dir = tempfile::tempdir()?;
+async fn mosquitto(dir: tempfile::TempDir, tls: Option<Tls>) -> anyhow::Result<Running> {
     let port = free_port()?;
     let conf = dir.path().join("mosquitto.conf");
-    let listener = format!("listener {port} 127.0.0.1\nmax_connections -1\n");
+    let mut listener = format!("listener {port} 127.0.0.1\nmax_connections -1\n");
+    if let Some(tls) = &tls {
+        let (cert, key) = (tls.cert.display(), tls.key.display());
+        // Started as root, Mosquitto reads its certificate after dropping to its own user,
+        // who cannot enter the bench's private temporary folder.
+        listener.push_str(&format!("certfile {cert}\nkeyfile {key}\nuser root\n"));
+    }
     std::fs::write(&conf, format!("{listener}{MOSQUITTO_CONF}"))?;
     let conf = conf.display().to_string();
     let server = Server::spawn(&mosquitto_path()?, &["-c", &conf], &[], &[])?;
@@ -114,6 +146,7 @@ async fn mosquitto() -> anyhow::Result<Running> {
         topic: "channels/00000000-0000-0000-0000-000000000000/messages".into(),
         credentials: None,
         store: None,
+        tls,
         _dir: dir,
     })
 }
@@ -138,18 +171,25 @@ impl Running {
         }
     }
 
-    /// A connected session: CONNECT, then CONNACK accepted. TCP_NODELAY is set on every
+    /// A connected session (over TLS for the TLS brokers): CONNECT, then CONNACK accepted.
+    /// TCP_NODELAY is set on every
     /// generator socket (Nagle off; the generator batches its own writes); brokers keep
     /// their defaults (Nagle on, both).
-    pub async fn session(&self, client_id: &str, keep_alive: u16) -> anyhow::Result<TcpStream> {
-        let mut stream = TcpStream::connect(&self.addr).await?;
-        stream.set_nodelay(true)?;
+    pub async fn session(&self, client_id: &str, keep_alive: u16) -> anyhow::Result<Stream> {
+        let tcp = TcpStream::connect(&self.addr).await?;
+        tcp.set_nodelay(true)?;
+        let mut stream: Stream = match &self.tls {
+            Some(tls) => tls.connect(tcp).await?,
+            None => Box::new(tcp),
+        };
         let credentials = self
             .credentials
             .as_ref()
             .map(|(user, password)| (user.as_str(), password.as_str()));
         let connect = mqtt_wire::connect(client_id, credentials, keep_alive);
         stream.write_all(&connect).await?;
+        // A TLS stream may keep written records until flushed (a no-op on plain TCP).
+        stream.flush().await?;
         let mut connack = [0u8; 4];
         stream.read_exact(&mut connack).await?;
         ensure!(

@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
 use crate::mqtt_brokers::{Broker, Running};
+use crate::mqtt_tls::Stream;
 use crate::mqtt_wire::{self, PUBACK, PUBLISH, SUBACK};
 
 pub const PAYLOAD: usize = 100;
@@ -180,7 +180,7 @@ impl Progress {
 }
 
 struct Publisher {
-    stream: TcpStream,
+    stream: Stream,
     index: u32,
     qos: u8,
     topic: String,
@@ -190,7 +190,7 @@ struct Publisher {
 }
 
 impl Publisher {
-    fn new(stream: TcpStream, index: u32, qos: u8, topic: String) -> Publisher {
+    fn new(stream: Stream, index: u32, qos: u8, topic: String) -> Publisher {
         Publisher {
             stream,
             index,
@@ -232,6 +232,7 @@ impl Publisher {
                 self.buf.clear();
                 self.queue(n);
                 self.stream.write_all(&self.buf).await?;
+                self.stream.flush().await?;
                 (sent, in_flight) = (sent + n, in_flight + n);
             }
             in_flight -= read_pubacks(&mut self.stream, &mut acks).await?;
@@ -246,6 +247,7 @@ impl Publisher {
             self.buf.clear();
             self.queue(n);
             self.stream.write_all(&self.buf).await?;
+            self.stream.flush().await?;
             sent += n;
         }
         Ok(())
@@ -253,7 +255,7 @@ impl Publisher {
 }
 
 /// Reads at least one packet and returns how many PUBACKs came.
-async fn read_pubacks(stream: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Result<u64> {
+async fn read_pubacks(stream: &mut Stream, buf: &mut Vec<u8>) -> anyhow::Result<u64> {
     let mut acked = 0;
     loop {
         let mut at = 0;
@@ -284,6 +286,7 @@ async fn subscribe(
     stream
         .write_all(&mqtt_wire::subscribe(1, &running.topic, qos))
         .await?;
+    stream.flush().await?;
     let mut suback = [0u8; 5];
     stream.read_exact(&mut suback).await?;
     ensure!(suback[0] == SUBACK && suback[4] == qos, "SUBACK {suback:?}");
@@ -312,7 +315,7 @@ struct Receiver {
 impl Receiver {
     async fn run(
         mut self,
-        mut stream: TcpStream,
+        mut stream: Stream,
         mut stop: oneshot::Receiver<()>,
     ) -> anyhow::Result<Tally> {
         let (mut buf, mut acks) = (Vec::with_capacity(256 * 1024), Vec::new());
@@ -338,6 +341,7 @@ impl Receiver {
             }
             if !acks.is_empty() {
                 stream.write_all(&acks).await?;
+                stream.flush().await?;
                 acks.clear();
             }
         }

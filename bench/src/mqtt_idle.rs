@@ -5,10 +5,12 @@
 use std::time::Duration;
 
 use anyhow::ensure;
+use futures::FutureExt;
 use futures::future::try_join_all;
-use tokio::net::TcpStream;
+use tokio::io::AsyncReadExt;
 
 use crate::mqtt_brokers::{Broker, Running};
+use crate::mqtt_tls::{Io, Stream};
 
 /// Connections opened at once, like a fleet reconnecting in waves.
 const PARALLEL: usize = 250;
@@ -34,7 +36,10 @@ pub async fn measure(broker: Broker, connections: usize) -> anyhow::Result<Idle>
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let after = running.server.rss_kib()?;
-    let open = sessions.iter().filter(|s| still_open(s)).count();
+    let open = sessions
+        .iter_mut()
+        .filter_map(|s| still_open(s.as_mut()).then_some(()))
+        .count();
     drop((first, sessions));
     Ok(Idle {
         kib_per_connection: after.saturating_sub(before) as f64 / connections as f64,
@@ -42,13 +47,14 @@ pub async fn measure(broker: Broker, connections: usize) -> anyhow::Result<Idle>
     })
 }
 
-async fn open(running: &Running, i: usize) -> anyhow::Result<TcpStream> {
+async fn open(running: &Running, i: usize) -> anyhow::Result<Stream> {
     running.session(&format!("bench-idle-{i}"), 600).await
 }
 
-/// A socket the broker has not closed: nothing to read yet (EOF reads as 0 bytes).
-fn still_open(stream: &TcpStream) -> bool {
-    matches!(stream.try_read(&mut [0u8; 1]), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+/// A connection the broker has not closed: nothing to read yet (EOF reads as 0 bytes). A TLS
+/// one may first take in records that carry no data (session tickets).
+fn still_open(stream: &mut dyn Io) -> bool {
+    stream.read(&mut [0u8; 1]).now_or_never().is_none()
 }
 
 /// What root raises the hard open-file limit to, when it is lower.

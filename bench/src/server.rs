@@ -49,7 +49,10 @@ impl Server {
         let mut child = command
             .spawn()
             .with_context(|| format!("starting {}", program.display()))?;
-        let mut lines = BufReader::new(child.stderr.take().context("stderr")?).lines();
+        // Bytes, not `lines()`: one line that is not UTF-8 must not end the reading.
+        let mut lines = BufReader::new(child.stderr.take().context("stderr")?)
+            .split(b'\n')
+            .map(|line| line.map(|bytes| String::from_utf8_lossy(&bytes).into_owned()));
         let mut addrs = vec![None; markers.len()];
         while addrs.iter().any(Option::is_none) {
             let Some(line) = lines.next() else {
@@ -62,8 +65,15 @@ impl Server {
                 }
             }
         }
-        // Keep reading, so a server that logs never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
+        // Keep reading, so a server that logs never blocks on a full pipe; pass its warnings
+        // and errors on, so a run that goes wrong says why.
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if line.contains(" WARN ") || line.contains(" ERROR ") {
+                    eprintln!("server: {line}");
+                }
+            }
+        });
         let addrs = addrs.into_iter().map(Option::unwrap_or_default).collect();
         Ok(Server { child, addrs })
     }

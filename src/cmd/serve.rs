@@ -15,6 +15,8 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 /// How long a stop waits for the Redis feed to write the last events (it catches up at
 /// the next start anyway).
 const FEEDS_SETTLE_LIMIT: Duration = Duration::from_secs(2);
+/// How long a stop waits for WebSockets to take their close frame.
+const WEBSOCKETS_CLOSE_LIMIT: Duration = Duration::from_secs(2);
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(data_dir = %config.data_dir.display(), "starting ferroflux {}", env!("CARGO_PKG_VERSION"));
@@ -25,28 +27,38 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::warn!("{warning}");
     }
     let certs = super::tls_listeners::load(&config.tls)?;
+    let (stopping, mut stop_seen) = watch::channel(false);
+    let (routers, current_router) = watch::channel(not_ready_router());
     let http = match config.http_addr.addr() {
-        Some(addr) => Some(app::bind(addr, "HTTP", "FF_HTTP_ADDR").await?),
+        Some(addr) => {
+            let listener = app::bind(addr, "HTTP", "FF_HTTP_ADDR").await?;
+            let local = listener.local_addr()?;
+            tracing::info!(
+                "HTTP on http://{local} answers /health now, /ready with 503 until the projections have caught up"
+            );
+            let (limits, stop) = (config.clients.http(), until_stopped(stopping.subscribe()));
+            let serving = tokio::spawn(async move {
+                http_server::serve(&listener, current_router, limits, None, stop).await
+            });
+            Some((local, serving))
+        }
         None => None,
     };
-    let app = match &http {
-        Some(http) => open_while_answering_not_ready(&config, http).await?,
-        None => App::open(&config).await?,
-    };
-    if let Some(http) = &http {
+    let app = App::open(&config).await?;
+    let _ = routers.send(app.router());
+    if let Some((local, _)) = &http {
         tracing::info!(
-            "HTTP API listening on http://{} (REST, /health, /ready, /metrics, /openapi.json; MQTT over WebSocket at /mqtt)",
-            http.local_addr()?
+            "HTTP API listening on http://{local} (REST, /health, /ready, /metrics, /openapi.json; WebSocket at /channels/{{id}}/messages, MQTT over WebSocket at /mqtt)"
         );
     }
     let mqtt = start_mqtt(&app, &config).await?;
     let broker = adapters::mqtt::websocket::loopback(mqtt.local_addr());
-    let (stopping, mut stop_seen) = watch::channel(false);
     let https = match &certs {
         Some(certs) => {
-            let (listener, acceptor) = super::tls_listeners::listen(&config.tls, certs).await?;
+            let (listener, acceptor) =
+                super::tls_listeners::listen(&config.tls, certs, &app).await?;
             let (mqtts, mqtts_acceptor) =
-                super::tls_listeners::listen_mqtts(&config.tls, certs, broker).await?;
+                super::tls_listeners::listen_mqtts(&config.tls, certs, &app, broker).await?;
             let max = config.clients.mqtt_max_connections;
             let stop = until_stopped(stopping.subscribe());
             tokio::spawn(ferroflux::mqtts::serve(
@@ -54,6 +66,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 mqtts_acceptor,
                 broker,
                 max,
+                app.max_mqtt_packet() as usize,
                 stop,
             ));
             Some((listener, acceptor))
@@ -61,12 +74,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         None => None,
     };
     let coap = start_coap(&app, &config).await?;
-    let serve_http = {
-        let stop = until_stopped(stopping.subscribe());
-        async {
-            if let Some(http) = http {
-                app.serve(http, stop).await;
-            }
+    let serve_http = async {
+        if let Some((_, serving)) = http {
+            let _ = serving.await;
         }
     };
     let serve_https = {
@@ -92,6 +102,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             DRAIN_LIMIT.as_secs()
         ),
     }
+    app.close_websockets(WEBSOCKETS_CLOSE_LIMIT).await;
     mqtt.shutdown().await;
     if let Some(coap) = coap {
         coap.shutdown().await;
@@ -143,34 +154,11 @@ async fn until_stopped(mut stopping: watch::Receiver<bool>) {
     let _ = stopping.wait_for(|stopping| *stopping).await;
 }
 
-/// Opens the app (catching up with the log can take long on a node joining a cluster) while
-/// the HTTP port already answers: `/health` 200, `/ready` and everything else 503, so a load
-/// balancer sees a node that is alive but not ready instead of a refused connection.
-async fn open_while_answering_not_ready(
-    config: &Config,
-    http: &tokio::net::TcpListener,
-) -> anyhow::Result<App> {
-    tracing::info!(
-        "HTTP on http://{} answers /health now, /ready with 503 until the projections have caught up",
-        http.local_addr()?
-    );
-    let (opened, open_seen) = watch::channel(false);
-    let opening = async {
-        let app = App::open(config).await;
-        let _ = opened.send(true);
-        app
-    };
-    let stop = async move {
-        let mut open_seen = open_seen;
-        let _ = open_seen.wait_for(|opened| *opened).await;
-    };
-    let not_ready = http_server::serve(http, not_ready_router(), config.clients.http(), None, stop);
-    let (app, ()) = tokio::join!(opening, not_ready);
-    app
-}
-
-/// Every answer closes its connection, so that no client keeps one open across the switch to
-/// the real router (a request racing the switch on a kept-alive connection would fail).
+/// What the HTTP port answers while the node catches up with the event log (that can take
+/// long on a node joining a cluster): `/health` 200, `/ready` and everything else 503, so a
+/// load balancer sees a node that is alive but not ready instead of a refused connection.
+/// Every answer closes its connection, so that no client keeps one across the switch to the
+/// API (a connection keeps the router it was accepted with).
 fn not_ready_router() -> Router {
     let answer =
         |status: StatusCode, body: serde_json::Value| (status, [(CONNECTION, "close")], Json(body));

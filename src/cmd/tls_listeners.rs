@@ -3,11 +3,16 @@
 
 use std::sync::Arc;
 
-use ferroflux::app;
+use std::time::Duration;
+
 use ferroflux::config::TlsConfig;
-use ferroflux::tls::Certificates;
+use ferroflux::tls::{Certificates, TlsAccept};
+use ferroflux::{App, app};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
+
+/// Time an MQTTS client has to finish its TLS handshake.
+const MQTTS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Reads and checks the certificate before anything else starts: a bad file is one line
 /// and a non-zero exit, not a listener that fails every handshake.
@@ -15,17 +20,23 @@ pub fn load(config: &TlsConfig) -> anyhow::Result<Option<Arc<Certificates>>> {
     let Some((cert, key)) = config.files() else {
         return Ok(None);
     };
-    Ok(Some(Certificates::load(&cert, &key)?))
+    Ok(Some(Certificates::load(
+        &cert,
+        &key,
+        config.device_ca().as_ref(),
+    )?))
 }
 
 /// Binds `FF_MQTTS_ADDR`; its connections are relayed to the MQTT listener at `broker`.
 pub async fn listen_mqtts(
     config: &TlsConfig,
     certs: &Arc<Certificates>,
+    app: &App,
     broker: std::net::SocketAddr,
-) -> anyhow::Result<(TcpListener, TlsAcceptor)> {
+) -> anyhow::Result<(TcpListener, TlsAccept)> {
     let listener = app::bind(config.mqtts_addr, "MQTTS", "FF_MQTTS_ADDR").await?;
-    let acceptor = certs.acceptor(&[])?;
+    let acceptor = certs.acceptor(&[], &app.tls_stats)?;
+    let acceptor = app.tls_accept(acceptor, MQTTS_HANDSHAKE_TIMEOUT);
     tracing::info!(
         "MQTTS listening on mqtts://{} (MQTT over TLS, relayed to the MQTT listener {broker})",
         listener.local_addr()?
@@ -37,9 +48,10 @@ pub async fn listen_mqtts(
 pub async fn listen(
     config: &TlsConfig,
     certs: &Arc<Certificates>,
+    app: &App,
 ) -> anyhow::Result<(TcpListener, TlsAcceptor)> {
     let listener = app::bind(config.https_addr, "HTTPS", "FF_HTTPS_ADDR").await?;
-    let acceptor = certs.acceptor(&[b"http/1.1"])?;
+    let acceptor = certs.acceptor(&[b"http/1.1"], &app.tls_stats)?;
     tracing::info!(
         "HTTPS API listening on https://{} (the same API; certificate {}, reread on SIGHUP)",
         listener.local_addr()?,
@@ -48,6 +60,16 @@ pub async fn listen(
             .as_ref()
             .map_or(String::new(), |p| p.display().to_string())
     );
+    if let Some(ca) = config.device_ca() {
+        tracing::info!(
+            "device certificates (mTLS) on HTTPS, MQTTS and WSS: signed by {}, CN = thing key, {}",
+            ca.file.display(),
+            match ca.required {
+                true => "required of every TLS client",
+                false => "optional (keys work too)",
+            }
+        );
+    }
     tokio::spawn(reload_on_hangup(certs.clone()));
     Ok((listener, acceptor))
 }

@@ -12,6 +12,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, Uri};
 
 use super::{AdapterError, ErrorBody, HttpAdapter, after_scheme};
+use crate::device_certificate::DeviceCertificate;
 use crate::message::{ContentType, Protocol};
 use crate::pipeline::{Inbound, PublishError};
 use crate::subtopic::{TopicError, parse_publish_topic};
@@ -41,11 +42,8 @@ pub async fn publish(
         Err(TopicError::UnknownChannel) => None,
         Err(malformed) => return Err(malformed.into()),
     };
-    let key = head
-        .authorization
-        .as_ref()
-        .and_then(thing_key)
-        .ok_or(PublishError::Unauthenticated)?;
+    let sent = head.authorization.as_ref().and_then(thing_key);
+    let key = DeviceCertificate::presented_key(head.device.as_ref(), sent)?;
     let Some((channel, subtopic)) = parsed else {
         // A well-formed id that no channel can have: a valid key is still only "forbidden".
         adapter.pipeline.authenticate(key)?;
@@ -76,13 +74,14 @@ fn thing_key(authorization: &HeaderValue) -> Option<&str> {
     (!key.is_empty()).then_some(key)
 }
 
-/// The part of the request head a publish reads: the raw path and two headers. Cheaper than
-/// the `Uri` and `HeaderMap` extractors, which would copy the whole header map per request;
-/// these clones only bump reference counts.
+/// The part of the request head a publish reads: the raw path, two headers and the device
+/// certificate (HTTPS with mTLS). Cheaper than the `Uri` and `HeaderMap` extractors, which
+/// would copy the whole header map per request; these clones only bump reference counts.
 pub struct Head {
     uri: Uri,
     authorization: Option<HeaderValue>,
     content_type: Option<HeaderValue>,
+    device: Option<DeviceCertificate>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Head {
@@ -93,6 +92,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Head {
             uri: parts.uri.clone(),
             authorization: parts.headers.get(AUTHORIZATION).cloned(),
             content_type: parts.headers.get(CONTENT_TYPE).cloned(),
+            device: parts.extensions.get::<DeviceCertificate>().cloned(),
         })
     }
 }

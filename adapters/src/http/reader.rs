@@ -2,15 +2,16 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, StatusCode};
+use axum::{Extension, Json};
 use domain::DomainError;
 use domain::ids::ChannelId;
 
 use super::params::ReadParams;
 use super::{AdapterError, ErrorBody, HttpAdapter, after_scheme};
+use crate::device_certificate::DeviceCertificate;
 use crate::subtopic::{Subtopic, parse_channel};
 use crate::telemetry::{ReadPage, ReadQuery, TelemetryError};
 
@@ -21,7 +22,8 @@ pub enum Credential<'a> {
     Thing(&'a str),
     /// `Bearer <jwt>`
     User(&'a str),
-    /// No scheme (Mainflux 0.10–0.12 clients): a user token or a thing key.
+    /// No scheme (Mainflux 0.10–0.12 clients): a user token or a thing key. Over a
+    /// connection with a device certificate, a thing key (send user tokens as `Bearer`).
     Raw(&'a str),
 }
 
@@ -58,6 +60,7 @@ pub async fn read(
     Path(channel): Path<String>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
+    device: Option<Extension<DeviceCertificate>>,
 ) -> Result<Json<ReadPage>, AdapterError> {
     let channel = parse_channel(&channel).map_err(|_| not_found())?;
     let mut query = ReadQuery::parse(raw.as_deref()).map_err(|e| bad_request(e.to_string()))?;
@@ -65,7 +68,7 @@ pub async fn read(
         Some(raw) => Subtopic::parse(&raw)?.map(|s| s.as_str().to_owned()),
         None => None,
     };
-    let credential = credential(&headers).ok_or_else(unauthenticated)?;
+    let credential = credential(&headers, device.as_ref().map(|d| &d.0))?;
     adapter
         .reader
         .may_read(credential, channel)
@@ -91,7 +94,26 @@ pub async fn read(
 }
 
 /// `Thing <key>`, `Bearer <jwt>`, or the whole header (a key may hold spaces and any UTF-8).
-fn credential(headers: &HeaderMap) -> Option<Credential<'_>> {
+/// With a device certificate, its key, and a key sent as well must be the same.
+fn credential<'a>(
+    headers: &'a HeaderMap,
+    device: Option<&'a DeviceCertificate>,
+) -> Result<Credential<'a>, AdapterError> {
+    match (sent_credential(headers), device) {
+        (Some(Credential::User(token)), _) => Ok(Credential::User(token)),
+        // Without a certificate a bare value stays ambiguous: a user token or a thing key.
+        (Some(Credential::Raw(raw)), None) => Ok(Credential::Raw(raw)),
+        (Some(Credential::Thing(key) | Credential::Raw(key)), device) => {
+            DeviceCertificate::presented_key(device, Some(key))
+                .map(Credential::Thing)
+                .map_err(|_| unauthenticated())
+        }
+        (None, Some(device)) => Ok(Credential::Thing(&device.key)),
+        (None, None) => Err(unauthenticated()),
+    }
+}
+
+fn sent_credential(headers: &HeaderMap) -> Option<Credential<'_>> {
     let value = std::str::from_utf8(headers.get(AUTHORIZATION)?.as_bytes())
         .ok()?
         .trim();

@@ -14,11 +14,13 @@
 //! - this file: `MqttEngine` (what an engine must do), `start`, the running `MqttAdapter`.
 //! - `gate`: the engine-independent rules (connect, subscribe, publish → bus).
 //! - `broker`: the engine: sessions, routing, retained messages, the wire.
+//! - `certified_login`: a device certificate's thing written into the CONNECT (mTLS relays).
 //! - `presence`: connect/disconnect events (Mainflux's `mainflux.mqtt` feed).
 //! - `stats`: counters.
 //! - `websocket`: MQTT over WebSocket at `/mqtt` on the HTTP listener, bridged to it.
 
 mod broker;
+mod certified_login;
 mod gate;
 mod presence;
 mod stats;
@@ -32,8 +34,8 @@ use domain::ids::{ChannelId, ThingId};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
-/// Shared with the other adapters since CoAP observers end on revocation too.
 pub use crate::revocation::{Revocation, RevocationFeed};
+pub use certified_login::CertifiedLogin;
 pub use gate::{ConnectRefusal, Gate, Refusal};
 pub use presence::{Presence, PresenceFeed, PresenceKind};
 pub use stats::{MqttStats, MqttStatsSnapshot};

@@ -10,6 +10,7 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
+use axum::Extension;
 use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -17,8 +18,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+
+use super::CertifiedLogin;
+use crate::device_certificate::DeviceCertificate;
 
 /// Subprotocols offered by MQTT clients: `mqtt` (3.1.1, 5.0), `mqttv3.1` (3.1 clients).
 const SUBPROTOCOLS: [&str; 2] = ["mqtt", "mqttv3.1"];
@@ -43,7 +47,12 @@ pub fn router(target: MqttTarget, max_message: usize) -> Router {
         })
 }
 
-async fn upgrade(State(bridge): State<Bridge>, ws: WebSocketUpgrade) -> Response {
+/// Over WSS with a device certificate, the relay signs the client's CONNECT in with it.
+async fn upgrade(
+    State(bridge): State<Bridge>,
+    device: Option<Extension<DeviceCertificate>>,
+    ws: WebSocketUpgrade,
+) -> Response {
     let Some(target) = bridge.target.get().copied().map(loopback) else {
         let body = axum::Json(serde_json::json!({ "error": "the MQTT listener is not running" }));
         return (StatusCode::SERVICE_UNAVAILABLE, body).into_response();
@@ -52,8 +61,9 @@ async fn upgrade(State(bridge): State<Bridge>, ws: WebSocketUpgrade) -> Response
         .max_message_size(bridge.max_message)
         .max_frame_size(bridge.max_message)
         .on_upgrade(move |socket| async move {
+            let login = device.map(|Extension(d)| CertifiedLogin::new(d, bridge.max_message));
             match TcpStream::connect(target).await {
-                Ok(tcp) => relay(socket, tcp).await,
+                Ok(tcp) => relay(socket, tcp, login).await,
                 Err(error) => {
                     tracing::warn!(%error, "MQTT over WebSocket: cannot reach the MQTT listener")
                 }
@@ -75,31 +85,47 @@ pub fn loopback(mut addr: SocketAddr) -> SocketAddr {
 
 /// Copies MQTT bytes both ways until either side ends. A text frame ends the connection
 /// (MQTT over WebSocket is binary only).
-async fn relay(mut socket: WebSocket, tcp: TcpStream) {
+async fn relay(mut socket: WebSocket, tcp: TcpStream, mut login: Option<CertifiedLogin>) {
     let _ = tcp.set_nodelay(true);
-    let (mut from_broker, mut to_broker) = tcp.into_split();
-    let mut buffer = BytesMut::with_capacity(READ_CHUNK);
+    let (from_broker, mut to_broker) = tcp.into_split();
     loop {
         tokio::select! {
             frame = socket.recv() => match frame {
                 Some(Ok(Message::Binary(bytes))) => {
-                    if to_broker.write_all(&bytes).await.is_err() {
+                    let sent = match login.as_mut() {
+                        None => to_broker.write_all(&bytes).await,
+                        Some(pending) => match pending.feed(&bytes) {
+                            None => continue,
+                            Some(signed_in) => {
+                                login = None;
+                                to_broker.write_all(&signed_in).await
+                            }
+                        },
+                    };
+                    if sent.is_err() {
                         break;
                     }
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                 Some(Ok(Message::Text(_) | Message::Close(_)) | Err(_)) | None => break,
             },
-            read = from_broker.read_buf(&mut buffer) => match read {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    let bytes = buffer.split().freeze();
-                    if socket.send(Message::Binary(bytes)).await.is_err() {
-                        break;
-                    }
-                    buffer.reserve(READ_CHUNK);
+            ready = from_broker.readable() => {
+                if ready.is_err() {
+                    break;
                 }
-            },
+                // A buffer only once there is something to read: an idle connection holds none.
+                let mut buffer = BytesMut::with_capacity(READ_CHUNK);
+                match from_broker.try_read_buf(&mut buffer) {
+                    Ok(0) => break,
+                    Ok(_) => {
+                        if socket.send(Message::Binary(buffer.freeze())).await.is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(_) => break,
+                }
+            }
         }
     }
     let _ = socket.send(Message::Close(None)).await;

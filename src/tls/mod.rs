@@ -2,17 +2,30 @@
 //! PEM files, checked against each other at start, and swapped in place when the operator
 //! sends SIGHUP after renewing them. Connections already open keep the certificate they
 //! were made with; new handshakes get the new one.
+//!
+//! Layout:
+//! - this file: `Certificates`, the server certificate and the device CA.
+//! - `accept`: one handshake on a listener, and the thing a device certificate names.
+//! - `client_auth`: the device certificate verifier (`FF_TLS_CLIENT_CA`) and TLS counters.
+//! - `device`: a certificate's CN.
+
+mod accept;
+mod client_auth;
+mod device;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use rustls::ServerConfig;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
+use rustls::{RootCertStore, ServerConfig};
 use tokio_rustls::TlsAcceptor;
+
+pub use accept::TlsAccept;
+pub use client_auth::TlsStats;
 
 /// Why a certificate could not be used; each names the file and the setting.
 #[derive(Debug, thiserror::Error)]
@@ -23,29 +36,48 @@ pub enum TlsError {
     Key { path: String, why: String },
     #[error("FF_TLS_CERT and FF_TLS_KEY do not belong together: {0}")]
     Mismatch(String),
+    #[error("FF_TLS_CLIENT_CA={path}: {why}")]
+    ClientCa { path: String, why: String },
     #[error("TLS cannot be set up: {0}")]
     Setup(String),
 }
 
-/// The current certificate, replaced whole on reload.
+/// Who may present device certificates (mTLS): the CAs that sign them, and whether every
+/// TLS client must.
+#[derive(Debug, Clone)]
+pub struct DeviceCa {
+    pub file: PathBuf,
+    pub required: bool,
+}
+
+/// The current certificate, replaced whole on reload, and the device CA (read at start).
 #[derive(Debug)]
 pub struct Certificates {
     cert: PathBuf,
     key: PathBuf,
     provider: Arc<CryptoProvider>,
     current: RwLock<Arc<CertifiedKey>>,
+    devices: Option<(Arc<RootCertStore>, bool)>,
 }
 
 impl Certificates {
-    /// Reads and checks the pair; an error names the setting to fix.
-    pub fn load(cert: &Path, key: &Path) -> Result<Arc<Self>, TlsError> {
+    /// Reads and checks the pair and the device CA; an error names the setting to fix.
+    pub fn load(
+        cert: &Path,
+        key: &Path,
+        devices: Option<&DeviceCa>,
+    ) -> Result<Arc<Self>, TlsError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let current = read_pair(&provider, cert, key)?;
+        let devices = devices
+            .map(|ca| Ok::<_, TlsError>((client_auth::read_client_ca(&ca.file)?, ca.required)))
+            .transpose()?;
         Ok(Arc::new(Self {
             cert: cert.to_owned(),
             key: key.to_owned(),
             provider,
             current: RwLock::new(Arc::new(current)),
+            devices,
         }))
     }
 
@@ -57,13 +89,26 @@ impl Certificates {
     }
 
     /// An acceptor that always presents the current certificate, offering `alpn` (a client
-    /// that asks for none of them is still served).
-    pub fn acceptor(self: &Arc<Self>, alpn: &[&[u8]]) -> Result<TlsAcceptor, TlsError> {
-        let mut config = ServerConfig::builder_with_provider(self.provider.clone())
+    /// that asks for none of them is still served), and asks for a device certificate when
+    /// a device CA is set (refusals counted in `stats`).
+    pub fn acceptor(
+        self: &Arc<Self>,
+        alpn: &[&[u8]],
+        stats: &Arc<TlsStats>,
+    ) -> Result<TlsAcceptor, TlsError> {
+        let builder = ServerConfig::builder_with_provider(self.provider.clone())
             .with_safe_default_protocol_versions()
-            .map_err(|e| TlsError::Setup(e.to_string()))?
-            .with_no_client_auth()
-            .with_cert_resolver(self.clone());
+            .map_err(|e| TlsError::Setup(e.to_string()))?;
+        let builder = match &self.devices {
+            None => builder.with_no_client_auth(),
+            Some((roots, required)) => builder.with_client_cert_verifier(client_auth::verifier(
+                roots.clone(),
+                *required,
+                self.provider.clone(),
+                stats.clone(),
+            )?),
+        };
+        let mut config = builder.with_cert_resolver(self.clone());
         config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
         Ok(TlsAcceptor::from(Arc::new(config)))
     }

@@ -1,0 +1,29 @@
+//! The thing a device certificate names: the subject's CN carries the thing key, as in
+//! Mainflux's x509 deployments (`openssl req -subj "/CN=<thing key>"`).
+
+use x509_cert::Certificate;
+use x509_cert::der::asn1::ObjectIdentifier;
+use x509_cert::der::{Decode, Tag, Tagged};
+
+/// id-at-commonName (RFC 4519).
+const COMMON_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
+
+/// The subject CN of a DER certificate (the first, if several), as text. `None` for a
+/// certificate that does not parse or has no textual CN; rustls has already verified the
+/// chain, so this only reads.
+pub fn common_name(der: &[u8]) -> Option<String> {
+    let certificate = Certificate::from_der(der).ok()?;
+    let subject = &certificate.tbs_certificate.subject;
+    let value = subject
+        .0
+        .iter()
+        .flat_map(|names| names.0.iter())
+        .find(|attribute| attribute.oid == COMMON_NAME)
+        .map(|attribute| &attribute.value)?;
+    match value.tag() {
+        Tag::Utf8String | Tag::PrintableString | Tag::Ia5String => {
+            String::from_utf8(value.value().to_vec()).ok()
+        }
+        _ => None,
+    }
+}
