@@ -1,7 +1,7 @@
 //! The same message everywhere (issue 15, item 6), on the real binary: each of HTTP, MQTT,
-//! MQTT over WebSocket (Paho) and WebSocket publishes once; each of the MQTT and WebSocket
-//! subscribers receives every message exactly once, whichever protocol sent it. (CoAP
-//! joins the matrix with its adapter.)
+//! MQTT over WebSocket (Paho), WebSocket and CoAP (libcoap's client) publishes once; each of
+//! the MQTT, WebSocket and CoAP subscribers receives every message exactly once, whichever
+//! protocol sent it.
 
 mod process;
 mod websocket_support;
@@ -9,7 +9,9 @@ mod websocket_support;
 use std::collections::BTreeMap;
 use std::process::Command;
 
+use coap_lite::{CoapOption, MessageClass, MessageType, Packet, RequestType, ResponseType};
 use futures::StreamExt;
+use tokio::net::UdpSocket;
 use tokio_tungstenite::tungstenite::Message as Frame;
 use websocket_support::{QUIET, WAIT, World, send_text};
 
@@ -30,6 +32,40 @@ fn tally(payloads: impl IntoIterator<Item = String>) -> BTreeMap<String, usize> 
     counts
 }
 
+/// A CoAP observer (NON) of `path` with `key`, registered when this returns.
+async fn coap_observer(server: &str, path: &str, key: &str) -> UdpSocket {
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    socket.connect(server).await.unwrap();
+    let mut register = Packet::new();
+    register.header.set_type(MessageType::NonConfirmable);
+    register.header.code = MessageClass::Request(RequestType::Get);
+    register.header.message_id = 1;
+    register.set_token(vec![7]);
+    register.set_observe_value(0);
+    for segment in path.split('/') {
+        register.add_option(CoapOption::UriPath, segment.as_bytes().to_vec());
+    }
+    register.add_option(CoapOption::UriQuery, format!("auth={key}").into_bytes());
+    socket.send(&register.to_bytes().unwrap()).await.unwrap();
+    let answer = coap_next(&socket, WAIT)
+        .await
+        .expect("registration answered");
+    assert_eq!(
+        answer.header.code,
+        MessageClass::Response(ResponseType::Content)
+    );
+    socket
+}
+
+async fn coap_next(socket: &UdpSocket, wait: std::time::Duration) -> Option<Packet> {
+    let mut buffer = [0u8; 2048];
+    let len = tokio::time::timeout(wait, socket.recv(&mut buffer))
+        .await
+        .ok()?
+        .unwrap();
+    Some(Packet::from_bytes(&buffer[..len]).expect("well-formed CoAP"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_protocol_reaches_every_subscriber_exactly_once() {
     let (w, _data) = World::start(&[]).await;
@@ -37,6 +73,8 @@ async fn every_protocol_reaches_every_subscriber_exactly_once() {
     let mut mqtt = w.mqtt_subscriber(&w.b, &filter).await;
     let mut ws = w.open(&w.url("/matrix/%3E"), &w.b.key).await;
     let mut ws_publisher = w.open(&w.url("/matrix/ws"), &w.a.key).await;
+    let coap_path = format!("channels/{}/messages/matrix/>", w.ch);
+    let coap = coap_observer(&w.server.coap, &coap_path, &w.b.key).await;
 
     // HTTP.
     w.http_publish(&w.a.key, "/matrix/http", "text/plain", b"via-http".to_vec())
@@ -78,8 +116,23 @@ async fn every_protocol_reaches_every_subscriber_exactly_once() {
     );
     // WebSocket.
     send_text(&mut ws_publisher, "via-ws").await;
+    // CoAP (libcoap's client, Debian libcoap3-bin).
+    let url = format!(
+        "coap://{}/channels/{}/messages/matrix/coap?auth={}",
+        w.server.coap, w.ch, w.a.key
+    );
+    let libcoap = Command::new("coap-client-notls")
+        .args(["-m", "post", "-e", "via-coap", &url])
+        .output()
+        .expect("coap-client-notls (scripts/install-deps)");
+    assert!(
+        libcoap.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&libcoap.stderr)
+    );
 
-    let expected = tally(["via-http", "via-mqtt", "via-mqtt-ws", "via-ws"].map(String::from));
+    let expected =
+        tally(["via-http", "via-mqtt", "via-mqtt-ws", "via-ws", "via-coap"].map(String::from));
     let mut got = Vec::new();
     while let Ok(next) = tokio::time::timeout(QUIET, mqtt.next_or_none()).await {
         got.push(String::from_utf8(next.expect("MQTT client running").1).unwrap());
@@ -94,4 +147,10 @@ async fn every_protocol_reaches_every_subscriber_exactly_once() {
         }
     }
     assert_eq!(tally(got), expected, "the WebSocket subscriber");
+    let mut got = Vec::new();
+    while let Some(notification) = coap_next(&coap, QUIET).await {
+        assert_eq!(notification.get_token(), [7]);
+        got.push(String::from_utf8(notification.payload).unwrap());
+    }
+    assert_eq!(tally(got), expected, "the CoAP observer");
 }
