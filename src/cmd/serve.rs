@@ -52,6 +52,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     let mqtt = start_mqtt(&app, &config).await?;
+    let coap = start_coap(&app, &config).await?;
     let broker = adapters::mqtt::websocket::loopback(mqtt.local_addr());
     let https = match &certs {
         Some(certs) => {
@@ -73,7 +74,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let coap = start_coap(&app, &config).await?;
     let serve_http = async {
         if let Some((_, serving)) = http {
             let _ = serving.await;
