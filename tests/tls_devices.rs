@@ -117,6 +117,19 @@ impl Fixture {
         format!("channels/{}/messages", self.channel)
     }
 
+    /// `name` once it reaches `at_least`, or its value after 10 s: the server counts a
+    /// refused handshake after it sent the alert, so a client may see the refusal first.
+    async fn metric_reaching(&self, name: &str, at_least: u64) -> u64 {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let value = self.metric(name).await;
+            if value >= at_least || std::time::Instant::now() > deadline {
+                return value;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     async fn metric(&self, name: &str) -> u64 {
         let text = reqwest::get(format!("{}/metrics", self.server.base))
             .await
@@ -260,7 +273,9 @@ async fn foreign_expired_and_unknown_certificates_are_refused_and_counted() {
     let foreign = make_device_cert(fx.dir.path(), &stranger_ca, "foreign", KEY_A);
     let refused_before = fx.metric("tls_client_certificates_refused_total").await;
     assert_refused_everywhere(&fx, &foreign, "a certificate from another CA");
-    let refused = fx.metric("tls_client_certificates_refused_total").await;
+    let refused = fx
+        .metric_reaching("tls_client_certificates_refused_total", refused_before + 2)
+        .await;
     assert!(
         refused >= refused_before + 2,
         "{refused_before} → {refused}"
@@ -275,7 +290,9 @@ async fn foreign_expired_and_unknown_certificates_are_refused_and_counted() {
         ("20200101000000Z", "20200102000000Z"),
     );
     assert_refused_everywhere(&fx, &expired, "an expired certificate");
-    let after_expired = fx.metric("tls_client_certificates_refused_total").await;
+    let after_expired = fx
+        .metric_reaching("tls_client_certificates_refused_total", refused + 2)
+        .await;
     assert!(after_expired >= refused + 2, "{refused} → {after_expired}");
     let current = make_dated_device_cert(
         fx.dir.path(),
@@ -293,7 +310,9 @@ async fn foreign_expired_and_unknown_certificates_are_refused_and_counted() {
     let unknown_before = fx.metric("tls_device_keys_unknown_total").await;
     let nobody = fx.device("nobody", "no-thing-has-this-key");
     assert_refused_everywhere(&fx, &nobody, "a certificate naming no thing");
-    let unknown = fx.metric("tls_device_keys_unknown_total").await;
+    let unknown = fx
+        .metric_reaching("tls_device_keys_unknown_total", unknown_before + 2)
+        .await;
     assert!(
         unknown >= unknown_before + 2,
         "{unknown_before} → {unknown}"
@@ -339,7 +358,9 @@ async fn with_certificates_required_a_client_without_one_is_refused() {
         // TLS 1.3: the client finishes first and learns of the refusal on its first read.
         assert_eq!(tls_support::health_status(&mut without).await, None);
     }
-    let refused = fx.metric("tls_handshakes_refused_total").await;
+    let refused = fx
+        .metric_reaching("tls_handshakes_refused_total", handshakes_before + 2)
+        .await;
     assert!(
         refused >= handshakes_before + 2,
         "{handshakes_before} → {refused}"
