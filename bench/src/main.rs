@@ -308,17 +308,7 @@ async fn mqtt_fanin_part(args: &Args) -> anyhow::Result<()> {
                         .stored
                         .map_or(String::new(), |n| format!(", stored {n} of {}", t.expected))
                 );
-                ensure!(t.duplicates == 0, "{} delivered duplicates", broker.name());
-                ensure!(
-                    !args.smoke || point.stored.is_none_or(|n| n == t.expected),
-                    "{} did not store every message",
-                    broker.name()
-                );
-                ensure!(
-                    !args.smoke || qos == 0 || t.loss() == 0,
-                    "{} lost QoS 1 messages",
-                    broker.name()
-                );
+                mqtt_fanin::check(&point, broker, qos, args.smoke)?;
                 points.push(point);
             }
             ratios.push(points[0].per_cpu_second / points[1].per_cpu_second);

@@ -103,6 +103,24 @@ pub async fn run(
     })
 }
 
+/// What every fan-in point must show whatever its speed: no duplicates, and in a smoke run
+/// nothing lost at QoS 1 and everything stored where the broker stores.
+pub fn check(point: &Point, broker: Broker, qos: u8, smoke: bool) -> anyhow::Result<()> {
+    let t = &point.tally;
+    ensure!(t.duplicates == 0, "{} delivered duplicates", broker.name());
+    ensure!(
+        !smoke || point.stored.is_none_or(|n| n == t.expected),
+        "{} did not store every message",
+        broker.name()
+    );
+    ensure!(
+        !smoke || qos == 0 || t.loss() == 0,
+        "{} lost QoS 1 messages",
+        broker.name()
+    );
+    Ok(())
+}
+
 /// Waits until the broker stored all `sent` messages or made no progress for `QUIET`
 /// (Mosquitto stores nothing: a short pause for work still queued).
 async fn settle_store(running: &Running, sent: u64) -> anyhow::Result<Option<u64>> {

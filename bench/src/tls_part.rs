@@ -38,12 +38,7 @@ async fn fan_in(args: &Args) -> anyhow::Result<()> {
                     t.expected,
                     t.duplicates
                 );
-                ensure!(t.duplicates == 0, "{} delivered duplicates", broker.name());
-                ensure!(
-                    !args.smoke || qos == 0 || t.loss() == 0,
-                    "{} lost QoS 1 messages",
-                    broker.name()
-                );
+                mqtt_fanin::check(&point, broker, qos, args.smoke)?;
                 points.push(point);
             }
             ratios.push(points[0].per_cpu_second / points[1].per_cpu_second);

@@ -83,23 +83,7 @@ pub fn make_server_cert(dir: &Path, ca: &(PathBuf, PathBuf), cert: &Path, key: &
         "-subj",
         "/CN=localhost",
     ]);
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        csr.to_str().unwrap(),
-        "-CA",
-        ca.0.to_str().unwrap(),
-        "-CAkey",
-        ca.1.to_str().unwrap(),
-        "-CAcreateserial",
-        "-out",
-        cert.to_str().unwrap(),
-        "-days",
-        "2",
-        "-extfile",
-        ext.to_str().unwrap(),
-    ]);
+    sign(&csr, ca, &ext, cert);
 }
 
 /// A fresh CA called `ca_name` and a server certificate it signed, in a temporary folder:
@@ -163,23 +147,7 @@ pub fn make_device_cert(
     let (cert, key, csr) = device_request(dir, name, common_name);
     let ext = dir.join(format!("{name}.ext"));
     std::fs::write(&ext, DEVICE_EXTENSIONS).unwrap();
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        csr.to_str().unwrap(),
-        "-CA",
-        ca.0.to_str().unwrap(),
-        "-CAkey",
-        ca.1.to_str().unwrap(),
-        "-CAcreateserial",
-        "-out",
-        cert.to_str().unwrap(),
-        "-days",
-        "2",
-        "-extfile",
-        ext.to_str().unwrap(),
-    ]);
+    sign(&csr, ca, &ext, &cert);
     (cert, key)
 }
 
@@ -265,4 +233,25 @@ pub async fn health_status(stream: &mut TlsStream<TcpStream>) -> Option<String> 
     let n = stream.read(&mut buffer).await.ok()?;
     let text = String::from_utf8_lossy(&buffer[..n]).to_string();
     text.lines().next().map(str::to_owned)
+}
+
+/// Signs the request `csr` with `ca` for two days, with the extensions in `ext`, into `cert`.
+fn sign(csr: &Path, ca: &(PathBuf, PathBuf), ext: &Path, cert: &Path) {
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        csr.to_str().unwrap(),
+        "-CA",
+        ca.0.to_str().unwrap(),
+        "-CAkey",
+        ca.1.to_str().unwrap(),
+        "-CAcreateserial",
+        "-out",
+        cert.to_str().unwrap(),
+        "-days",
+        "2",
+        "-extfile",
+        ext.to_str().unwrap(),
+    ]);
 }
