@@ -264,6 +264,15 @@ async fn an_empty_thing_id_creates_the_thing() {
     let id = resp.location().rsplit('/').next().unwrap().to_owned();
     let thing = t.get(&a.token, &format!("/things/{id}")).await;
     assert_eq!(thing["name"], "made");
+    // A taken external id makes no thing.
+    let things = t.get(&a.token, "/things").await["total"].clone();
+    let again = json!({"thing_id": "", "external_id": "new-dev", "external_key": "k"});
+    t.expect(
+        req("POST", "/things/configs").token(&a.token).json(again),
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(t.get(&a.token, "/things").await["total"], things);
     t.finish().await;
 }
 

@@ -66,6 +66,13 @@ impl Service {
             .reservations
             .claim(vec![format!("extid:{id_hash}")])
             .ok_or_else(|| ServiceError::conflict(domain::external_id_claim::EXTERNAL_ID_IN_USE))?;
+        // Checked before a thing is made for the config, so a taken id leaves no thing
+        // behind; the claim below still decides a race between nodes.
+        if self.external_id_holder(&id_hash).await?.is_some() {
+            return Err(ServiceError::conflict(
+                domain::external_id_claim::EXTERNAL_ID_IN_USE,
+            ));
+        }
         let thing_id = match new.thing_id {
             Some(id) => {
                 self.views
