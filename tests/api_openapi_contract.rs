@@ -54,6 +54,8 @@ async fn security_schemes_are_declared_and_applied_per_operation() {
     assert_eq!(declared["thing_key"]["in"], "header");
     assert_eq!(declared["thing_key"]["name"], "Authorization");
     assert_eq!(declared["admin_token"]["scheme"], "bearer");
+    assert_eq!(declared["external_key"]["type"], "apiKey");
+    assert_eq!(declared["external_key"]["name"], "Authorization");
 
     let public = [
         ("get", "/health"),
@@ -70,6 +72,8 @@ async fn security_schemes_are_declared_and_applied_per_operation() {
         match (method, path) {
             _ if public.contains(&(method, path)) || path.starts_with("/identify") => vec![],
             (_, "/events" | "/events/mqtt") => vec!["admin_token"],
+            // A device fetches its bootstrap config with its external key.
+            (_, p) if p.starts_with("/things/bootstrap/") => vec!["external_key"],
             ("get", "/channels/{id}/messages") => vec!["thing_key", "user_token"],
             ("post", p) if p.contains("/messages") => vec!["thing_key"],
             _ => vec!["user_token"],
@@ -131,7 +135,10 @@ async fn bounds_are_the_ones_the_server_enforces() {
         for (method, op) in item.as_object().unwrap() {
             for p in op["parameters"].as_array().into_iter().flatten() {
                 // `/identify/channels/{chan_id}` answers any text (401), as Mainflux's.
-                let free = p["name"] == "subtopic" || path.starts_with("/identify");
+                // A bootstrap external id is whatever the device maker burned in.
+                let free = p["name"] == "subtopic"
+                    || p["name"] == "external_id"
+                    || path.starts_with("/identify");
                 if p["in"] == "path" && !free {
                     assert_eq!(
                         p["schema"]["format"], "uuid",

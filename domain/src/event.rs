@@ -7,7 +7,8 @@ use crate::event_data::EventData;
 
 use time::OffsetDateTime;
 
-use crate::ids::{ChannelId, KeyHash, KeyMaterial, PasswordHash, ThingId, UserId};
+use crate::config::Activation;
+use crate::ids::{ChannelId, KeyHash, KeyMaterial, PasswordHash, SealedKey, ThingId, UserId};
 use crate::values::Metadata;
 
 /// Current schema version of every event's data; bump per kind when a shape changes and
@@ -98,6 +99,74 @@ pub enum Event {
         key_hash: KeyHash,
         thing_id: ThingId,
     },
+    /// A bootstrap config (`config-<thing_id>`). The external key is hashed and sealed like
+    /// a thing key; the client private key is sealed; neither is ever plaintext here.
+    #[serde(rename = "config.create")]
+    ConfigCreated {
+        thing_id: ThingId,
+        owner: UserId,
+        external_id: String,
+        external_key: KeyMaterial,
+        name: Option<String>,
+        content: Option<String>,
+        channels: Vec<ChannelId>,
+        client_cert: Option<String>,
+        client_key: Option<SealedKey>,
+        ca_cert: Option<String>,
+    },
+    /// Name and content replaced wholesale (Mainflux `PUT /things/configs/{id}`).
+    #[serde(rename = "config.update")]
+    ConfigUpdated {
+        thing_id: ThingId,
+        name: Option<String>,
+        content: Option<String>,
+    },
+    /// Certificates replaced (`PATCH /things/configs/certs/{id}`). Mainflux writes no event
+    /// for this; we must, because the log is the only store. No feed shows it.
+    #[serde(rename = "config.update_certs")]
+    ConfigCertsUpdated {
+        thing_id: ThingId,
+        client_cert: Option<String>,
+        client_key: Option<SealedKey>,
+        ca_cert: Option<String>,
+    },
+    #[serde(rename = "config.remove")]
+    ConfigRemoved { thing_id: ThingId },
+    /// One fetch by a device, on `bootstrap-<external_id_hash>`: failed ones (unknown id,
+    /// wrong key) included, as Mainflux records them. The key tried is never stored.
+    #[serde(rename = "thing.bootstrap")]
+    ThingBootstrapped {
+        external_id_hash: KeyHash,
+        external_id: String,
+        success: bool,
+    },
+    #[serde(rename = "thing.state_change")]
+    ThingStateChanged {
+        thing_id: ThingId,
+        state: Activation,
+    },
+    /// The config's channel list replaced; when the config is active the command layer
+    /// applies the difference as `thing.connect` / `thing.disconnect` on the channels.
+    #[serde(rename = "thing.update_connections")]
+    ThingConnectionsUpdated {
+        thing_id: ThingId,
+        channels: Vec<ChannelId>,
+    },
+    /// Internal, on `extid-<external_id_hash>` (`external_id_claim`): keeps external ids
+    /// unique across nodes, exactly as `thing.key_claim` does for thing keys.
+    #[serde(rename = "config.external_id_claim")]
+    ExternalIdClaimed {
+        external_id_hash: KeyHash,
+        thing_id: ThingId,
+        #[serde(with = "time::serde::rfc3339")]
+        claimed_at: OffsetDateTime,
+    },
+    /// Internal: the config gave its external id up (removed).
+    #[serde(rename = "config.external_id_release")]
+    ExternalIdReleased {
+        external_id_hash: KeyHash,
+        thing_id: ThingId,
+    },
 }
 
 /// Stored data that no longer reads as any known event.
@@ -110,7 +179,7 @@ pub struct UnknownEvent {
 }
 
 impl Event {
-    pub const KINDS: [&'static str; 14] = [
+    pub const KINDS: [&'static str; 23] = [
         "user.register",
         "user.update",
         "user.password_change",
@@ -125,6 +194,15 @@ impl Event {
         "thing.disconnect",
         "thing.key_claim",
         "thing.key_release",
+        "config.create",
+        "config.update",
+        "config.update_certs",
+        "config.remove",
+        "thing.bootstrap",
+        "thing.state_change",
+        "thing.update_connections",
+        "config.external_id_claim",
+        "config.external_id_release",
     ];
 
     pub fn kind(&self) -> &'static str {
@@ -143,6 +221,15 @@ impl Event {
             Event::ThingDisconnected { .. } => "thing.disconnect",
             Event::ThingKeyClaimed { .. } => "thing.key_claim",
             Event::ThingKeyReleased { .. } => "thing.key_release",
+            Event::ConfigCreated { .. } => "config.create",
+            Event::ConfigUpdated { .. } => "config.update",
+            Event::ConfigCertsUpdated { .. } => "config.update_certs",
+            Event::ConfigRemoved { .. } => "config.remove",
+            Event::ThingBootstrapped { .. } => "thing.bootstrap",
+            Event::ThingStateChanged { .. } => "thing.state_change",
+            Event::ThingConnectionsUpdated { .. } => "thing.update_connections",
+            Event::ExternalIdClaimed { .. } => "config.external_id_claim",
+            Event::ExternalIdReleased { .. } => "config.external_id_release",
         }
     }
 

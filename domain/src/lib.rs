@@ -6,6 +6,8 @@
 //! - `event`: the `Event` enum, whose `kind()` strings are Mainflux's operation names.
 //! - `user`, `thing`, `channel`: one aggregate per file: state, commands, `decide`, `apply`.
 //! - `key_claim`: the claim on one thing key, which keeps keys unique across nodes.
+//! - `config`: the bootstrap config of one thing; `external_id_claim` keeps external ids
+//!   unique the way `key_claim` keeps thing keys unique.
 //! - `connection`: the one rule over two aggregates (`thing.connect` / `thing.disconnect`).
 //! - `graph`: the live connection graph folded from events, shared by every projection.
 //! - `envelope`, `ports`: what the event log stores and the traits its backends implement.
@@ -14,11 +16,13 @@
 //! key hashes in, which is what lets proptest replay any history.
 
 pub mod channel;
+pub mod config;
 pub mod connection;
 pub mod envelope;
 pub mod error;
 pub mod event;
 pub mod event_data;
+pub mod external_id_claim;
 pub mod graph;
 pub mod ids;
 pub mod key_claim;

@@ -6,7 +6,8 @@
 //!   position, `type` (one of the Mainflux operation names), `schema`, time, actor, `data`.
 //!   It also ties each type to its aggregate's stream prefix (`thing.connect` and
 //!   `thing.disconnect` live on the channel's stream; the internal `thing.key_claim` and
-//!   `thing.key_release` on `thingkey-<key_hash>`).
+//!   `thing.key_release` on `thingkey-<key_hash>`; bootstrap configs on `config-<thing_id>`,
+//!   their external id claims on `extid-<hash>`, fetch attempts on `bootstrap-<hash>`).
 //! - `events/<type>.v<schema>.json`: the `data` object of one type at one schema version,
 //!   written by hand to match the serde shape of `domain::Event`. A released file is never
 //!   edited: a new shape is a new file plus a row in [`EVENT_SCHEMAS`] (STYLE §5).
@@ -67,6 +68,15 @@ pub const EVENT_SCHEMAS: &[EventSchema] = &[
     event_schema!("thing.disconnect", 1, "channel_id"),
     event_schema!("thing.key_claim", 1, "key_hash"),
     event_schema!("thing.key_release", 1, "key_hash"),
+    event_schema!("config.create", 1, "thing_id"),
+    event_schema!("config.update", 1, "thing_id"),
+    event_schema!("config.update_certs", 1, "thing_id"),
+    event_schema!("config.remove", 1, "thing_id"),
+    event_schema!("thing.bootstrap", 1, "external_id_hash"),
+    event_schema!("thing.state_change", 1, "thing_id"),
+    event_schema!("thing.update_connections", 1, "thing_id"),
+    event_schema!("config.external_id_claim", 1, "external_id_hash"),
+    event_schema!("config.external_id_release", 1, "external_id_hash"),
 ];
 
 /// The data schema of `kind` at `version`, or `None` when no such event exists.

@@ -115,6 +115,16 @@ fn connections_are_keyed_by_the_channel_and_claims_by_the_key() {
         let expected = match s.kind {
             "thing.connect" | "thing.disconnect" => "channel_id",
             "thing.key_claim" | "thing.key_release" => "key_hash",
+            // A config is named by its thing, as in Mainflux; external-id streams by its hash.
+            "config.create"
+            | "config.update"
+            | "config.update_certs"
+            | "config.remove"
+            | "thing.state_change"
+            | "thing.update_connections" => "thing_id",
+            "thing.bootstrap" | "config.external_id_claim" | "config.external_id_release" => {
+                "external_id_hash"
+            }
             _ => "id",
         };
         assert_eq!(s.stream_key, expected, "{}", s.kind);

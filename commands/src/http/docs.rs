@@ -43,6 +43,15 @@ impl Modify for SecuritySchemes {
             ),
         );
         components.add_security_scheme(
+            "external_key",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    "Authorization",
+                    "A device's bootstrap external key, sent bare in `Authorization`.",
+                ),
+            )),
+        );
+        components.add_security_scheme(
             ADMIN_TOKEN,
             bearer(
                 None,

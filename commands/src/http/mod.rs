@@ -4,6 +4,7 @@
 
 mod channels;
 mod client_ip;
+mod configs;
 mod connections;
 mod docs;
 mod error;
@@ -38,7 +39,7 @@ pub type AppState = Arc<Service>;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Ferroflux", description = "Users, things, channels and connections (Mainflux 0.12 compatible)"),
-    tags((name = "users"), (name = "things"), (name = "channels"), (name = "connections"), (name = "operations")),
+    tags((name = "users"), (name = "things"), (name = "channels"), (name = "connections"), (name = "operations"), (name = "bootstrap")),
     modifiers(&SecuritySchemes)
 )]
 struct ApiDoc;
@@ -77,6 +78,16 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(search::search_channels))
         .routes(routes!(connections::connect_many))
         .routes(routes!(connections::connect_one, connections::disconnect))
+        .routes(routes!(configs::create_config))
+        .routes(routes!(
+            configs::get_config,
+            configs::update_config,
+            configs::remove_config
+        ))
+        .routes(routes!(configs::update_certs))
+        .routes(routes!(configs::update_connections))
+        .routes(routes!(configs::change_state))
+        .routes(routes!(configs::bootstrap))
         .routes(routes!(health::health))
         .routes(routes!(health::ready))
         .routes(routes!(health::version))

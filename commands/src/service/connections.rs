@@ -92,7 +92,7 @@ impl Service {
 
     /// One decision over the thing's and the channel's state, appended to the channel's
     /// stream (whose version guards the pair).
-    async fn decide_pair(
+    pub(super) async fn decide_pair(
         &self,
         meta: &CommandMeta,
         actor: UserId,

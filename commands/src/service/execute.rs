@@ -20,9 +20,19 @@ impl Service {
         stream: &str,
         apply: fn(S, &Event) -> S,
     ) -> Result<(S, u64), ServiceError> {
+        self.load_from(stream, S::default(), apply).await
+    }
+
+    /// `load` for an aggregate whose empty state knows its own id (a bootstrap config).
+    pub(super) async fn load_from<S>(
+        &self,
+        stream: &str,
+        empty: S,
+        apply: fn(S, &Event) -> S,
+    ) -> Result<(S, u64), ServiceError> {
         let recorded = self.log.read_stream(stream).await?;
         let version = recorded.last().map_or(0, |r| r.version);
-        let mut state = S::default();
+        let mut state = empty;
         for r in &recorded {
             let event = projections::runner::decode(r)?;
             state = apply(state, &event);
@@ -39,7 +49,20 @@ impl Service {
         apply: fn(S, &Event) -> S,
         decide: impl Fn(&S) -> Result<Vec<Event>, DomainError>,
     ) -> Result<Option<Appended>, ServiceError> {
-        self.run(meta, stream, apply, decide, false).await
+        self.run(meta, stream, S::default, apply, decide, false)
+            .await
+    }
+
+    /// `execute` for an aggregate whose empty state knows its own id (a bootstrap config).
+    pub(super) async fn execute_from<S>(
+        &self,
+        meta: &CommandMeta,
+        stream: String,
+        empty: impl Fn() -> S,
+        apply: fn(S, &Event) -> S,
+        decide: impl Fn(&S) -> Result<Vec<Event>, DomainError>,
+    ) -> Result<Option<Appended>, ServiceError> {
+        self.run(meta, stream, empty, apply, decide, false).await
     }
 
     /// `execute` for a stream named after an id this command has just made up (a create):
@@ -53,13 +76,15 @@ impl Service {
         apply: fn(S, &Event) -> S,
         decide: impl Fn(&S) -> Result<Vec<Event>, DomainError>,
     ) -> Result<Option<Appended>, ServiceError> {
-        self.run(meta, stream, apply, decide, true).await
+        self.run(meta, stream, S::default, apply, decide, true)
+            .await
     }
 
-    async fn run<S: Default>(
+    async fn run<S>(
         &self,
         meta: &CommandMeta,
         stream: String,
+        empty: impl Fn() -> S,
         apply: fn(S, &Event) -> S,
         decide: impl Fn(&S) -> Result<Vec<Event>, DomainError>,
         assume_new: bool,
@@ -70,9 +95,9 @@ impl Service {
         let stream_guard = self.stream_locks.lock(&stream).await;
         for attempt in 0..MAX_ATTEMPTS {
             let (state, version) = if assume_new && attempt == 0 {
-                (S::default(), 0)
+                (empty(), 0)
             } else {
-                self.load(&stream, apply).await?
+                self.load_from(&stream, empty(), apply).await?
             };
             let events = decide(&state)?;
             if events.is_empty() {

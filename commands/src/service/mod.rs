@@ -2,6 +2,9 @@
 //! projections show the result, answer.
 
 mod channels;
+mod config_claims;
+mod config_state;
+mod configs;
 mod connections;
 mod error;
 mod execute;
@@ -22,6 +25,7 @@ use projections::{Applied, AuthzCache};
 use uuid::Uuid;
 
 pub use channels::NewChannel;
+pub use configs::{ConfigWithKeys, NewConfig, PlainCerts, activation};
 pub use error::ServiceError;
 pub use things::{NewThing, ThingWithKey};
 

@@ -103,7 +103,17 @@ impl ThingsMapping {
             | Event::ThingKeyUpdated { .. }
             // Internal: Mainflux has no such operation.
             | Event::ThingKeyClaimed { .. }
-            | Event::ThingKeyReleased { .. } => None,
+            | Event::ThingKeyReleased { .. }
+            // Bootstrap events belong to the `mainflux.bootstrap` stream, not this one.
+            | Event::ConfigCreated { .. }
+            | Event::ConfigUpdated { .. }
+            | Event::ConfigCertsUpdated { .. }
+            | Event::ConfigRemoved { .. }
+            | Event::ThingBootstrapped { .. }
+            | Event::ThingStateChanged { .. }
+            | Event::ThingConnectionsUpdated { .. }
+            | Event::ExternalIdClaimed { .. }
+            | Event::ExternalIdReleased { .. } => None,
         };
         fields
             .map(|fields| Entry {

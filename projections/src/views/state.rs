@@ -198,6 +198,16 @@ impl ViewState {
             Event::ThingConnected { .. } | Event::ThingDisconnected { .. } => {}
             // Key claims keep keys unique across nodes; no view shows them.
             Event::ThingKeyClaimed { .. } | Event::ThingKeyReleased { .. } => {}
+            // Bootstrap configs have no query view yet.
+            Event::ConfigCreated { .. }
+            | Event::ConfigUpdated { .. }
+            | Event::ConfigCertsUpdated { .. }
+            | Event::ConfigRemoved { .. }
+            | Event::ThingBootstrapped { .. }
+            | Event::ThingStateChanged { .. }
+            | Event::ThingConnectionsUpdated { .. }
+            | Event::ExternalIdClaimed { .. }
+            | Event::ExternalIdReleased { .. } => {}
         }
     }
 }

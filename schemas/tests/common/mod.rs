@@ -3,7 +3,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use domain::Event;
+use domain::config::{self, Activation};
 use domain::envelope::{PendingEvent, RecordedEvent};
+use domain::external_id_claim;
 use domain::ids::{ChannelId, KeyHash, KeyMaterial, PasswordHash, SealedKey, ThingId, UserId};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -28,6 +30,21 @@ pub fn stream_of(event: &Event) -> String {
         Event::ThingKeyClaimed { key_hash, .. } | Event::ThingKeyReleased { key_hash, .. } => {
             key_hash.claim_stream()
         }
+        Event::ConfigCreated { thing_id, .. }
+        | Event::ConfigUpdated { thing_id, .. }
+        | Event::ConfigCertsUpdated { thing_id, .. }
+        | Event::ConfigRemoved { thing_id }
+        | Event::ThingStateChanged { thing_id, .. }
+        | Event::ThingConnectionsUpdated { thing_id, .. } => config::stream(*thing_id),
+        Event::ThingBootstrapped {
+            external_id_hash, ..
+        } => external_id_claim::attempts_stream(external_id_hash),
+        Event::ExternalIdClaimed {
+            external_id_hash, ..
+        }
+        | Event::ExternalIdReleased {
+            external_id_hash, ..
+        } => external_id_claim::claim_stream(external_id_hash),
     }
 }
 
@@ -132,6 +149,52 @@ pub fn samples() -> Vec<Event> {
         },
         Event::ThingKeyReleased {
             key_hash: key_material("secret-key").key_hash,
+            thing_id: thing,
+        },
+        Event::ConfigCreated {
+            thing_id: thing,
+            owner: user,
+            external_id: "factory-serial-0042".into(),
+            external_key: key_material("external key"),
+            name: Some("gateway".into()),
+            content: Some("{\"mqtt\":\"tcp://broker:1883\"}".into()),
+            channels: vec![channel, ChannelId(Uuid::new_v4())],
+            client_cert: Some("-----BEGIN CERTIFICATE-----".into()),
+            client_key: Some(key_material("private key").sealed_key),
+            ca_cert: Some("-----BEGIN CERTIFICATE-----".into()),
+        },
+        Event::ConfigUpdated {
+            thing_id: thing,
+            name: Some("gateway 2".into()),
+            content: Some("[mqtt]".into()),
+        },
+        Event::ConfigCertsUpdated {
+            thing_id: thing,
+            client_cert: Some("-----BEGIN CERTIFICATE-----".into()),
+            client_key: Some(key_material("private key 2").sealed_key),
+            ca_cert: None,
+        },
+        Event::ConfigRemoved { thing_id: thing },
+        Event::ThingBootstrapped {
+            external_id_hash: key_material("factory-serial-0042").key_hash,
+            external_id: "factory-serial-0042".into(),
+            success: false,
+        },
+        Event::ThingStateChanged {
+            thing_id: thing,
+            state: Activation::Active,
+        },
+        Event::ThingConnectionsUpdated {
+            thing_id: thing,
+            channels: vec![channel],
+        },
+        Event::ExternalIdClaimed {
+            external_id_hash: key_material("factory-serial-0042").key_hash,
+            thing_id: thing,
+            claimed_at: OffsetDateTime::UNIX_EPOCH + time::Duration::new(1_700_000_000, 5),
+        },
+        Event::ExternalIdReleased {
+            external_id_hash: key_material("factory-serial-0042").key_hash,
             thing_id: thing,
         },
     ]

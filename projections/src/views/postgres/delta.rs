@@ -182,6 +182,16 @@ impl Delta {
             }
             // Key claims keep keys unique across nodes; no view shows them.
             Event::ThingKeyClaimed { .. } | Event::ThingKeyReleased { .. } => {}
+            // Bootstrap configs have no query view yet.
+            Event::ConfigCreated { .. }
+            | Event::ConfigUpdated { .. }
+            | Event::ConfigCertsUpdated { .. }
+            | Event::ConfigRemoved { .. }
+            | Event::ThingBootstrapped { .. }
+            | Event::ThingStateChanged { .. }
+            | Event::ThingConnectionsUpdated { .. }
+            | Event::ExternalIdClaimed { .. }
+            | Event::ExternalIdReleased { .. } => {}
         }
     }
 }
