@@ -11,17 +11,19 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
-use super::docs;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, JsonBody, meta, path_id};
+use super::{docs, paging};
 use crate::service::{ConfigWithKeys, NewConfig, PlainCerts, activation};
 
 #[derive(Deserialize, ToSchema)]
 pub struct ConfigRequest {
     /// The thing to configure; empty or absent creates one.
     thing_id: Option<String>,
+    #[schema(min_length = 1)]
     external_id: String,
     /// The secret the device fetches its config with.
+    #[schema(min_length = 1)]
     external_key: String,
     #[serde(default)]
     channels: Vec<Uuid>,
@@ -55,8 +57,9 @@ pub struct ConnectionsUpdate {
 #[derive(Deserialize, ToSchema)]
 pub struct StateUpdate {
     /// 0 inactive (disconnected), 1 active (connected to every config channel).
-    #[schema(minimum = 0, maximum = 1)]
-    state: u8,
+    #[schema(minimum = 0, maximum = 1, value_type = u8)]
+    #[serde(deserialize_with = "paging::whole_number")]
+    state: Option<u64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -240,7 +243,11 @@ pub async fn change_state(
     headers: HeaderMap,
     JsonBody(req): JsonBody<StateUpdate>,
 ) -> Result<StatusCode, ApiError> {
-    let state = activation(req.state)?;
+    let state = req
+        .state
+        .and_then(|s| u8::try_from(s).ok())
+        .ok_or_else(|| ApiError::bad_request("state must be 0 or 1"))
+        .and_then(|s| Ok(activation(s)?))?;
     let meta = meta(&headers, Some(me))?;
     service
         .change_config_state(&meta, me, path_id(&id)?, state)
@@ -251,7 +258,7 @@ pub async fn change_state(
 /// The device's fetch: `Authorization` is its external key. An unknown id and a wrong key
 /// are the same 404, and both are recorded as failed `thing.bootstrap` events.
 #[utoipa::path(get, path = "/things/bootstrap/{external_id}", tag = "bootstrap", security(("external_key" = [])), params(("external_id" = String, Path)),
-    responses((status = 200, body = ConfigResponse), (status = 403, body = ErrorBody, description = "no key"),
+    responses((status = 200, body = ConfigResponse), (status = 401, body = ErrorBody, description = "no key"),
         (status = 404, body = ErrorBody, description = "unknown external id or wrong key")))]
 pub async fn bootstrap(
     State(service): State<AppState>,
@@ -263,7 +270,7 @@ pub async fn bootstrap(
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|k| !k.is_empty())
-        .ok_or_else(|| ApiError::new(StatusCode::FORBIDDEN, "missing external key"))?;
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "missing external key"))?;
     let found = service
         .bootstrap(&meta(&headers, None)?, &external_id, key)
         .await?;
