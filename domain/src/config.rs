@@ -56,14 +56,14 @@ impl TryFrom<u8> for Activation {
 }
 
 /// The certificates a device receives; the private key sealed with the master key.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Certs {
     pub client_cert: Option<String>,
     pub client_key: Option<SealedKey>,
     pub ca_cert: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Config {
     pub thing_id: ThingId,
     pub owner: UserId,
@@ -120,9 +120,7 @@ impl ConfigState {
     /// A wrong key and a missing config are the same `NotFound`, as Mainflux answers 404.
     pub fn bootstrap(&self, key_hash: &KeyHash) -> Result<&Config, DomainError> {
         match &self.lifecycle {
-            Lifecycle::Live(config) if same_hash(&config.external_key.key_hash, key_hash) => {
-                Ok(config.as_ref())
-            }
+            Lifecycle::Live(config) if config.opens_with(key_hash) => Ok(config.as_ref()),
             _ => Err(DomainError::NotFound),
         }
     }
@@ -130,6 +128,13 @@ impl ConfigState {
     /// The config's stream.
     pub fn stream(&self) -> String {
         stream(self.thing_id)
+    }
+}
+
+impl Config {
+    /// Whether `key_hash` is the external key's, compared in constant time.
+    pub fn opens_with(&self, key_hash: &KeyHash) -> bool {
+        same_hash(&self.external_key.key_hash, key_hash)
     }
 }
 

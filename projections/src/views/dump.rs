@@ -1,6 +1,7 @@
 //! Every row of the query views in id order: what `replay --verify` and the contract suite
 //! compare across backends (a PostgreSQL view against an in-memory rebuild).
 
+use domain::config::Config;
 use domain::ids::{ChannelId, ThingId};
 use serde::Serialize;
 
@@ -14,6 +15,7 @@ pub struct ViewsDump {
     pub channels: Vec<ChannelRow>,
     /// Live connections, by channel then thing.
     pub edges: Vec<(ChannelId, ThingId)>,
+    pub configs: Vec<Config>,
 }
 
 impl ViewsDump {
@@ -31,7 +33,9 @@ impl Views {
                 things: s.things.rows.values().cloned().collect(),
                 channels: s.channels.rows.values().cloned().collect(),
                 edges: s.graph.edges().into_iter().collect(),
+                configs: s.configs.rows.rows.values().cloned().collect(),
             };
+            dump.configs.sort_by_key(|c| c.thing_id.0);
             dump.users.sort_by_key(|u| u.id.0);
             dump.things.sort_by_key(|t| t.id.0);
             dump.channels.sort_by_key(|c| c.id.0);

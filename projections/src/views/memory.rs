@@ -7,7 +7,9 @@ use domain::envelope::RecordedEvent;
 use domain::ids::{ChannelId, ThingId, UserId};
 
 use super::port::{QueryViews, ViewError, ViewStore};
-use super::{ChannelRow, Page, PageQuery, ThingRow, UserRow, Views, ViewsDump};
+use super::{
+    ChannelRow, ConfigQuery, ConfigRow, Page, PageQuery, ThingRow, UserRow, Views, ViewsDump,
+};
 use crate::Projection;
 
 #[async_trait]
@@ -60,6 +62,21 @@ impl QueryViews for Views {
         query: &PageQuery,
     ) -> Result<Option<Page<ChannelRow>>, ViewError> {
         Ok(Views::channels_of_thing(self, owner, thing, query))
+    }
+
+    async fn configs(
+        &self,
+        owner: UserId,
+        query: &ConfigQuery,
+    ) -> Result<Page<ConfigRow>, ViewError> {
+        Ok(Views::configs(self, owner, query))
+    }
+
+    async fn config_by_external_id(
+        &self,
+        external_id: &str,
+    ) -> Result<Option<ConfigRow>, ViewError> {
+        Ok(Views::config_by_external_id(self, external_id))
     }
 }
 

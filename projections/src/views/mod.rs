@@ -8,6 +8,7 @@
 //! - `dump`: every row in id order, to compare backends and rebuilds.
 //! - `contract`: the suite both backends pass.
 
+mod configs;
 pub mod contract;
 mod dump;
 mod filter;
@@ -23,6 +24,7 @@ use domain::Event;
 use domain::envelope::RecordedEvent;
 use domain::ids::{ChannelId, ThingId, UserId};
 
+pub use configs::{ConfigQuery, ConfigRow};
 pub use dump::ViewsDump;
 pub use filter::{Page, PageQuery, contains};
 pub use order::{Dir, Listed, Order};
@@ -129,6 +131,40 @@ impl Views {
                 ),
             })
         })
+    }
+}
+
+impl Views {
+    /// `owner`'s configs in thing-id order, each with its thing's sealed key.
+    pub fn configs(&self, owner: UserId, query: &ConfigQuery) -> Page<ConfigRow> {
+        self.read(|s| {
+            query
+                .page(s.configs.owned(owner))
+                .map(|config| config_row(s, config))
+        })
+    }
+
+    /// The config a device fetches; no owner: the caller is a device, not a user.
+    pub fn config_by_external_id(&self, external_id: &str) -> Option<ConfigRow> {
+        self.read(|s| {
+            s.configs
+                .by_external_id(external_id)
+                .map(|config| config_row(s, config))
+        })
+    }
+}
+
+/// A config with its thing's key; a config is listed only while its thing lives.
+fn config_row(s: &ViewState, config: &domain::config::Config) -> ConfigRow {
+    let thing_key = s
+        .things
+        .rows
+        .get(&config.thing_id)
+        .map(|t| t.sealed_key.clone())
+        .unwrap_or_else(|| domain::ids::SealedKey(String::new()));
+    ConfigRow {
+        config: config.clone(),
+        thing_key,
     }
 }
 

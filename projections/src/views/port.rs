@@ -10,7 +10,7 @@ use domain::Event;
 use domain::envelope::RecordedEvent;
 use domain::ids::{ChannelId, ThingId, UserId};
 
-use super::{ChannelRow, Page, PageQuery, ThingRow, UserRow, ViewsDump};
+use super::{ChannelRow, ConfigQuery, ConfigRow, Page, PageQuery, ThingRow, UserRow, ViewsDump};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ViewError {
@@ -62,6 +62,19 @@ pub trait QueryViews: Send + Sync + 'static {
         thing: ThingId,
         query: &PageQuery,
     ) -> Result<Option<Page<ChannelRow>>, ViewError>;
+
+    /// `owner`'s bootstrap configs in thing-id order (`GET /things/configs`).
+    async fn configs(
+        &self,
+        owner: UserId,
+        query: &ConfigQuery,
+    ) -> Result<Page<ConfigRow>, ViewError>;
+
+    /// The config a device fetches by its external id; the caller checks the key.
+    async fn config_by_external_id(
+        &self,
+        external_id: &str,
+    ) -> Result<Option<ConfigRow>, ViewError>;
 }
 
 /// Write side of a query-view backend: what the contract suite and the followers feed.

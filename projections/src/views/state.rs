@@ -9,6 +9,8 @@ use domain::values::Metadata;
 use domain::{Event, FastMap};
 use serde::Serialize;
 
+use super::configs::ConfigRows;
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UserRow {
     pub id: UserId,
@@ -84,12 +86,12 @@ pub fn sorted<K: Ord + Serialize, V: Serialize, S: serde::Serializer>(
 }
 
 impl<Id: Ord + Hash + Copy, Row> Owned<Id, Row> {
-    fn insert(&mut self, id: Id, owner: UserId, row: Row) {
+    pub(super) fn insert(&mut self, id: Id, owner: UserId, row: Row) {
         self.by_owner.entry(owner).or_default().insert(id);
         self.rows.insert(id, row);
     }
 
-    fn remove(&mut self, id: &Id, owner_of: impl Fn(&Row) -> UserId) {
+    pub(super) fn remove(&mut self, id: &Id, owner_of: impl Fn(&Row) -> UserId) {
         if let Some(row) = self.rows.remove(id)
             && let Some(ids) = self.by_owner.get_mut(&owner_of(&row))
         {
@@ -116,6 +118,7 @@ pub struct ViewState {
     pub channels: Owned<ChannelId, ChannelRow>,
     #[serde(serialize_with = "serialize_edges")]
     pub graph: Connections,
+    pub configs: ConfigRows,
 }
 
 fn serialize_edges<S: serde::Serializer>(graph: &Connections, s: S) -> Result<S::Ok, S::Error> {
@@ -198,7 +201,7 @@ impl ViewState {
             Event::ThingConnected { .. } | Event::ThingDisconnected { .. } => {}
             // Key claims keep keys unique across nodes; no view shows them.
             Event::ThingKeyClaimed { .. } | Event::ThingKeyReleased { .. } => {}
-            // Bootstrap configs have no query view yet.
+            // Bootstrap configs: `ConfigRows`, below.
             Event::ConfigCreated { .. }
             | Event::ConfigUpdated { .. }
             | Event::ConfigCertsUpdated { .. }
@@ -209,5 +212,11 @@ impl ViewState {
             | Event::ExternalIdClaimed { .. }
             | Event::ExternalIdReleased { .. } => {}
         }
+        let (things, channels) = (&self.things.rows, &self.channels.rows);
+        self.configs.apply(
+            event,
+            |t| things.contains_key(&t),
+            |c| channels.contains_key(&c),
+        );
     }
 }

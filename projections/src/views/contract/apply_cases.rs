@@ -199,6 +199,7 @@ pub async fn random_histories_answer_as_memory(factory: &dyn ViewsFactory) {
         std::collections::HashSet::new(),
         std::collections::HashSet::new(),
     );
+    let (mut made_channels, mut configs) = (Vec::new(), std::collections::HashSet::new());
     for _ in 0..400 {
         let (owner, t, c) = (
             user(next(3) as u128),
@@ -207,10 +208,38 @@ pub async fn random_histories_answer_as_memory(factory: &dyn ViewsFactory) {
         );
         let name = names[next(5) as usize];
         let meta = Some(metadata(json!({"k": next(3)})));
-        match next(9) {
+        // Configs name only channels made before them, as the command layer checks.
+        let listed: Vec<_> = (0..next(6))
+            .filter_map(|_| made_channels.get(next(made_channels.len().max(1) as u64) as usize))
+            .copied()
+            .collect();
+        match next(13) {
             0 if things.insert(t) => h.thing_with(owner, t, name, meta),
-            1 if channels.insert(c) => h.channel_with(owner, c, name, meta),
+            1 if channels.insert(c) => {
+                made_channels.push(c);
+                h.channel_with(owner, c, name, meta)
+            }
             0 | 1 => 0,
+            9 if things.contains(&t) && configs.insert(t) => {
+                h.config(owner, t, &format!("ext-{}", t.0.as_u128() & 0xff), &listed)
+            }
+            9 => 0,
+            10 => h.push(Event::ThingConnectionsUpdated {
+                thing_id: t,
+                channels: listed,
+            }),
+            11 => h.push(Event::ConfigUpdated {
+                thing_id: t,
+                name: name.map(str::to_owned),
+                content: None,
+            }),
+            12 => h.push(match next(3) {
+                0 => Event::ConfigRemoved { thing_id: t },
+                n => Event::ThingStateChanged {
+                    thing_id: t,
+                    state: domain::config::Activation::try_from(n as u8 - 1).expect("0 or 1"),
+                },
+            }),
             2 | 3 => h.connect(c, t),
             4 => h.disconnect(c, t),
             5 => h.push(Event::ThingUpdated {
@@ -223,8 +252,11 @@ pub async fn random_histories_answer_as_memory(factory: &dyn ViewsFactory) {
                 name: name.map(str::to_owned),
                 metadata: meta,
             }),
-            7 => h.push(Event::ThingRemoved { id: t }),
-            _ => h.push(Event::ChannelRemoved { id: c }),
+            // Removals rarer than the rest, so that configs live long enough to
+            // gather channels and see some removed.
+            7 if next(6) == 0 => h.push(Event::ThingRemoved { id: t }),
+            8 if next(2) == 0 => h.push(Event::ChannelRemoved { id: c }),
+            _ => h.connect(c, t),
         };
     }
     let mut start = 0;
@@ -234,6 +266,11 @@ pub async fn random_histories_answer_as_memory(factory: &dyn ViewsFactory) {
         start = end;
     }
     assert_same_as_memory(store.as_ref(), &h).await;
+    let configs = store.dump().await.unwrap().configs;
+    assert!(
+        configs.iter().filter(|c| !c.channels.is_empty()).count() > 1,
+        "the history leaves configs with channels"
+    );
 }
 
 /// Compares every list and lookup for three owners and twelve ids of each kind.
@@ -268,6 +305,7 @@ pub async fn assert_same_as_memory(store: &dyn ViewStore, h: &History) {
             ..query()
         },
     ];
+    super::config_cases::assert_configs_as_memory(store, m).await;
     for owner in (0..3).map(user) {
         assert_eq!(
             store.user(owner).await.unwrap(),

@@ -126,4 +126,27 @@ impl History {
     pub fn rekey(&mut self, id: ThingId, n: u8) -> u64 {
         self.push(Event::ThingKeyUpdated { id, key: key(n) })
     }
+
+    /// A bootstrap config of `thing`; its external key material is `key(n)` for the
+    /// thing's `n`, so a test can tell which config a lookup found.
+    pub fn config(
+        &mut self,
+        owner: UserId,
+        thing: ThingId,
+        external_id: &str,
+        channels: &[ChannelId],
+    ) -> u64 {
+        self.push(Event::ConfigCreated {
+            thing_id: thing,
+            owner,
+            external_id: external_id.into(),
+            external_key: key(thing.0.as_u128() as u8 ^ 0x80),
+            name: Some(format!("config {external_id}")),
+            content: Some("{}".into()),
+            channels: channels.to_vec(),
+            client_cert: None,
+            client_key: None,
+            ca_cert: None,
+        })
+    }
 }

@@ -13,6 +13,7 @@
 
 mod apply_cases;
 mod cases;
+mod config_cases;
 mod history;
 
 use std::sync::Arc;
@@ -20,6 +21,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use cases::*;
+pub use config_cases::{
+    configs_follow_removals_in_any_order, configs_list_filters_and_device_lookup,
+};
 pub use history::{History, channel, metadata, thing, user};
 
 use crate::views::ViewStore;
@@ -51,6 +55,8 @@ macro_rules! views_contract_tests {
             reapplying_an_applied_event_is_a_noop,
             two_appliers_apply_each_event_once,
             random_histories_answer_as_memory,
+            configs_list_filters_and_device_lookup,
+            configs_follow_removals_in_any_order,
         );
     };
     (@cases $factory:expr; $($case:ident),+ $(,)?) => {

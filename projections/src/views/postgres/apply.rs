@@ -9,6 +9,7 @@ use domain::values::Metadata;
 use sqlx::{AssertSqlSafe, PgConnection, Postgres, Transaction};
 use uuid::Uuid;
 
+use super::configs::{is_config_event, write_configs};
 use super::delta::{Delta, Net};
 use super::{CHECKPOINT, PgViews, db_error};
 use crate::views::ViewError;
@@ -28,10 +29,14 @@ impl PgViews {
                 .map_err(db_error)?;
         let stored = stored as u64;
         let mut delta = Delta::default();
+        let mut config_events = Vec::new();
         let mut last = stored;
         for (recorded, event) in batch {
             if recorded.position > last {
                 delta.fold(recorded.position, event);
+                if is_config_event(event) {
+                    config_events.push(event);
+                }
                 last = recorded.position;
             }
         }
@@ -39,7 +44,9 @@ impl PgViews {
             tx.rollback().await.map_err(db_error)?;
             return Ok(stored);
         }
-        write(&mut tx, &delta).await.map_err(db_error)?;
+        write(&mut tx, &delta, &config_events)
+            .await
+            .map_err(db_error)?;
         sqlx::query("UPDATE view_checkpoints SET position = $2 WHERE name = $1")
             .bind(CHECKPOINT)
             .bind(last as i64)
@@ -56,8 +63,9 @@ fn text(metadata: &Option<Metadata>) -> Option<String> {
 }
 
 /// Removals first (so a stray create after a removal wins, as in memory), then whole rows,
-/// then column patches, then edges; every statement skipped when it has nothing to do.
-async fn write(tx: &mut PgConnection, d: &Delta) -> Result<(), sqlx::Error> {
+/// then column patches, then edges, then bootstrap configs; every statement skipped when it
+/// has nothing to do.
+async fn write(tx: &mut PgConnection, d: &Delta, configs: &[&Event]) -> Result<(), sqlx::Error> {
     let removed_things: Vec<Uuid> = d.removed_things.iter().map(|id| id.0).collect();
     let removed_channels: Vec<Uuid> = d.removed_channels.iter().map(|id| id.0).collect();
     if !removed_things.is_empty() || !removed_channels.is_empty() {
@@ -87,7 +95,8 @@ async fn write(tx: &mut PgConnection, d: &Delta) -> Result<(), sqlx::Error> {
     write_users(tx, d).await?;
     write_things(tx, d).await?;
     write_channels(tx, d).await?;
-    write_edges(tx, d).await
+    write_edges(tx, d).await?;
+    write_configs(tx, &removed_things, &removed_channels, configs).await
 }
 
 async fn write_users(tx: &mut PgConnection, d: &Delta) -> Result<(), sqlx::Error> {

@@ -1,8 +1,9 @@
 //! Reads every row back, in id order, for `replay --verify` and the contract suite.
 
 use domain::ids::{ChannelId, ThingId};
-use sqlx::Row;
+use sqlx::{AssertSqlSafe, Row};
 
+use super::configs::{CONFIG_COLUMNS, config};
 use super::queries::{channel_row, thing_row, user_row};
 use super::{PgViews, db_error};
 use crate::views::{ViewError, ViewsDump};
@@ -35,6 +36,12 @@ impl PgViews {
         .fetch_all(&mut *tx)
         .await
         .map_err(db_error)?;
+        let configs = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {CONFIG_COLUMNS} FROM configs cf ORDER BY cf.thing_id"
+        )))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
         Ok(ViewsDump {
             users: users.iter().map(user_row).collect::<Result<_, _>>()?,
@@ -48,6 +55,7 @@ impl PgViews {
                     Ok((ChannelId(channel), ThingId(thing)))
                 })
                 .collect::<Result<_, ViewError>>()?,
+            configs: configs.iter().map(config).collect::<Result<_, _>>()?,
         })
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! - `delta`: folds a batch of events into net row changes (pure).
 //! - `apply`: writes a batch and the checkpoint in one transaction, under a row lock.
+//! - `configs`: bootstrap configs, written after the batch's net rows, and their queries.
 //! - `queries`: the owner-scoped queries (paging, filters, order) the REST API asks.
 //! - `follow`: the task that feeds the tables from the event log, in batches.
 //! - `dump`: every row in id order, compared with a rebuild by `replay --verify`.
@@ -13,6 +14,7 @@
 //! may share one database: the checkpoint row serializes them.
 
 mod apply;
+mod configs;
 mod delta;
 mod dump;
 mod follow;

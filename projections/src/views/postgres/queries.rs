@@ -12,7 +12,8 @@ use uuid::Uuid;
 
 use super::{PgViews, db_error};
 use crate::views::{
-    ChannelRow, Dir, Order, Page, PageQuery, QueryViews, ThingRow, UserRow, ViewError,
+    ChannelRow, ConfigQuery, ConfigRow, Dir, Order, Page, PageQuery, QueryViews, ThingRow, UserRow,
+    ViewError,
 };
 
 const THING_COLUMNS: &str = "r.id, r.owner, r.name, r.metadata, r.key_hash, r.sealed_key";
@@ -131,7 +132,7 @@ fn clamp(n: u64) -> i64 {
 }
 
 /// `%`, `_` and the escape character itself match literally.
-fn escape_like(text: &str) -> String {
+pub(super) fn escape_like(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {
@@ -294,5 +295,20 @@ impl QueryViews for PgViews {
         Ok(Some(
             list(self, CHANNELS, owner, scope, query, channel_row).await?,
         ))
+    }
+
+    async fn configs(
+        &self,
+        owner: UserId,
+        query: &ConfigQuery,
+    ) -> Result<Page<ConfigRow>, ViewError> {
+        self.list_configs(owner, query).await
+    }
+
+    async fn config_by_external_id(
+        &self,
+        external_id: &str,
+    ) -> Result<Option<ConfigRow>, ViewError> {
+        PgViews::config_by_external_id(self, external_id).await
     }
 }
