@@ -132,8 +132,9 @@ pub enum Event {
     },
     #[serde(rename = "config.remove")]
     ConfigRemoved { thing_id: ThingId },
-    /// One fetch by a device, on `bootstrap-<external_id_hash>`: failed ones (unknown id,
-    /// wrong key) included, as Mainflux records them. The key tried is never stored.
+    /// One fetch by a device, failed ones (unknown id, wrong key) included, as Mainflux
+    /// records them; on `bootstrap-<uuid>`, the stream of the node that answered (recorded
+    /// in batches: `commands::service::bootstrap_attempts`). The key tried is never stored.
     #[serde(rename = "thing.bootstrap")]
     ThingBootstrapped {
         external_id_hash: KeyHash,

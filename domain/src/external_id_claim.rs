@@ -19,12 +19,6 @@ pub fn claim_stream(external_id_hash: &KeyHash) -> String {
     format!("extid-{external_id_hash}")
 }
 
-/// `bootstrap-<64 hex>`: where fetch attempts with one external id are recorded, apart
-/// from the claim so that device traffic never races a claim's expected version.
-pub fn attempts_stream(external_id_hash: &KeyHash) -> String {
-    format!("bootstrap-{external_id_hash}")
-}
-
 /// As `key_claim::decide`, with `ClaimCtx::key_user` meaning the thing whose config uses
 /// the external id today.
 pub fn decide(

@@ -7,7 +7,8 @@
 //!   It also ties each type to its aggregate's stream prefix (`thing.connect` and
 //!   `thing.disconnect` live on the channel's stream; the internal `thing.key_claim` and
 //!   `thing.key_release` on `thingkey-<key_hash>`; bootstrap configs on `config-<thing_id>`,
-//!   their external id claims on `extid-<hash>`, fetch attempts on `bootstrap-<hash>`).
+//!   their external id claims on `extid-<hash>`, fetch attempts on `bootstrap-<uuid>`, the
+//!   recording node's).
 //! - `events/<type>.v<schema>.json`: the `data` object of one type at one schema version,
 //!   written by hand to match the serde shape of `domain::Event`. A released file is never
 //!   edited: a new shape is a new file plus a row in [`EVENT_SCHEMAS`] (STYLE §5).
@@ -35,7 +36,8 @@ pub struct EventSchema {
     pub kind: &'static str,
     /// The envelope's `schema`.
     pub version: u16,
-    /// The `data` field holding the aggregate id that names the stream (`<aggregate>-<id>`).
+    /// The `data` field holding the aggregate id that names the stream (`<aggregate>-<id>`);
+    /// empty for `thing.bootstrap`, whose stream is the recording node's, not the device's.
     pub stream_key: &'static str,
     /// The JSON Schema document, as in `events/<kind>.v<version>.json`.
     pub schema: &'static str,
@@ -72,7 +74,7 @@ pub const EVENT_SCHEMAS: &[EventSchema] = &[
     event_schema!("config.update", 1, "thing_id"),
     event_schema!("config.update_certs", 1, "thing_id"),
     event_schema!("config.remove", 1, "thing_id"),
-    event_schema!("thing.bootstrap", 1, "external_id_hash"),
+    event_schema!("thing.bootstrap", 1, ""),
     event_schema!("thing.state_change", 1, "thing_id"),
     event_schema!("thing.update_connections", 1, "thing_id"),
     event_schema!("config.external_id_claim", 1, "external_id_hash"),
@@ -117,6 +119,9 @@ pub fn validate_event(envelope: &Value) -> Result<(), String> {
 /// `<aggregate>-<id>` must be the event's own aggregate id (a key claim's is its key hash).
 fn check_stream(envelope: &Value, data: &Value, key: &str) -> Result<(), String> {
     let stream = envelope["stream"].as_str().unwrap_or_default();
+    if key.is_empty() {
+        return Ok(());
+    }
     let stream_id = stream.split_once('-').map(|(_, id)| id);
     let own_id = data[key].as_str();
     if stream_id.is_some() && stream_id == own_id {

@@ -246,9 +246,10 @@ impl TestApp {
             Value::Object(map) => {
                 for (k, v) in map {
                     match (k.as_str(), v) {
-                        ("password" | "old_password" | "key", Value::String(s)) => {
-                            self.remember_secret(s)
-                        }
+                        (
+                            "password" | "old_password" | "key" | "external_key" | "client_key",
+                            Value::String(s),
+                        ) => self.remember_secret(s),
                         _ => self.remember_secrets_in(v),
                     }
                 }

@@ -4,6 +4,7 @@
 
 mod channels;
 mod client_ip;
+mod config_list;
 mod configs;
 mod connections;
 mod docs;
@@ -78,7 +79,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(search::search_channels))
         .routes(routes!(connections::connect_many))
         .routes(routes!(connections::connect_one, connections::disconnect))
-        .routes(routes!(configs::create_config))
+        .routes(routes!(configs::create_config, config_list::list_configs))
         .routes(routes!(
             configs::get_config,
             configs::update_config,

@@ -45,7 +45,7 @@ pub fn page_query(raw: Option<&str>) -> Result<PageQuery, ApiError> {
     Ok(query)
 }
 
-fn number(key: &str, value: &str) -> Result<u64, ApiError> {
+pub fn number(key: &str, value: &str) -> Result<u64, ApiError> {
     value
         .parse()
         .map_err(|_| ApiError::bad_request(format!("{key} must be a non-negative integer")))

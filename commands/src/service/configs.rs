@@ -6,9 +6,12 @@
 //! time of the command, which is what `domain::config::apply` would fold from their events.
 
 use domain::config::{self, Activation, Certs, Config, ConfigCommand, ConfigState};
-use domain::ids::{ChannelId, ThingId, UserId};
+use domain::ids::{ChannelId, SealedKey, ThingId, UserId};
 use domain::{DomainError, Event};
+use projections::views::{ConfigQuery, Page};
 
+use super::bootstrap_attempts::AttemptRecorder;
+use super::execute::pending;
 use super::{CommandMeta, NewThing, Service, ServiceError};
 
 /// What `POST /things/configs` carries; keys in plaintext, sealed here.
@@ -182,31 +185,23 @@ impl Service {
         external_key: &str,
     ) -> Result<ConfigWithKeys, ServiceError> {
         let id_hash = self.vault.hash(external_id);
-        let holder = self.external_id_holder(&id_hash).await?;
-        let found = match holder {
-            Some(thing) => {
-                let state = self.config_state(thing).await?;
-                state
-                    .bootstrap(&self.vault.hash(external_key))
-                    .ok()
-                    .filter(|c| c.external_id == external_id)
-                    .cloned()
-            }
-            None => None,
-        };
+        let key_hash = self.vault.hash(external_key);
+        let found = self
+            .views
+            .config_by_external_id(external_id)
+            .await?
+            .filter(|row| row.config.opens_with(&key_hash));
         let attempt = Event::ThingBootstrapped {
             external_id_hash: id_hash,
             external_id: external_id.to_owned(),
             success: found.is_some(),
         };
-        self.execute(
-            meta,
-            domain::external_id_claim::attempts_stream(&id_hash),
-            |(), _| (),
-            |_| Ok(vec![attempt.clone()]),
-        )
-        .await?;
-        self.with_keys(found.ok_or(DomainError::NotFound)?).await
+        self.attempts
+            .get_or_init(|| AttemptRecorder::start(self.log.clone()))
+            .record(pending(meta, &attempt))
+            .await?;
+        let row = found.ok_or(DomainError::NotFound)?;
+        Ok(self.open_keys(row.config, &row.thing_key))
     }
 
     /// The config's state with its foreign facts: the thing removed, channels removed.
@@ -285,7 +280,13 @@ impl Service {
             .thing(config.owner, config.thing_id)
             .await?
             .ok_or(DomainError::NotFound)?;
-        Ok(ConfigWithKeys {
+        Ok(self.open_keys(config, &thing.sealed_key))
+    }
+
+    /// The config as its owner or device reads it: sealed keys opened. A seal that does not
+    /// open (the master key changed) shows as an empty key rather than failing the read.
+    fn open_keys(&self, config: Config, thing_key: &SealedKey) -> ConfigWithKeys {
+        ConfigWithKeys {
             external_key: self
                 .vault
                 .open(&config.external_key.sealed_key)
@@ -295,9 +296,36 @@ impl Service {
                 .client_key
                 .as_ref()
                 .and_then(|k| self.vault.open(k)),
-            thing_key: self.with_key(thing).key,
+            thing_key: self.vault.open(thing_key).unwrap_or_default(),
             config,
-        })
+        }
+    }
+
+    /// `owner`'s configs; `thing_key` (Mainflux's `mainflux_key` filter) narrows them to
+    /// the thing holding that key.
+    pub async fn configs(
+        &self,
+        owner: UserId,
+        mut query: ConfigQuery,
+        thing_key: Option<&str>,
+    ) -> Result<Page<ConfigWithKeys>, ServiceError> {
+        if let Some(key) = thing_key {
+            let holder = self.authz.identify(&self.vault.hash(key));
+            match (holder, query.thing_id) {
+                (Some(holder), None) => query.thing_id = Some(holder),
+                (Some(holder), Some(wanted)) if holder == wanted => {}
+                _ => {
+                    return Ok(Page {
+                        total: 0,
+                        offset: query.offset,
+                        limit: query.limit,
+                        items: Vec::new(),
+                    });
+                }
+            }
+        }
+        let page = self.views.configs(owner, &query).await?;
+        Ok(page.map(|row| self.open_keys(row.config, &row.thing_key)))
     }
 }
 

@@ -144,7 +144,7 @@ impl Service {
     }
 }
 
-fn pending(meta: &CommandMeta, event: &Event) -> PendingEvent {
+pub(super) fn pending(meta: &CommandMeta, event: &Event) -> PendingEvent {
     PendingEvent {
         id: Uuid::now_v7(),
         kind: event.kind().to_owned(),

@@ -1,6 +1,7 @@
 //! Command handlers: load the aggregate, decide, append durably, wait until the local
 //! projections show the result, answer.
 
+mod bootstrap_attempts;
 mod channels;
 mod config_claims;
 mod config_state;
@@ -158,6 +159,8 @@ pub struct Service {
     /// A hash of a random password, verified against for an unknown email.
     decoy: tokio::sync::OnceCell<PasswordHash>,
     mailer: Arc<dyn Mailer>,
+    /// Started by the first device fetch (a task needs the runtime; `new` may not have one).
+    attempts: std::sync::OnceLock<bootstrap_attempts::AttemptRecorder>,
 }
 
 /// What a `Service` is built from.
@@ -194,6 +197,7 @@ impl Service {
             stream_locks: StreamLocks::default(),
             decoy: tokio::sync::OnceCell::new(),
             mailer: Arc::new(LogMailer),
+            attempts: std::sync::OnceLock::new(),
         }
     }
 

@@ -7,7 +7,7 @@ use domain::config::Activation;
 use super::ViewsFactory;
 use super::cases::applied;
 use super::history::{History, channel, thing, user};
-use crate::views::{ConfigQuery, ConfigRow, Page, QueryViews, ViewStore};
+use crate::views::{ConfigQuery, ConfigRow, Page, QueryViews};
 
 fn all() -> ConfigQuery {
     ConfigQuery {
