@@ -128,6 +128,7 @@ impl App {
                 key_claims: config.log.is_shared(),
                 reset_endpoint: config.mail.reset_endpoint.clone(),
                 reset_origins: config.mail.origins()?,
+                bootstrap_cipher: config.bootstrap_cipher()?,
                 ..Settings::default()
             })?,
             admin_token: secrets.admin_token.clone(),

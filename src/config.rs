@@ -58,6 +58,10 @@ pub struct Config {
     /// 64 hex characters sealing thing keys at rest; generated once when absent.
     #[arg(long, env = "FF_MASTER_KEY", hide_env_values = true)]
     pub master_key: Option<String>,
+    /// 64 hex characters: turns on `GET /things/bootstrap/secure/{id}`, whose external key
+    /// and answer are sealed with AES-256-GCM under this key (the devices hold it too).
+    #[arg(long, env = "FF_BOOTSTRAP_KEY", hide_env_values = true)]
+    pub bootstrap_key: Option<String>,
     /// Only logged-in users (or the operator's admin token) may create users.
     #[arg(long, env = "FF_CLOSED_REGISTRATION", value_parser = BoolishValueParser::new())]
     pub closed_registration: bool,
@@ -128,6 +132,7 @@ impl Default for Config {
             coap_addr: SocketAddr::from(([0, 0, 0, 0], 5683)).into(),
             jwt_secret: None,
             master_key: None,
+            bootstrap_key: None,
             closed_registration: false,
             key_claim_grace: DEFAULT_KEY_CLAIM_GRACE.as_secs(),
             no_store: false,
@@ -160,6 +165,7 @@ impl Config {
         self.clients.check()?;
         self.coap.check()?;
         self.log.backend()?;
+        self.bootstrap_cipher()?;
         if self.log.is_shared() && (self.jwt_secret.is_none() || self.master_key.is_none()) {
             anyhow::bail!(
                 "FF_EVENT_LOG={} is shared by several nodes: start every node with the same \
@@ -194,6 +200,15 @@ impl Config {
         Ok(())
     }
 
+    /// The secure bootstrap cipher, when `FF_BOOTSTRAP_KEY` is set and well-formed.
+    pub fn bootstrap_cipher(&self) -> anyhow::Result<Option<commands::auth::BootstrapCipher>> {
+        self.bootstrap_key
+            .as_deref()
+            .map(commands::auth::BootstrapCipher::from_hex)
+            .transpose()
+            .map_err(Into::into)
+    }
+
     pub fn events_dir(&self) -> PathBuf {
         self.data_dir.join("events")
     }
@@ -215,6 +230,13 @@ impl Config {
             format!("FF_COAP_ADDR={}", self.coap_addr),
             format!("FF_JWT_SECRET={}", secret(&self.jwt_secret)),
             format!("FF_MASTER_KEY={}", secret(&self.master_key)),
+            format!(
+                "FF_BOOTSTRAP_KEY={}",
+                match self.bootstrap_key {
+                    Some(_) => "******** (set)",
+                    None => "(unset: secure bootstrap off)",
+                }
+            ),
             format!("FF_CLOSED_REGISTRATION={}", self.closed_registration),
             format!("FF_KEY_CLAIM_GRACE={}", self.key_claim_grace),
             format!("FF_NO_STORE={}", self.no_store),

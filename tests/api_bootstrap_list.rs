@@ -49,7 +49,7 @@ async fn the_list_filters_pages_and_shows_only_the_callers_configs() {
     config(&t, &b, "serial-b", "gateway of b").await;
     let (active, active_key) = made[1].clone();
     t.expect(
-        req("PUT", &format!("/things/state/{active}"))
+        req("PUT", format!("/things/state/{active}"))
             .token(&a.token)
             .json(json!({"state": 1})),
         StatusCode::OK,

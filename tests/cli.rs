@@ -313,3 +313,26 @@ fn mail_without_allowed_reset_origins_is_refused_at_start() {
         .unwrap();
     fails_with(output, "FF_SMTP_URL needs FF_RESET_ORIGINS");
 }
+
+#[test]
+fn a_malformed_bootstrap_key_is_refused_at_start_and_a_good_one_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = ferroflux(dir.path())
+        .env("FF_BOOTSTRAP_KEY", "12345678910111213141516171819202")
+        .arg("serve")
+        .output()
+        .unwrap();
+    fails_with(output, "FF_BOOTSTRAP_KEY must be 64 hex characters");
+    let key = "ab".repeat(32);
+    let output = ferroflux(dir.path())
+        .env("FF_BOOTSTRAP_KEY", &key)
+        .arg("config")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("FF_BOOTSTRAP_KEY=******** (set)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(&key), "{stdout}");
+}

@@ -1,5 +1,6 @@
 //! Secrets at rest and in transit: the key vault, password hashing, user tokens.
 
+mod bootstrap_cipher;
 mod hash_pool;
 mod passwords;
 mod secrets;
@@ -7,6 +8,7 @@ mod throttle;
 mod tokens;
 mod vault;
 
+pub use bootstrap_cipher::{BadBootstrapKey, BootstrapCipher, SealFailed};
 pub use hash_pool::{HashError, HashPool};
 pub use secrets::{Secrets, SecretsError};
 pub use throttle::{LoginThrottle, ThrottleRules};

@@ -1,9 +1,9 @@
-//! Mainflux 0.12's bootstrap API: `/things/configs…`, `/things/state/{id}` and the device's
-//! `GET /things/bootstrap/{external_id}`. A config is named by its thing's id.
+//! Mainflux 0.12's bootstrap API for owners: `/things/configs…` and `/things/state/{id}`
+//! (the device's fetch is in `bootstrap`). A config is named by its thing's id.
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::header::{AUTHORIZATION, LOCATION};
+use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -253,26 +253,4 @@ pub async fn change_state(
         .change_config_state(&meta, me, path_id(&id)?, state)
         .await?;
     Ok(StatusCode::OK)
-}
-
-/// The device's fetch: `Authorization` is its external key. An unknown id and a wrong key
-/// are the same 404, and both are recorded as failed `thing.bootstrap` events.
-#[utoipa::path(get, path = "/things/bootstrap/{external_id}", tag = "bootstrap", security(("external_key" = [])), params(("external_id" = String, Path)),
-    responses((status = 200, body = ConfigResponse), (status = 401, body = ErrorBody, description = "no key"),
-        (status = 404, body = ErrorBody, description = "unknown external id or wrong key")))]
-pub async fn bootstrap(
-    State(service): State<AppState>,
-    Path(external_id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Json<ConfigResponse>, ApiError> {
-    let key = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "missing external key"))?;
-    let found = service
-        .bootstrap(&meta(&headers, None)?, &external_id, key)
-        .await?;
-    Ok(Json(found.into()))
 }

@@ -2,6 +2,7 @@
 //! OpenAPI document generated from the same handler annotations that route requests, so the
 //! two cannot drift.
 
+mod bootstrap;
 mod channels;
 mod client_ip;
 mod config_list;
@@ -88,7 +89,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(configs::update_certs))
         .routes(routes!(configs::update_connections))
         .routes(routes!(configs::change_state))
-        .routes(routes!(configs::bootstrap))
+        .routes(routes!(bootstrap::bootstrap))
+        .routes(routes!(bootstrap::bootstrap_secure))
         .routes(routes!(health::health))
         .routes(routes!(health::ready))
         .routes(routes!(health::version))

@@ -30,7 +30,7 @@ pub use configs::{ConfigWithKeys, NewConfig, PlainCerts, activation};
 pub use error::ServiceError;
 pub use things::{NewThing, ThingWithKey};
 
-use crate::auth::{HashPool, KeyVault, LoginThrottle, ThrottleRules, Tokens};
+use crate::auth::{BootstrapCipher, HashPool, KeyVault, LoginThrottle, ThrottleRules, Tokens};
 use crate::http::TrustedProxies;
 use crate::mail::{LogMailer, Mailer};
 use reservations::Reservations;
@@ -70,6 +70,8 @@ pub struct Settings {
     /// node alone on its embedded log needs no claim (its in-process reservations serialize
     /// every key change there), and saves the claim's append on every create.
     pub key_claims: bool,
+    /// `FF_BOOTSTRAP_KEY`: turns the secure bootstrap fetch on.
+    pub bootstrap_cipher: Option<BootstrapCipher>,
 }
 
 impl Default for Settings {
@@ -89,6 +91,7 @@ impl Default for Settings {
             trusted_proxies: TrustedProxies::default(),
             key_claim_grace: DEFAULT_KEY_CLAIM_GRACE,
             key_claims: false,
+            bootstrap_cipher: None,
         }
     }
 }
@@ -217,6 +220,11 @@ impl Service {
 
     pub fn vault(&self) -> &KeyVault {
         &self.vault
+    }
+
+    /// The secure bootstrap cipher, when `FF_BOOTSTRAP_KEY` is set.
+    pub fn bootstrap_cipher(&self) -> Option<&BootstrapCipher> {
+        self.settings.bootstrap_cipher.as_ref()
     }
 
     pub fn log(&self) -> &Arc<dyn EventLog> {

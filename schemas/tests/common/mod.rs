@@ -36,9 +36,8 @@ pub fn stream_of(event: &Event) -> String {
         | Event::ConfigRemoved { thing_id }
         | Event::ThingStateChanged { thing_id, .. }
         | Event::ThingConnectionsUpdated { thing_id, .. } => config::stream(*thing_id),
-        Event::ThingBootstrapped {
-            external_id_hash, ..
-        } => external_id_claim::attempts_stream(external_id_hash),
+        // The recording node's stream, whatever the device.
+        Event::ThingBootstrapped { .. } => format!("bootstrap-{}", uuid::Uuid::nil()),
         Event::ExternalIdClaimed {
             external_id_hash, ..
         }
