@@ -141,7 +141,7 @@ async fn without_a_bootstrap_key_the_secure_fetch_is_off() {
     let resp = t
         .send(req("GET", "/things/bootstrap/secure/dev-1").auth("00ff"))
         .await
-        .expect(StatusCode::SERVICE_UNAVAILABLE, "off");
+        .expect(StatusCode::NOT_FOUND, "off");
     assert!(
         resp.json()["error"]
             .as_str()

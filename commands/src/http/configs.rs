@@ -67,6 +67,12 @@ pub struct ConfigChannel {
     id: Uuid,
 }
 
+impl ConfigChannel {
+    pub fn list(channels: &[domain::ids::ChannelId]) -> Vec<Self> {
+        channels.iter().map(|c| Self { id: c.0 }).collect()
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct ConfigResponse {
     mainflux_id: Uuid,
@@ -93,11 +99,7 @@ impl From<ConfigWithKeys> for ConfigResponse {
         Self {
             mainflux_id: config.thing_id.0,
             mainflux_key: c.thing_key,
-            mainflux_channels: config
-                .channels
-                .iter()
-                .map(|id| ConfigChannel { id: id.0 })
-                .collect(),
+            mainflux_channels: ConfigChannel::list(&config.channels),
             external_id: config.external_id,
             external_key: c.external_key,
             name: config.name,
