@@ -188,3 +188,55 @@ async fn every_fetch_is_recorded_with_its_outcome() {
     t.remember_secret("wrong-key-guess");
     t.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_devices_are_listed_by_id_until_a_config_takes_them() {
+    let t = TestApp::start().await;
+    let a = t.user("a@example.com").await;
+    config(&t, &a, "serial-known", "gw").await;
+    for (external_id, key) in [
+        ("serial-new-1", "key-of-new-1"),
+        ("serial-known", "wrong-key-guess"),
+        ("serial-new-2", "key-of-new-2"),
+        ("serial-new-1", "key-of-new-1"),
+    ] {
+        t.expect(
+            req("GET", format!("/things/bootstrap/{external_id}")).auth(key),
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+    }
+    let unknown = t.get(&a.token, "/things/unknown/configs").await;
+    let listed: Vec<(&str, u64)> = unknown["configs"]
+        .as_array()
+        .expect("configs")
+        .iter()
+        .map(|d| {
+            (
+                d["external_id"].as_str().unwrap(),
+                d["attempts"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [("serial-new-1", 2), ("serial-new-2", 1)],
+        "newest first"
+    );
+    assert!(
+        !unknown.to_string().contains("key-of-new"),
+        "the key tried is never shown: {unknown}"
+    );
+    let body = json!({"external_id": "serial-new-1", "external_key": "key-of-new-1"});
+    t.send(req("POST", "/things/configs").token(&a.token).json(body))
+        .await
+        .expect(StatusCode::CREATED, "provision the unknown device");
+    let unknown = t.get(&a.token, "/things/unknown/configs?limit=1").await;
+    assert_eq!(unknown["total"], 1);
+    assert_eq!(unknown["configs"][0]["external_id"], "serial-new-2");
+    let anonymous = t.send(req("GET", "/things/unknown/configs")).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    t.remember_secret("key-of-new-1");
+    t.remember_secret("key-of-new-2");
+    t.finish().await;
+}

@@ -140,6 +140,10 @@ pub enum Event {
         external_id_hash: KeyHash,
         external_id: String,
         success: bool,
+        /// No config had this external id (rather than a wrong key): the device is one the
+        /// operator has not provisioned yet (`GET /things/unknown/configs`).
+        #[serde(default)]
+        unknown: bool,
     },
     #[serde(rename = "thing.state_change")]
     ThingStateChanged {

@@ -21,3 +21,13 @@ CREATE INDEX configs_owner ON configs (owner, thing_id);
 -- The device's fetch. Not unique: the log's claims keep external ids unique, and a view
 -- must take any recorded history rather than stop on it.
 CREATE INDEX configs_external_id ON configs (external_id);
+
+-- External ids devices fetched with while no config had them (views::unknown): the id only,
+-- never the key tried; the most recent `MAX_UNKNOWN` are kept.
+CREATE TABLE unknown_configs (
+    external_id   text PRIMARY KEY,
+    attempts      bigint NOT NULL,
+    last_attempt  bigint NOT NULL,
+    last_position bigint NOT NULL
+);
+CREATE INDEX unknown_configs_recency ON unknown_configs (last_position);

@@ -49,6 +49,56 @@ pub async fn list_configs(
     }))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct UnknownDevice {
+    external_id: String,
+    /// Failed fetches with this id since it was first seen.
+    attempts: u64,
+    /// Unix seconds of the latest one.
+    last_attempt: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UnknownPage {
+    total: u64,
+    offset: u64,
+    limit: u64,
+    configs: Vec<UnknownDevice>,
+}
+
+/// External ids devices tried to bootstrap with while no config had them, newest first
+/// (Mainflux 0.11). Only the id: a key shown to every user would let anyone claim another's
+/// device, and whoever provisions it knows its key.
+#[utoipa::path(get, path = "/things/unknown/configs", tag = "bootstrap", security(("user_token" = [])),
+    params(Window),
+    responses((status = 200, body = UnknownPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list_unknown(
+    State(service): State<AppState>,
+    Caller(_caller): Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<UnknownPage>, ApiError> {
+    let window = paging::page_query(raw.as_deref())?;
+    let page = service
+        .views()
+        .unknown_devices(window.offset, window.limit)
+        .await
+        .map_err(crate::service::ServiceError::from)?;
+    Ok(Json(UnknownPage {
+        total: page.total,
+        offset: page.offset,
+        limit: page.limit,
+        configs: page
+            .items
+            .into_iter()
+            .map(|d| UnknownDevice {
+                external_id: d.external_id,
+                attempts: d.attempts,
+                last_attempt: d.last_attempt,
+            })
+            .collect(),
+    }))
+}
+
 /// The filters, and the `mainflux_key` to resolve (a key is looked up, not stored).
 fn config_query(raw: Option<&str>) -> Result<(ConfigQuery, Option<String>), ApiError> {
     let mut query = ConfigQuery {

@@ -81,6 +81,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(connections::connect_many))
         .routes(routes!(connections::connect_one, connections::disconnect))
         .routes(routes!(configs::create_config, config_list::list_configs))
+        .routes(routes!(config_list::list_unknown))
         .routes(routes!(
             configs::get_config,
             configs::update_config,

@@ -186,15 +186,14 @@ impl Service {
     ) -> Result<ConfigWithKeys, ServiceError> {
         let id_hash = self.vault.hash(external_id);
         let key_hash = self.vault.hash(external_key);
-        let found = self
-            .views
-            .config_by_external_id(external_id)
-            .await?
-            .filter(|row| row.config.opens_with(&key_hash));
+        let config = self.views.config_by_external_id(external_id).await?;
+        let unknown = config.is_none();
+        let found = config.filter(|row| row.config.opens_with(&key_hash));
         let attempt = Event::ThingBootstrapped {
             external_id_hash: id_hash,
             external_id: external_id.to_owned(),
             success: found.is_some(),
+            unknown,
         };
         self.attempts
             .get_or_init(|| AttemptRecorder::start(self.log.clone()))

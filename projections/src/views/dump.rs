@@ -5,7 +5,7 @@ use domain::config::Config;
 use domain::ids::{ChannelId, ThingId};
 use serde::Serialize;
 
-use super::{ChannelRow, ThingRow, UserRow, Views};
+use super::{ChannelRow, ThingRow, UnknownDevice, UserRow, Views};
 use crate::projection::digest_of;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -16,6 +16,8 @@ pub struct ViewsDump {
     /// Live connections, by channel then thing.
     pub edges: Vec<(ChannelId, ThingId)>,
     pub configs: Vec<Config>,
+    /// By external id.
+    pub unknown: Vec<UnknownDevice>,
 }
 
 impl ViewsDump {
@@ -34,6 +36,7 @@ impl Views {
                 channels: s.channels.rows.values().cloned().collect(),
                 edges: s.graph.edges().into_iter().collect(),
                 configs: s.configs.rows.rows.values().cloned().collect(),
+                unknown: s.unknown.by_id.values().cloned().collect(),
             };
             dump.configs.sort_by_key(|c| c.thing_id.0);
             dump.users.sort_by_key(|u| u.id.0);

@@ -8,7 +8,8 @@ use domain::ids::{ChannelId, ThingId, UserId};
 
 use super::port::{QueryViews, ViewError, ViewStore};
 use super::{
-    ChannelRow, ConfigQuery, ConfigRow, Page, PageQuery, ThingRow, UserRow, Views, ViewsDump,
+    ChannelRow, ConfigQuery, ConfigRow, Page, PageQuery, ThingRow, UnknownDevice, UserRow, Views,
+    ViewsDump,
 };
 use crate::Projection;
 
@@ -77,6 +78,14 @@ impl QueryViews for Views {
         external_id: &str,
     ) -> Result<Option<ConfigRow>, ViewError> {
         Ok(Views::config_by_external_id(self, external_id))
+    }
+
+    async fn unknown_devices(
+        &self,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Page<UnknownDevice>, ViewError> {
+        Ok(Views::unknown_devices(self, offset, limit))
     }
 }
 

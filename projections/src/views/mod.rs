@@ -17,6 +17,7 @@ mod order;
 pub mod port;
 pub mod postgres;
 mod state;
+mod unknown;
 
 use std::sync::RwLock;
 
@@ -31,6 +32,7 @@ pub use order::{Dir, Listed, Order};
 pub use port::{QueryViews, ViewError, ViewStore};
 use state::ViewState;
 pub use state::{ChannelRow, ThingRow, UserRow};
+pub use unknown::{MAX_UNKNOWN, UnknownDevice};
 
 use crate::Projection;
 use crate::projection::digest_of;
@@ -144,6 +146,11 @@ impl Views {
         })
     }
 
+    /// External ids devices fetched with and no config has, newest first.
+    pub fn unknown_devices(&self, offset: u64, limit: u64) -> Page<UnknownDevice> {
+        self.read(|s| s.unknown.page(offset, limit))
+    }
+
     /// The config a device fetches; no owner: the caller is a device, not a user.
     pub fn config_by_external_id(&self, external_id: &str) -> Option<ConfigRow> {
         self.read(|s| {
@@ -184,7 +191,7 @@ impl Projection for Views {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if recorded.position > s.checkpoint {
             s.checkpoint = recorded.position;
-            s.apply(event);
+            s.apply(recorded, event);
         }
     }
 
@@ -196,7 +203,7 @@ impl Projection for Views {
         for (recorded, event) in batch {
             if recorded.position > s.checkpoint {
                 s.checkpoint = recorded.position;
-                s.apply(event);
+                s.apply(recorded, event);
             }
         }
     }

@@ -10,7 +10,10 @@ use domain::Event;
 use domain::envelope::RecordedEvent;
 use domain::ids::{ChannelId, ThingId, UserId};
 
-use super::{ChannelRow, ConfigQuery, ConfigRow, Page, PageQuery, ThingRow, UserRow, ViewsDump};
+use super::{
+    ChannelRow, ConfigQuery, ConfigRow, Page, PageQuery, ThingRow, UnknownDevice, UserRow,
+    ViewsDump,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ViewError {
@@ -75,6 +78,14 @@ pub trait QueryViews: Send + Sync + 'static {
         &self,
         external_id: &str,
     ) -> Result<Option<ConfigRow>, ViewError>;
+
+    /// External ids devices fetched with and no config has, newest first. Not owned by
+    /// anyone: they show only the id, never a key.
+    async fn unknown_devices(
+        &self,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Page<UnknownDevice>, ViewError>;
 }
 
 /// Write side of a query-view backend: what the contract suite and the followers feed.

@@ -10,6 +10,8 @@ use domain::{Event, FastMap};
 use serde::Serialize;
 
 use super::configs::ConfigRows;
+use super::unknown::UnknownDevices;
+use domain::envelope::RecordedEvent;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UserRow {
@@ -119,6 +121,7 @@ pub struct ViewState {
     #[serde(serialize_with = "serialize_edges")]
     pub graph: Connections,
     pub configs: ConfigRows,
+    pub unknown: UnknownDevices,
 }
 
 fn serialize_edges<S: serde::Serializer>(graph: &Connections, s: S) -> Result<S::Ok, S::Error> {
@@ -126,7 +129,7 @@ fn serialize_edges<S: serde::Serializer>(graph: &Connections, s: S) -> Result<S:
 }
 
 impl ViewState {
-    pub fn apply(&mut self, event: &Event) {
+    pub fn apply(&mut self, recorded: &RecordedEvent, event: &Event) {
         self.graph.apply(event);
         match event {
             Event::UserRegistered {
@@ -211,6 +214,19 @@ impl ViewState {
             | Event::ThingConnectionsUpdated { .. }
             | Event::ExternalIdClaimed { .. }
             | Event::ExternalIdReleased { .. } => {}
+        }
+        match event {
+            Event::ThingBootstrapped {
+                external_id,
+                unknown: true,
+                ..
+            } => self.unknown.attempt(
+                external_id,
+                recorded.position,
+                recorded.occurred_at.unix_timestamp(),
+            ),
+            Event::ConfigCreated { external_id, .. } => self.unknown.provisioned(external_id),
+            _ => {}
         }
         let (things, channels) = (&self.things.rows, &self.channels.rows);
         self.configs.apply(

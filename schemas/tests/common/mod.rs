@@ -178,6 +178,7 @@ pub fn samples() -> Vec<Event> {
             external_id_hash: key_material("factory-serial-0042").key_hash,
             external_id: "factory-serial-0042".into(),
             success: false,
+            unknown: true,
         },
         Event::ThingStateChanged {
             thing_id: thing,

@@ -213,7 +213,7 @@ pub async fn random_histories_answer_as_memory(factory: &dyn ViewsFactory) {
             .filter_map(|_| made_channels.get(next(made_channels.len().max(1) as u64) as usize))
             .copied()
             .collect();
-        match next(13) {
+        match next(14) {
             0 if things.insert(t) => h.thing_with(owner, t, name, meta),
             1 if channels.insert(c) => {
                 made_channels.push(c);
@@ -233,6 +233,7 @@ pub async fn random_histories_answer_as_memory(factory: &dyn ViewsFactory) {
                 name: name.map(str::to_owned),
                 content: None,
             }),
+            13 => h.fetch(&format!("ext-{}", next(14)), next(2) == 0),
             12 => h.push(match next(3) {
                 0 => Event::ConfigRemoved { thing_id: t },
                 n => Event::ThingStateChanged {
@@ -266,10 +267,18 @@ pub async fn random_histories_answer_as_memory(factory: &dyn ViewsFactory) {
         start = end;
     }
     assert_same_as_memory(store.as_ref(), &h).await;
-    let configs = store.dump().await.unwrap().configs;
+    let dump = store.dump().await.unwrap();
     assert!(
-        configs.iter().filter(|c| !c.channels.is_empty()).count() > 1,
+        dump.configs
+            .iter()
+            .filter(|c| !c.channels.is_empty())
+            .count()
+            > 1,
         "the history leaves configs with channels"
+    );
+    assert!(
+        dump.unknown.iter().any(|d| d.attempts > 1),
+        "and unknown devices seen more than once"
     );
 }
 

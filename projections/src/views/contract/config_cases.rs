@@ -200,6 +200,41 @@ pub async fn configs_follow_removals_in_any_order(factory: &dyn ViewsFactory) {
     assert!(v.config_by_external_id("ext-2").await.unwrap().is_none());
 }
 
+pub async fn unknown_devices_are_listed_until_provisioned(factory: &dyn ViewsFactory) {
+    let alice = user(1);
+    let mut h = History::default();
+    h.thing(alice, thing(1), None);
+    h.fetch("dev-a", true);
+    h.fetch("dev-b", true);
+    h.fetch("dev-known", false);
+    h.fetch("dev-a", true);
+    h.fetch("Dev-C", true);
+    let v = applied(factory, &h).await;
+    let page = v.unknown_devices(0, 10).await.unwrap();
+    let listed: Vec<(&str, u64)> = page
+        .items
+        .iter()
+        .map(|d| (d.external_id.as_str(), d.attempts))
+        .collect();
+    assert_eq!(
+        listed,
+        [("Dev-C", 1), ("dev-a", 2), ("dev-b", 1)],
+        "newest first"
+    );
+    assert_eq!(page.total, 3);
+    let second = v.unknown_devices(1, 1).await.unwrap();
+    assert_eq!(
+        (second.total, second.items[0].external_id.as_str()),
+        (3, "dev-a")
+    );
+
+    h.config(alice, thing(1), "dev-a", &[]);
+    v.apply_batch(&h.events).await.unwrap();
+    let page = v.unknown_devices(0, 10).await.unwrap();
+    let ids: Vec<&str> = page.items.iter().map(|d| d.external_id.as_str()).collect();
+    assert_eq!(ids, ["Dev-C", "dev-b"], "a config provisions the id");
+}
+
 /// Every config query of the random-history case, against the in-memory answer.
 pub async fn assert_configs_as_memory(store: &dyn QueryViews, memory: &dyn QueryViews) {
     let queries = [
@@ -223,6 +258,12 @@ pub async fn assert_configs_as_memory(store: &dyn QueryViews, memory: &dyn Query
                 "{q:?}"
             );
         }
+    }
+    for (offset, limit) in [(0, 100), (1, 2)] {
+        assert_eq!(
+            store.unknown_devices(offset, limit).await.unwrap(),
+            memory.unknown_devices(offset, limit).await.unwrap()
+        );
     }
     for n in 0..12 {
         let external_id = format!("ext-{}", thing(n).0.as_u128() & 0xff);

@@ -127,6 +127,16 @@ impl History {
         self.push(Event::ThingKeyUpdated { id, key: key(n) })
     }
 
+    /// A device's fetch with `external_id`; `unknown` when no config had it.
+    pub fn fetch(&mut self, external_id: &str, unknown: bool) -> u64 {
+        self.push(Event::ThingBootstrapped {
+            external_id_hash: KeyHash([0; 32]),
+            external_id: external_id.into(),
+            success: false,
+            unknown,
+        })
+    }
+
     /// A bootstrap config of `thing`; its external key material is `key(n)` for the
     /// thing's `n`, so a test can tell which config a lookup found.
     pub fn config(

@@ -23,6 +23,7 @@ use async_trait::async_trait;
 pub use cases::*;
 pub use config_cases::{
     configs_follow_removals_in_any_order, configs_list_filters_and_device_lookup,
+    unknown_devices_are_listed_until_provisioned,
 };
 pub use history::{History, channel, metadata, thing, user};
 
@@ -57,6 +58,7 @@ macro_rules! views_contract_tests {
             random_histories_answer_as_memory,
             configs_list_filters_and_device_lookup,
             configs_follow_removals_in_any_order,
+            unknown_devices_are_listed_until_provisioned,
         );
     };
     (@cases $factory:expr; $($case:ident),+ $(,)?) => {

@@ -35,7 +35,7 @@ impl PgViews {
             if recorded.position > last {
                 delta.fold(recorded.position, event);
                 if is_config_event(event) {
-                    config_events.push(event);
+                    config_events.push((recorded, event));
                 }
                 last = recorded.position;
             }
@@ -65,7 +65,11 @@ fn text(metadata: &Option<Metadata>) -> Option<String> {
 /// Removals first (so a stray create after a removal wins, as in memory), then whole rows,
 /// then column patches, then edges, then bootstrap configs; every statement skipped when it
 /// has nothing to do.
-async fn write(tx: &mut PgConnection, d: &Delta, configs: &[&Event]) -> Result<(), sqlx::Error> {
+async fn write(
+    tx: &mut PgConnection,
+    d: &Delta,
+    configs: &[(&RecordedEvent, &Event)],
+) -> Result<(), sqlx::Error> {
     let removed_things: Vec<Uuid> = d.removed_things.iter().map(|id| id.0).collect();
     let removed_channels: Vec<Uuid> = d.removed_channels.iter().map(|id| id.0).collect();
     if !removed_things.is_empty() || !removed_channels.is_empty() {

@@ -7,11 +7,13 @@
 
 use domain::Event;
 use domain::config::{Activation, Certs, Config};
+use domain::envelope::RecordedEvent;
 use domain::ids::{ChannelId, KeyHash, KeyMaterial, SealedKey, ThingId, UserId};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
+use super::unknown::{trim_unknown, write_unknown};
 use super::{PgViews, db_error};
 use crate::views::{ConfigQuery, ConfigRow, Page, ViewError};
 
@@ -28,7 +30,7 @@ pub(super) async fn write_configs(
     tx: &mut PgConnection,
     removed_things: &[Uuid],
     removed_channels: &[Uuid],
-    events: &[&Event],
+    events: &[(&RecordedEvent, &Event)],
 ) -> Result<(), sqlx::Error> {
     if !removed_things.is_empty() {
         sqlx::query("DELETE FROM configs WHERE thing_id = ANY($1)")
@@ -46,8 +48,13 @@ pub(super) async fn write_configs(
         .execute(&mut *tx)
         .await?;
     }
-    for event in events {
+    let mut attempts = false;
+    for (recorded, event) in events {
         write_config_event(tx, event).await?;
+        attempts |= write_unknown(tx, recorded, event).await?;
+    }
+    if attempts {
+        trim_unknown(tx).await?;
     }
     Ok(())
 }
@@ -127,7 +134,8 @@ async fn write_config_event(tx: &mut PgConnection, event: &Event) -> Result<(), 
     Ok(())
 }
 
-/// Whether the config writer takes this event (after the batch's net row changes).
+/// Whether the config writer takes this event (after the batch's net row changes); unknown
+/// devices are written in the same pass, in log order.
 pub(super) fn is_config_event(event: &Event) -> bool {
     matches!(
         event,
@@ -137,6 +145,7 @@ pub(super) fn is_config_event(event: &Event) -> bool {
             | Event::ThingConnectionsUpdated { .. }
             | Event::ThingStateChanged { .. }
             | Event::ConfigRemoved { .. }
+            | Event::ThingBootstrapped { unknown: true, .. }
     )
 }
 

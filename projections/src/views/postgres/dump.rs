@@ -5,6 +5,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::configs::{CONFIG_COLUMNS, config};
 use super::queries::{channel_row, thing_row, user_row};
+use super::unknown::unknown_device;
 use super::{PgViews, db_error};
 use crate::views::{ViewError, ViewsDump};
 
@@ -42,6 +43,13 @@ impl PgViews {
         .fetch_all(&mut *tx)
         .await
         .map_err(db_error)?;
+        let unknown = sqlx::query(
+            "SELECT external_id, attempts, last_attempt, last_position FROM unknown_configs \
+             ORDER BY external_id COLLATE \"C\"",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
         Ok(ViewsDump {
             users: users.iter().map(user_row).collect::<Result<_, _>>()?,
@@ -56,6 +64,10 @@ impl PgViews {
                 })
                 .collect::<Result<_, ViewError>>()?,
             configs: configs.iter().map(config).collect::<Result<_, _>>()?,
+            unknown: unknown
+                .iter()
+                .map(unknown_device)
+                .collect::<Result<_, _>>()?,
         })
     }
 }

@@ -22,6 +22,7 @@ mod queries;
 mod rebuild;
 mod scratch;
 mod swap;
+mod unknown;
 
 use async_trait::async_trait;
 use domain::Event;

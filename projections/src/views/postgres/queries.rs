@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use super::{PgViews, db_error};
 use crate::views::{
-    ChannelRow, ConfigQuery, ConfigRow, Dir, Order, Page, PageQuery, QueryViews, ThingRow, UserRow,
-    ViewError,
+    ChannelRow, ConfigQuery, ConfigRow, Dir, Order, Page, PageQuery, QueryViews, ThingRow,
+    UnknownDevice, UserRow, ViewError,
 };
 
 const THING_COLUMNS: &str = "r.id, r.owner, r.name, r.metadata, r.key_hash, r.sealed_key";
@@ -310,5 +310,13 @@ impl QueryViews for PgViews {
         external_id: &str,
     ) -> Result<Option<ConfigRow>, ViewError> {
         PgViews::config_by_external_id(self, external_id).await
+    }
+
+    async fn unknown_devices(
+        &self,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Page<UnknownDevice>, ViewError> {
+        self.list_unknown(offset, limit).await
     }
 }
