@@ -26,7 +26,7 @@ use projections::{Applied, AuthzCache};
 use uuid::Uuid;
 
 pub use channels::NewChannel;
-pub use configs::{ConfigWithKeys, NewConfig, PlainCerts, activation};
+pub use configs::{ConfigWithKeys, FetchedConfig, NewConfig, PlainCerts, activation};
 pub use error::ServiceError;
 pub use things::{NewThing, ThingWithKey};
 
