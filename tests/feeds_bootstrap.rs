@@ -19,6 +19,10 @@ const EXTERNAL_KEY: &str = "factory-secret-ext-key";
 const WRONG_KEY: &str = "a-key-some-device-tried";
 const CLIENT_KEY: &str = "PRIVATE-CLIENT-KEY-PEM";
 
+/// One call of the path: method, path, raw `Authorization` (else the user's token), body,
+/// the status it must answer.
+type Step<'a> = (&'a str, String, Option<&'a str>, Option<Value>, StatusCode);
+
 /// `method path` with the user's token (or `auth` as the raw `Authorization`); its status.
 async fn call(
     user: &User,
@@ -116,7 +120,7 @@ async fn a_mainflux_consumer_reads_every_bootstrap_event_once_without_secrets() 
         "channels": [c0], "name": "gw", "content": "{\"a\":1}",
         "client_cert": "CERT", "client_key": CLIENT_KEY, "ca_cert": "CA"
     });
-    let steps: [(&str, String, Option<&str>, Option<Value>, StatusCode); 10] = [
+    let steps: [Step; 10] = [
         (
             "POST",
             "/things/configs".into(),
