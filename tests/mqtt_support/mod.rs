@@ -214,7 +214,14 @@ impl Client {
                 .ok()?;
             match packet {
                 None => return Some(Err("client task ended".into())),
-                Some(Ok(Packet::PubAck(_) | Packet::PingResp | Packet::UnsubAck(_))) => continue,
+                Some(Ok(
+                    Packet::PubAck(_)
+                    | Packet::PubRec(_)
+                    | Packet::PubRel(_)
+                    | Packet::PubComp(_)
+                    | Packet::PingResp
+                    | Packet::UnsubAck(_),
+                )) => continue,
                 Some(other) => return Some(other),
             }
         }

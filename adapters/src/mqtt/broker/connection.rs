@@ -19,6 +19,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 use super::Broker;
+use super::delivery::Reply;
 use super::inbound::{Filter, Received, Will};
 use super::session::{Kick, Offer, Session, Subscription};
 use super::wire::{Ack, Goodbye, Wire};
@@ -170,6 +171,10 @@ impl Connection {
             let Some(message) = state.next_to_send(self.receive_max) else {
                 return Ok(false);
             };
+            if let (true, Some(id)) = (message.released, message.packet_id) {
+                self.wire.ack(&mut self.output, Ack::Released, id);
+                continue;
+            }
             let outgoing = message.as_ref();
             if self.wire.publish_size(&outgoing) > self.max_out_packet {
                 // MQTT 5: a message too large for the client is dropped, not sent.
@@ -227,7 +232,11 @@ impl Connection {
     fn handle(&mut self, packet: Received) -> Result<(), End> {
         match packet {
             Received::Publish(publish) => return self.on_publish(*publish),
-            Received::PubAck(id) => self.session.lock().acknowledge(id),
+            Received::Acked(id, acked) => match self.session.lock().acknowledged(id, acked) {
+                Reply::Nothing => {}
+                Reply::Release => self.wire.ack(&mut self.output, Ack::Released, id),
+                Reply::ProtocolError => return Err(End::Protocol),
+            },
             Received::PubRel(id) => {
                 self.session
                     .lock()
@@ -326,7 +335,7 @@ impl Connection {
                 granted.push(None);
                 continue;
             };
-            let qos = requested.qos.min(QoS::AtLeastOnce);
+            let qos = requested.qos;
             // Subscribed before the retained messages are read: a retained publish in
             // between is then delivered live, not missed.
             let retained_wanted = (!requested.skip_retained).then(|| (channel, filter.clone()));

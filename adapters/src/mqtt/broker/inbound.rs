@@ -12,6 +12,7 @@ use rmqtt_codec::{v3, v5};
 use tokio_util::codec::Decoder;
 
 use super::checks::{self, Level, Verdict};
+use super::delivery::Acked;
 use super::wire::Wire;
 
 /// A CONNECT, whatever the version.
@@ -65,7 +66,8 @@ pub(super) struct Filter {
 /// What a client sent after CONNECT (well formed: `checks` and the codec passed it).
 pub(super) enum Received {
     Publish(Box<Publish>),
-    PubAck(NonZeroU16),
+    /// PUBACK, PUBREC or PUBCOMP: a subscriber acknowledging a delivery (`delivery`).
+    Acked(NonZeroU16, Acked),
     PubRel(NonZeroU16),
     Subscribe {
         packet_id: NonZeroU16,
@@ -80,7 +82,7 @@ pub(super) enum Received {
         keep_will: bool,
         session_expiry: Option<u32>,
     },
-    /// PUBREC/PUBCOMP (the broker never sends QoS 2), AUTH, a second CONNECT, a packet
+    /// AUTH, a second CONNECT, a packet
     /// only a server sends, or one breaking a protocol rule (`checks::Verdict`): the
     /// connection is closed ("protocol error").
     Unexpected,
@@ -212,8 +214,10 @@ fn fixed_header(input: &[u8]) -> Result<Option<(usize, usize)>, DecodeError> {
 fn from_v3_packet(packet: v3::Packet) -> Received {
     match packet {
         v3::Packet::Publish(publish) => Received::Publish(publish),
-        v3::Packet::PublishAck { packet_id } => Received::PubAck(packet_id),
+        v3::Packet::PublishAck { packet_id } => Received::Acked(packet_id, Acked::PubAck),
         v3::Packet::PublishRelease { packet_id } => Received::PubRel(packet_id),
+        v3::Packet::PublishReceived { packet_id } => Received::Acked(packet_id, Acked::PubRec),
+        v3::Packet::PublishComplete { packet_id } => Received::Acked(packet_id, Acked::PubComp),
         v3::Packet::Subscribe {
             packet_id,
             topic_filters,
@@ -249,8 +253,13 @@ fn from_v3_packet(packet: v3::Packet) -> Received {
 fn from_v5_packet(packet: v5::Packet) -> Received {
     match packet {
         v5::Packet::Publish(publish) => Received::Publish(publish),
-        v5::Packet::PublishAck(ack) => Received::PubAck(ack.packet_id),
+        v5::Packet::PublishAck(ack) => Received::Acked(ack.packet_id, Acked::PubAck),
         v5::Packet::PublishRelease(ack) => Received::PubRel(ack.packet_id),
+        v5::Packet::PublishReceived(ack) => match ack.reason_code as u8 {
+            0x80.. => Received::Acked(ack.packet_id, Acked::PubRecRefused),
+            _ => Received::Acked(ack.packet_id, Acked::PubRec),
+        },
+        v5::Packet::PublishComplete(ack) => Received::Acked(ack.packet_id, Acked::PubComp),
         v5::Packet::Subscribe(subscribe) => Received::Subscribe {
             packet_id: subscribe.packet_id,
             filters: subscribe

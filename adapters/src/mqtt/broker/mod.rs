@@ -18,6 +18,7 @@
 
 mod checks;
 mod connection;
+mod delivery;
 mod handshake;
 mod inbound;
 mod registry;
@@ -209,7 +210,7 @@ impl Broker {
             subtopic,
             topic,
             payload,
-            qos: inbound.qos.min(QoS::AtLeastOnce),
+            qos: inbound.qos,
             retain: inbound.retain,
         };
         if message.retain

@@ -55,6 +55,8 @@ pub(super) struct Outgoing {
     pub packet_id: Option<NonZeroU16>,
     /// Sent before, to a connection that ended unacknowledged: resent with DUP.
     pub resent: bool,
+    /// QoS 2: the subscriber sent PUBREC, so what goes (again, after a reconnect) is PUBREL.
+    pub released: bool,
 }
 
 impl Routed {
@@ -240,6 +242,7 @@ impl State {
             retain,
             packet_id: None,
             resent: false,
+            released: false,
         });
         if let Some(link) = &self.link {
             link.wake.notify_one();
@@ -247,11 +250,12 @@ impl State {
         Offer::Queued
     }
 
-    /// The next message to write, within `receive_max` unacknowledged QoS 1 messages. A
-    /// QoS 1 message gets its packet id and moves to in-flight; `None` when nothing may go.
+    /// The next message to write, within `receive_max` unacknowledged QoS 1 and 2 messages.
+    /// A QoS 1 or 2 message gets its packet id and moves to in-flight; `None` when nothing
+    /// may go.
     pub fn next_to_send(&mut self, receive_max: usize) -> Option<Outgoing> {
         let front = self.queue.front()?;
-        if front.qos == QoS::AtLeastOnce {
+        if front.qos != QoS::AtMostOnce {
             if self.inflight.len() >= receive_max {
                 return None;
             }
@@ -262,7 +266,7 @@ impl State {
             }
         }
         let message = self.queue.pop_front()?;
-        if message.qos == QoS::AtLeastOnce {
+        if message.qos != QoS::AtMostOnce {
             self.inflight.push_back(message.clone());
         } else {
             self.release(&message);
@@ -289,7 +293,7 @@ impl State {
         Some(id)
     }
 
-    /// A PUBACK: the message leaves in-flight. Acks come in order almost always, so the
+    /// A PUBACK or PUBCOMP: the message leaves in-flight. Acks come in order almost always, so the
     /// search ends at the front.
     pub fn acknowledge(&mut self, packet_id: NonZeroU16) {
         if let Some(at) = self
@@ -340,10 +344,10 @@ fn next_id(last: u16) -> NonZeroU16 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn routed(qos: QoS) -> Routed {
+    pub(in crate::mqtt::broker) fn routed(qos: QoS) -> Routed {
         Routed {
             channel: ChannelId(uuid::Uuid::nil()),
             subtopic: None,
@@ -354,14 +358,14 @@ mod tests {
         }
     }
 
-    fn messages(messages: usize) -> QueueLimit {
+    pub(in crate::mqtt::broker) fn messages(messages: usize) -> QueueLimit {
         QueueLimit {
             messages,
             bytes: usize::MAX,
         }
     }
 
-    fn connected() -> State {
+    pub(in crate::mqtt::broker) fn connected() -> State {
         let session = Session::new("c".into(), ThingId(uuid::Uuid::nil()));
         let mut state = session.state.into_inner().unwrap();
         state.link = Some(Link {

@@ -82,7 +82,7 @@ impl Wire {
                     session_present: accepted.session_present,
                     session_expiry_interval_secs: accepted.session_expiry,
                     receive_max: accepted.receive_max,
-                    max_qos: QoS::AtLeastOnce,
+                    max_qos: QoS::ExactlyOnce,
                     max_packet_size: Some(accepted.max_packet_size),
                     assigned_client_id: accepted.assigned_client_id,
                     topic_alias_max: 0,
@@ -126,7 +126,7 @@ impl Wire {
         remaining + 5
     }
 
-    /// PUBACK, PUBREC and PUBCOMP with success: the same four bytes in both versions.
+    /// PUBACK, PUBREC, PUBREL and PUBCOMP with success: the same four bytes in both versions.
     pub fn ack(&self, out: &mut BytesMut, kind: Ack, packet_id: NonZeroU16) {
         out.put_u8(kind as u8);
         out.put_u8(2);
@@ -187,6 +187,8 @@ pub(super) enum Ack {
     Received = 0x40,
     /// PUBREC: a QoS 2 PUBLISH was taken (and will not be delivered twice).
     Recorded = 0x50,
+    /// PUBREL: the answer to a subscriber's PUBREC (flags 0b0010, as MQTT requires).
+    Released = 0x62,
     /// PUBCOMP: the answer to PUBREL, ending a QoS 2 exchange.
     Completed = 0x70,
 }
