@@ -31,13 +31,8 @@ const NOT_MAPPABLE: &[(&str, &str, &str)] = &[
     ),
 ];
 
-const QOS2: &str = "needs QoS 2 granted at SUBSCRIBE and delivered at QoS 2 (issue 11 item 3)";
-
-const PENDING: &[(&str, &str, &str)] = &[
-    ("v3.1.1 FLOW", "QoS 2 PUBLISH-PUBACK", QOS2),
-    ("v3.1.1 FLOW", "QoS 2 PUBLISH-PUBCOMP", QOS2),
-    ("v3.1.1 FLOW", "QoS 2 PUBLISH-PUBREC-PUBREL-PUBACK", QOS2),
-];
+/// Empty since QoS 2 delivery (issue 11) let the three FLOW cases reach their malformed step.
+const PENDING: &[(&str, &str, &str)] = &[];
 
 /// Why `case`'s verdict does not count, if it does not.
 pub fn reason(case: &Case) -> Option<&'static str> {
