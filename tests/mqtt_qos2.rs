@@ -82,8 +82,14 @@ async fn a_qos_2_delivery_resumes_with_pubrel_after_the_subscriber_reconnects() 
     let w = World::start().await;
     let topic = w.topic(&w.ch, "exactly");
     let (mut sub, _) = raw(&w, "sub-qos2", &w.a).await;
-    sub.write_all(&subscribe_packet(1, &topic, 2)).await.unwrap();
-    assert_eq!(read_packet(&mut sub).await, [0x90, 3, 0, 1, 2], "QoS 2 granted");
+    sub.write_all(&subscribe_packet(1, &topic, 2))
+        .await
+        .unwrap();
+    assert_eq!(
+        read_packet(&mut sub).await,
+        [0x90, 3, 0, 1, 2],
+        "QoS 2 granted"
+    );
 
     let publisher = w.client("pub-qos2", &w.b).await;
     publisher.publish(&topic, QoS::ExactlyOnce, "once").await;
@@ -129,7 +135,11 @@ async fn a_qos_2_publish_resent_after_a_reconnect_is_delivered_once() {
         .write_all(&publish_packet(&topic, 7, false, b"one"))
         .await
         .unwrap();
-    assert_eq!(read_packet(&mut publisher).await, ack(0x50, [0, 7]), "PUBREC");
+    assert_eq!(
+        read_packet(&mut publisher).await,
+        ack(0x50, [0, 7]),
+        "PUBREC"
+    );
     drop(publisher);
 
     let (mut publisher, session_present) = raw(&w, "pub-once", &w.b).await;
@@ -144,7 +154,11 @@ async fn a_qos_2_publish_resent_after_a_reconnect_is_delivered_once() {
         "PUBREC again for the resent PUBLISH"
     );
     publisher.write_all(&ack(0x62, [0, 7])).await.unwrap();
-    assert_eq!(read_packet(&mut publisher).await, ack(0x70, [0, 7]), "PUBCOMP");
+    assert_eq!(
+        read_packet(&mut publisher).await,
+        ack(0x70, [0, 7]),
+        "PUBCOMP"
+    );
 
     let message = subscriber.message().await;
     assert_eq!(&message.payload[..], b"one");

@@ -16,11 +16,12 @@ use std::process::Command;
 use process::{Server, User};
 use serde_json::json;
 
-/// MQTT 3.1.1 tests that pass today.
+/// MQTT 3.1.1 tests that must pass (all pass since QoS 2 delivery, 2026-12-04).
 const MUST_PASS_311: &[&str] = &[
     "testBasic",
     "test_keepalive",
     "test_offline_message_queueing",
+    "test_overlapping_subscriptions",
     "test_redelivery_on_reconnect",
     "test_retained_messages",
     "test_subscribe_failure",
@@ -28,26 +29,94 @@ const MUST_PASS_311: &[&str] = &[
     "test_zero_length_clientid",
 ];
 
+/// Publishing to `$` + a suite topic: here `$channels/…`, a topic outside every channel.
+const DOLLAR_LAYOUT: &str = "layout: the suite publishes to `$` + one of its topics, here \
+     `$channels/…`, a topic outside every channel (refused, connection closed), so it cannot \
+     check that `#` leaves `$` topics out";
+
 /// MQTT 3.1.1 tests that fail, and why.
-const DEVIATIONS_311: &[(&str, &str)] = &[
-    (
-        "test_dollar_topics",
-        "layout: the suite publishes to `$` + one of its topics, here `$channels/…`, which is \
-         a topic outside every channel (refused, connection closed) rather than a `$` topic \
-         the broker keeps apart from `#`",
-    ),
-    (
-        "test_overlapping_subscriptions",
-        "QoS 2 delivery: the suite expects the QoS 2 subscription's copy at QoS 2; the broker \
-         grants QoS 2 subscriptions QoS 1 (outbound QoS 2 is not implemented yet)",
-    ),
+const DEVIATIONS_311: &[(&str, &str)] = &[("test_dollar_topics", DOLLAR_LAYOUT)];
+
+/// MQTT 5 tests that must pass.
+const MUST_PASS_5: &[&str] = &[
+    "test_assigned_clientid",
+    "test_basic",
+    "test_client_topic_alias",
+    "test_flow_control1",
+    "test_keepalive",
+    "test_offline_message_queueing",
+    "test_overlapping_subscriptions",
+    "test_redelivery_on_reconnect",
+    "test_unsubscribe",
+    "test_zero_length_clientid",
 ];
 
-/// MQTT 5 tests that pass today.
-const MUST_PASS_5: &[&str] = &[];
+const NO_PROPERTIES: &str = "message properties (content type, response topic, correlation \
+     data, user properties, payload format) are not forwarded to subscribers yet (issue 11 \
+     item 3)";
+
+/// The refusal code: a filter outside the thing's channels gets MQTT 5's 0x87.
+const REFUSAL_CODE: &str = "a refused filter gets MQTT 5's SUBACK 0x87 (not authorized); the \
+     suite wants 0x80 (unspecified error), and its own SUBACK parser rejects any other code";
 
 /// MQTT 5 tests that fail, and why.
-const DEVIATIONS_5: &[(&str, &str)] = &[];
+const DEVIATIONS_5: &[(&str, &str)] = &[
+    ("test_dollar_topics", DOLLAR_LAYOUT),
+    (
+        "test_flow_control2",
+        "expects DISCONNECT 0x93 (receive maximum exceeded) once it has more unreleased QoS 2 \
+         PUBLISHes than CONNACK's Receive Maximum; the broker does not close then, and the \
+         suite's receive loop spins until the per-test timeout",
+    ),
+    (
+        "test_maximum_packet_size",
+        "no DISCONNECT reached the suite within its 2 s wait after a PUBLISH over the \
+         broker's maximum packet size (not investigated yet)",
+    ),
+    ("test_payload_format", NO_PROPERTIES),
+    (
+        "test_publication_expiry",
+        "message expiry interval not implemented: expired messages are still delivered",
+    ),
+    ("test_request_response", NO_PROPERTIES),
+    ("test_retained_message", NO_PROPERTIES),
+    (
+        "test_server_keep_alive",
+        "the broker keeps the client's keep-alive and sends no Server Keep Alive; the suite \
+         expects one (60 s)",
+    ),
+    (
+        "test_server_topic_alias",
+        "topic aliases are not offered (CONNACK topic alias maximum 0)",
+    ),
+    (
+        "test_session_expiry",
+        "one of its `session present` checks fails (a session expiry set at DISCONNECT, or a \
+         2 s absence); not investigated yet",
+    ),
+    (
+        "test_shared_subscriptions",
+        "shared subscriptions are not offered: `$share/…` is refused, and the refusal code \
+         trips the suite's parser (see test_subscribe_failure)",
+    ),
+    ("test_subscribe_failure", REFUSAL_CODE),
+    (
+        "test_subscribe_identifiers",
+        "subscription identifiers are not offered (CONNACK says so)",
+    ),
+    (
+        "test_subscribe_options",
+        "the other client (another session) did not get the first message; perhaps the \
+         race of its step (it waits for the first client's SUBACK, not the second's, before \
+         publishing); not investigated yet",
+    ),
+    ("test_user_properties", NO_PROPERTIES),
+    (
+        "test_will_delay",
+        "will delay interval not implemented: the will is published at once",
+    ),
+    ("test_will_message", NO_PROPERTIES),
+];
 
 fn suite_dir() -> PathBuf {
     std::env::var_os("FF_CONFORMANCE_DIR")
@@ -164,14 +233,18 @@ fn judge(
         if must_pass.contains(&name.as_str()) {
             problems.push(format!("MQTT {version}: {name} must pass: {why}"));
         } else if deviation.is_none() {
-            problems.push(format!("MQTT {version}: {name} fails and is not listed: {why}"));
+            problems.push(format!(
+                "MQTT {version}: {name} fails and is not listed: {why}"
+            ));
         }
     }
     for name in &report.passed {
         if deviations.iter().any(|d| d.0 == name.as_str()) {
             println!("  deviation now passes, move it to MUST_PASS: {name}");
         } else if !listed(name) {
-            problems.push(format!("MQTT {version}: {name} passes: add it to MUST_PASS"));
+            problems.push(format!(
+                "MQTT {version}: {name} passes: add it to MUST_PASS"
+            ));
         }
     }
     let known: Vec<&str> = report
@@ -182,7 +255,9 @@ fn judge(
         .collect();
     for name in must_pass.iter().chain(deviations.iter().map(|d| &d.0)) {
         if !known.contains(name) {
-            problems.push(format!("MQTT {version}: {name} is listed but the suite has no such test"));
+            problems.push(format!(
+                "MQTT {version}: {name} is listed but the suite has no such test"
+            ));
         }
     }
     problems

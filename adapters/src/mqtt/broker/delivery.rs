@@ -14,11 +14,14 @@ use super::session::State;
 /// Which acknowledgement a subscriber sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Acked {
-    PubAck,
-    PubRec,
+    /// PUBACK.
+    Ack,
+    /// PUBREC.
+    Received,
     /// A v5 PUBREC with a failure code: the delivery ends there, the id is free again.
-    PubRecRefused,
-    PubComp,
+    Refused,
+    /// PUBCOMP.
+    Completed,
 }
 
 /// What the connection answers.
@@ -40,18 +43,18 @@ impl State {
             .find(|m| m.packet_id == Some(packet_id))
         else {
             return match acked {
-                Acked::PubRec => Reply::Release,
+                Acked::Received => Reply::Release,
                 _ => Reply::Nothing,
             };
         };
         let exactly_once = message.qos == QoS::ExactlyOnce;
         match (acked, exactly_once, message.released) {
-            (Acked::PubAck, false, _) => {}
-            (Acked::PubRec, true, _) => {
+            (Acked::Ack, false, _) => {}
+            (Acked::Received, true, _) => {
                 message.released = true;
                 return Reply::Release;
             }
-            (Acked::PubRecRefused, true, false) | (Acked::PubComp, true, true) => {}
+            (Acked::Refused, true, false) | (Acked::Completed, true, true) => {}
             _ => return Reply::ProtocolError,
         }
         self.acknowledge(packet_id);
@@ -75,28 +78,31 @@ mod tests {
     #[test]
     fn qos_2_is_pubrec_then_pubcomp_and_a_reconnect_resends_only_the_pubrel() {
         let (mut state, id) = in_flight(QoS::ExactlyOnce);
-        assert_eq!(state.acknowledged(id, Acked::PubRec), Reply::Release);
+        assert_eq!(state.acknowledged(id, Acked::Received), Reply::Release);
         assert_eq!(
-            state.acknowledged(id, Acked::PubRec),
+            state.acknowledged(id, Acked::Received),
             Reply::Release,
             "a repeated PUBREC gets PUBREL again"
         );
         state.resend_inflight();
         let again = state.next_to_send(10).unwrap();
-        assert!(again.released, "after a reconnect, PUBREL goes, not the PUBLISH");
+        assert!(
+            again.released,
+            "after a reconnect, PUBREL goes, not the PUBLISH"
+        );
         assert_eq!(again.packet_id, Some(id));
-        assert_eq!(state.acknowledged(id, Acked::PubComp), Reply::Nothing);
+        assert_eq!(state.acknowledged(id, Acked::Completed), Reply::Nothing);
         assert!(state.inflight.is_empty(), "PUBCOMP ends the delivery");
     }
 
     #[test]
     fn acknowledgements_of_the_wrong_kind_break_the_protocol() {
         let cases = [
-            (QoS::ExactlyOnce, &[Acked::PubAck][..]),
-            (QoS::ExactlyOnce, &[Acked::PubComp]),
-            (QoS::ExactlyOnce, &[Acked::PubRec, Acked::PubAck]),
-            (QoS::AtLeastOnce, &[Acked::PubRec]),
-            (QoS::AtLeastOnce, &[Acked::PubComp]),
+            (QoS::ExactlyOnce, &[Acked::Ack][..]),
+            (QoS::ExactlyOnce, &[Acked::Completed]),
+            (QoS::ExactlyOnce, &[Acked::Received, Acked::Ack]),
+            (QoS::AtLeastOnce, &[Acked::Received]),
+            (QoS::AtLeastOnce, &[Acked::Completed]),
         ];
         for (qos, acks) in cases {
             let (mut state, id) = in_flight(qos);
@@ -112,7 +118,7 @@ mod tests {
     #[test]
     fn a_refused_pubrec_ends_the_delivery() {
         let (mut state, id) = in_flight(QoS::ExactlyOnce);
-        assert_eq!(state.acknowledged(id, Acked::PubRecRefused), Reply::Nothing);
+        assert_eq!(state.acknowledged(id, Acked::Refused), Reply::Nothing);
         assert!(state.inflight.is_empty());
     }
 }

@@ -214,10 +214,10 @@ fn fixed_header(input: &[u8]) -> Result<Option<(usize, usize)>, DecodeError> {
 fn from_v3_packet(packet: v3::Packet) -> Received {
     match packet {
         v3::Packet::Publish(publish) => Received::Publish(publish),
-        v3::Packet::PublishAck { packet_id } => Received::Acked(packet_id, Acked::PubAck),
+        v3::Packet::PublishAck { packet_id } => Received::Acked(packet_id, Acked::Ack),
         v3::Packet::PublishRelease { packet_id } => Received::PubRel(packet_id),
-        v3::Packet::PublishReceived { packet_id } => Received::Acked(packet_id, Acked::PubRec),
-        v3::Packet::PublishComplete { packet_id } => Received::Acked(packet_id, Acked::PubComp),
+        v3::Packet::PublishReceived { packet_id } => Received::Acked(packet_id, Acked::Received),
+        v3::Packet::PublishComplete { packet_id } => Received::Acked(packet_id, Acked::Completed),
         v3::Packet::Subscribe {
             packet_id,
             topic_filters,
@@ -253,13 +253,13 @@ fn from_v3_packet(packet: v3::Packet) -> Received {
 fn from_v5_packet(packet: v5::Packet) -> Received {
     match packet {
         v5::Packet::Publish(publish) => Received::Publish(publish),
-        v5::Packet::PublishAck(ack) => Received::Acked(ack.packet_id, Acked::PubAck),
+        v5::Packet::PublishAck(ack) => Received::Acked(ack.packet_id, Acked::Ack),
         v5::Packet::PublishRelease(ack) => Received::PubRel(ack.packet_id),
         v5::Packet::PublishReceived(ack) => match ack.reason_code as u8 {
-            0x80.. => Received::Acked(ack.packet_id, Acked::PubRecRefused),
-            _ => Received::Acked(ack.packet_id, Acked::PubRec),
+            0x80.. => Received::Acked(ack.packet_id, Acked::Refused),
+            _ => Received::Acked(ack.packet_id, Acked::Received),
         },
-        v5::Packet::PublishComplete(ack) => Received::Acked(ack.packet_id, Acked::PubComp),
+        v5::Packet::PublishComplete(ack) => Received::Acked(ack.packet_id, Acked::Completed),
         v5::Packet::Subscribe(subscribe) => Received::Subscribe {
             packet_id: subscribe.packet_id,
             filters: subscribe
