@@ -11,6 +11,7 @@
 //! every replica that acknowledged.
 
 mod append;
+mod append_all;
 mod index;
 mod read;
 mod subjects;
@@ -299,6 +300,19 @@ impl EventLog for JetStreamEventLog {
         self.connected()?;
         let _queued = self.appending.lock(&batch.stream).await;
         self.append_batch(batch).await
+    }
+
+    async fn append_all(&self, batches: Vec<AppendBatch>) -> Result<Vec<Appended>, LogError> {
+        self.connected()?;
+        // Locks taken in one order, so two such appends cannot wait on each other.
+        let mut streams: Vec<&str> = batches.iter().map(|b| b.stream.as_str()).collect();
+        streams.sort_unstable();
+        streams.dedup();
+        let mut queued = Vec::with_capacity(streams.len());
+        for stream in streams {
+            queued.push(self.appending.lock(stream).await);
+        }
+        self.append_batches(batches).await
     }
 
     async fn read_stream(&self, stream: &str) -> Result<Vec<RecordedEvent>, LogError> {
