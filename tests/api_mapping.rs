@@ -138,7 +138,7 @@ async fn the_operator_template_decides_what_is_made() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("template.json");
     let template = json!({
-        "things": [{"name": "sensor"}, {"name": "actuator", "metadata": {"role": "valve"}}],
+        "things": [{"name": "sensor", "metadata": {}}, {"name": "actuator", "metadata": {"role": "valve"}}],
         "channels": [{"name": "telemetry", "metadata": {"type": "data"}}],
         "bootstrap": {"content": "{\"interval\":10}", "whitelist": false}
     });
@@ -194,6 +194,8 @@ async fn mapping_is_all_or_nothing() {
     let t = TestApp::start_with(|c| {
         c.log.event_log = commands::test_services::nats_url();
         c.log.event_log_prefix = prefix.clone();
+        c.jwt_secret = Some("mapping-test-secret".into());
+        c.master_key = Some("42".repeat(32));
     })
     .await;
     let a = t.user("a@example.com").await;
@@ -211,7 +213,13 @@ async fn mapping_is_all_or_nothing() {
     .await;
     let device = json!({"external_id": "half-made?", "external_key": "never-half"});
     let resp = t.send(mapping(&a, device.clone())).await;
-    assert!(resp.status.is_server_error(), "{}", resp.describe());
+    // 503: the log was unavailable for the config's subject, after the rest was sent.
+    assert_eq!(
+        resp.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        String::from_utf8_lossy(&resp.body)
+    );
     store_only(&mut stream, all).await;
 
     // Nothing persisted: not in the log, not in any list.

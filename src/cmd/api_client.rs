@@ -9,11 +9,12 @@ use serde_json::Value;
 #[derive(Debug, Clone, Args)]
 pub struct ApiArgs {
     /// The server's REST API.
-    #[arg(long, env = "FF_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(long, env = "FF_URL", default_value = "http://127.0.0.1:8080", global = true)]
     pub url: String,
-    /// A user token (`POST /tokens`); what is made belongs to its user.
-    #[arg(long, env = "FF_TOKEN", hide_env_values = true)]
-    pub token: String,
+    /// A user token (`POST /tokens`); what is made belongs to its user. Given before or
+    /// after the subcommand (clap allows no required flag there, so it is checked here).
+    #[arg(long, env = "FF_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
 }
 
 #[derive(Clone)]
@@ -33,6 +34,9 @@ pub struct Answer {
 
 impl ApiClient {
     pub fn new(args: &ApiArgs) -> anyhow::Result<Self> {
+        let Some(token) = args.token.clone().filter(|t| !t.is_empty()) else {
+            bail!("a user token is needed: --token or FF_TOKEN (from POST /tokens)");
+        };
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(60))
             .build()
@@ -40,7 +44,7 @@ impl ApiClient {
         Ok(Self {
             http,
             base: args.url.trim_end_matches('/').to_owned(),
-            token: args.token.clone(),
+            token,
         })
     }
 
