@@ -258,7 +258,9 @@ impl Config {
                 "FF_PROVISION_TEMPLATE={}",
                 self.provision_template
                     .as_ref()
-                    .map_or("(unset: Mainflux's layout)".into(), |p| p.display().to_string())
+                    .map_or("(unset: Mainflux's layout)".into(), |p| p
+                        .display()
+                        .to_string())
             ),
             format!("FF_CLOSED_REGISTRATION={}", self.closed_registration),
             format!("FF_KEY_CLAIM_GRACE={}", self.key_claim_grace),

@@ -82,8 +82,16 @@ async fn status_table_and_owner_isolation() {
         .await
         .expect(StatusCode::CREATED, "first mapping");
     let cases = [
-        ("same external id again", mapping(&a, ok.clone()), StatusCode::CONFLICT),
-        ("another user's external id", mapping(&b, ok.clone()), StatusCode::CONFLICT),
+        (
+            "same external id again",
+            mapping(&a, ok.clone()),
+            StatusCode::CONFLICT,
+        ),
+        (
+            "another user's external id",
+            mapping(&b, ok.clone()),
+            StatusCode::CONFLICT,
+        ),
         (
             "empty external key",
             mapping(&a, json!({"external_id": "ext-2", "external_key": ""})),
@@ -94,7 +102,11 @@ async fn status_table_and_owner_isolation() {
             mapping(&a, json!({"external_id": "", "external_key": "k"})),
             StatusCode::BAD_REQUEST,
         ),
-        ("no external key", mapping(&a, json!({"external_id": "ext-3"})), StatusCode::BAD_REQUEST),
+        (
+            "no external key",
+            mapping(&a, json!({"external_id": "ext-3"})),
+            StatusCode::BAD_REQUEST,
+        ),
         (
             "no token",
             req("POST", "/mapping").json(json!({"external_id": "ext-4", "external_key": "k"})),
@@ -109,11 +121,21 @@ async fn status_table_and_owner_isolation() {
         ),
         (
             "not JSON",
-            req("POST", "/mapping").token(&a.token).raw(Some("text/plain"), "x"),
+            req("POST", "/mapping")
+                .token(&a.token)
+                .raw(Some("text/plain"), "x"),
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ),
-        ("template", req("GET", "/mapping").token(&a.token), StatusCode::OK),
-        ("template without token", req("GET", "/mapping"), StatusCode::UNAUTHORIZED),
+        (
+            "template",
+            req("GET", "/mapping").token(&a.token),
+            StatusCode::OK,
+        ),
+        (
+            "template without token",
+            req("GET", "/mapping"),
+            StatusCode::UNAUTHORIZED,
+        ),
     ];
     let mut failures = Failures::default();
     for (case, request, expected) in cases {
@@ -147,11 +169,19 @@ async fn the_operator_template_decides_what_is_made() {
     let a = t.user("a@example.com").await;
     assert_eq!(t.get(&a.token, "/mapping").await, template);
     let made = t
-        .send(mapping(&a, json!({"external_id": "dev-9", "external_key": "key-nine-9"})))
+        .send(mapping(
+            &a,
+            json!({"external_id": "dev-9", "external_key": "key-nine-9"}),
+        ))
         .await
         .expect(StatusCode::CREATED, "mapping")
         .json();
-    let names: Vec<&Value> = made["things"].as_array().unwrap().iter().map(|t| &t["name"]).collect();
+    let names: Vec<&Value> = made["things"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| &t["name"])
+        .collect();
     assert_eq!(names, [&json!("sensor"), &json!("actuator")]);
     assert_eq!(made["whitelisted"], json!({}));
     let channel = made["channels"][0]["id"].as_str().expect("channel");
@@ -208,7 +238,10 @@ async fn mapping_is_all_or_nothing() {
     let kinds = ["thing", "thingkey", "channel", "extid", "user"];
     store_only(
         &mut stream,
-        kinds.iter().map(|k| format!("{prefix}.events.{k}.>")).collect(),
+        kinds
+            .iter()
+            .map(|k| format!("{prefix}.events.{k}.>"))
+            .collect(),
     )
     .await;
     let device = json!({"external_id": "half-made?", "external_key": "never-half"});

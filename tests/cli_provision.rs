@@ -36,7 +36,10 @@ fn json_out(output: &Output) -> Value {
 
 async fn totals(server: &Server, user: &User) -> [u64; 3] {
     let mut out = [0; 3];
-    for (n, path) in ["/things", "/channels", "/things/configs"].iter().enumerate() {
+    for (n, path) in ["/things", "/channels", "/things/configs"]
+        .iter()
+        .enumerate()
+    {
         let page = get_json(&format!("{}{path}?limit=1", server.base), &user.token).await;
         out[n] = page["total"].as_u64().expect("total");
     }
@@ -60,14 +63,31 @@ async fn provisioning_a_thousand_devices_twice_makes_them_once() {
 
     // An interrupted first run: only the first 300 lines.
     write_csv(&csv, 0..300);
-    let first = cli(&server, &op, &["provision", "--from", csv.to_str().unwrap()]);
+    let first = cli(
+        &server,
+        &op,
+        &["provision", "--from", csv.to_str().unwrap()],
+    );
     assert!(first.status.success(), "{first:?}");
     let summary = json_out(&first);
-    assert_eq!((summary["made"].as_u64(), summary["skipped"].as_u64()), (Some(300), Some(0)));
+    assert_eq!(
+        (summary["made"].as_u64(), summary["skipped"].as_u64()),
+        (Some(300), Some(0))
+    );
 
     // The whole list: the 300 are skipped, the rest made.
     write_csv(&csv, 0..DEVICES);
-    let full = cli(&server, &op, &["provision", "--from", csv.to_str().unwrap(), "--concurrency", "32"]);
+    let full = cli(
+        &server,
+        &op,
+        &[
+            "provision",
+            "--from",
+            csv.to_str().unwrap(),
+            "--concurrency",
+            "32",
+        ],
+    );
     assert!(full.status.success(), "{full:?}");
     let summary = json_out(&full);
     assert_eq!(summary["made"].as_u64(), Some(DEVICES - 300), "{summary}");
@@ -77,10 +97,17 @@ async fn provisioning_a_thousand_devices_twice_makes_them_once() {
     assert_eq!(made, [DEVICES, 2 * DEVICES, DEVICES]);
 
     // Again: nothing new.
-    let again = cli(&server, &op, &["provision", "--from", csv.to_str().unwrap()]);
+    let again = cli(
+        &server,
+        &op,
+        &["provision", "--from", csv.to_str().unwrap()],
+    );
     assert!(again.status.success(), "{again:?}");
     let summary = json_out(&again);
-    assert_eq!((summary["made"].as_u64(), summary["skipped"].as_u64()), (Some(0), Some(DEVICES)));
+    assert_eq!(
+        (summary["made"].as_u64(), summary["skipped"].as_u64()),
+        (Some(0), Some(DEVICES))
+    );
     assert_eq!(totals(&server, &op).await, made);
 
     // Every device can fetch its config.
@@ -101,16 +128,42 @@ async fn entity_commands_create_list_and_remove_as_json() {
     let server = Server::start(&dir.path().join("data"));
     let op = User::register(&server.base, "op@example.com").await;
 
-    let thing = json_out(&cli(&server, &op, &["things", "create", "--name", "pump", "--metadata", r#"{"site":"north"}"#]));
+    let thing = json_out(&cli(
+        &server,
+        &op,
+        &[
+            "things",
+            "create",
+            "--name",
+            "pump",
+            "--metadata",
+            r#"{"site":"north"}"#,
+        ],
+    ));
     assert_eq!(thing["name"], "pump");
     assert_eq!(thing["metadata"]["site"], "north");
     let thing_id = thing["id"].as_str().expect("id").to_owned();
-    let channel = json_out(&cli(&server, &op, &["channels", "create", "--name", "telemetry"]));
+    let channel = json_out(&cli(
+        &server,
+        &op,
+        &["channels", "create", "--name", "telemetry"],
+    ));
     let channel_id = channel["id"].as_str().expect("id").to_owned();
     let config = json_out(&cli(
         &server,
         &op,
-        &["configs", "create", "--external-id", "ext-1", "--external-key", "ext-key-1", "--thing-id", &thing_id, "--channel", &channel_id],
+        &[
+            "configs",
+            "create",
+            "--external-id",
+            "ext-1",
+            "--external-key",
+            "ext-key-1",
+            "--thing-id",
+            &thing_id,
+            "--channel",
+            &channel_id,
+        ],
     ));
     assert_eq!(config["mainflux_id"], thing_id.as_str());
     assert_eq!(config["mainflux_channels"][0]["id"], channel_id.as_str());
@@ -120,7 +173,11 @@ async fn entity_commands_create_list_and_remove_as_json() {
     let configs = json_out(&cli(&server, &op, &["configs", "list", "--limit", "10"]));
     assert_eq!(configs["total"], 1);
 
-    for (kind, id) in [("configs", &thing_id), ("channels", &channel_id), ("things", &thing_id)] {
+    for (kind, id) in [
+        ("configs", &thing_id),
+        ("channels", &channel_id),
+        ("things", &thing_id),
+    ] {
         let removed = cli(&server, &op, &[kind, "remove", id]);
         assert!(removed.status.success(), "{kind} remove: {removed:?}");
     }
@@ -134,5 +191,8 @@ async fn entity_commands_create_list_and_remove_as_json() {
         .output()
         .expect("runs");
     assert!(!bad_token.status.success());
-    assert!(String::from_utf8_lossy(&bad_token.stderr).contains("401"), "{bad_token:?}");
+    assert!(
+        String::from_utf8_lossy(&bad_token.stderr).contains("401"),
+        "{bad_token:?}"
+    );
 }

@@ -9,7 +9,12 @@ use serde_json::Value;
 #[derive(Debug, Clone, Args)]
 pub struct ApiArgs {
     /// The server's REST API.
-    #[arg(long, env = "FF_URL", default_value = "http://127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "FF_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
     pub url: String,
     /// A user token (`POST /tokens`); what is made belongs to its user. Given before or
     /// after the subcommand (clap allows no required flag there, so it is checked here).
@@ -49,9 +54,17 @@ impl ApiClient {
     }
 
     /// Sends one request; any status is an answer, only a transport failure an error.
-    pub async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> anyhow::Result<Answer> {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Answer> {
         let url = format!("{}{path}", self.base);
-        let mut request = self.http.request(method.clone(), &url).bearer_auth(&self.token);
+        let mut request = self
+            .http
+            .request(method.clone(), &url)
+            .bearer_auth(&self.token);
         if let Some(body) = body {
             request = request.json(body);
         }
@@ -65,7 +78,10 @@ impl ApiClient {
             .get(reqwest::header::LOCATION)
             .and_then(|l| l.to_str().ok())
             .map(str::to_owned);
-        let bytes = response.bytes().await.with_context(|| format!("{method} {url}"))?;
+        let bytes = response
+            .bytes()
+            .await
+            .with_context(|| format!("{method} {url}"))?;
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Ok(Answer {
             status,
@@ -75,10 +91,19 @@ impl ApiClient {
     }
 
     /// Sends one request and insists on a success.
-    pub async fn expect(&self, method: Method, path: &str, body: Option<&Value>) -> anyhow::Result<Answer> {
+    pub async fn expect(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Answer> {
         let answer = self.send(method.clone(), path, body).await?;
         if !answer.status.is_success() {
-            bail!("{method} {path} answered {}: {}", answer.status, answer.body);
+            bail!(
+                "{method} {path} answered {}: {}",
+                answer.status,
+                answer.body
+            );
         }
         Ok(answer)
     }

@@ -82,7 +82,9 @@ pub async fn run(kind: Kind, args: EntityArgs) -> anyhow::Result<()> {
         }
         Action::Create(create) => {
             let body = create_body(kind, create)?;
-            let made = client.expect(Method::POST, kind.path(), Some(&body)).await?;
+            let made = client
+                .expect(Method::POST, kind.path(), Some(&body))
+                .await?;
             let Some(location) = made.location else {
                 bail!("POST {} answered without a Location", kind.path());
             };

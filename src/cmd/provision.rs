@@ -67,7 +67,12 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<()> {
     let mut outcomes = futures::stream::iter(devices)
         .map(|device| {
             let client = client.clone();
-            async move { (device.external_id.clone(), provision(&client, &device).await) }
+            async move {
+                (
+                    device.external_id.clone(),
+                    provision(&client, &device).await,
+                )
+            }
         })
         .buffer_unordered(args.concurrency.max(1));
     while let Some((external_id, outcome)) = outcomes.next().await {

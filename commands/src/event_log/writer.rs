@@ -153,7 +153,10 @@ impl Writer {
         for batch in &batches {
             checks.push(self.check(batch, staged)?);
         }
-        let duplicates = checks.iter().filter(|c| matches!(c, Check::Done(_))).count();
+        let duplicates = checks
+            .iter()
+            .filter(|c| matches!(c, Check::Done(_)))
+            .count();
         if duplicates == checks.len() {
             return Ok(checks.into_iter().filter_map(Check::done).collect());
         }

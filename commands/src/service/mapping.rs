@@ -3,6 +3,7 @@
 //! external id, all decided first and then appended in ONE `append_all`. The log stores
 //! every stream's events or none, so a refusal or a failure at any point leaves nothing.
 
+use domain::Event;
 use domain::channel::{self, ChannelCommand, ChannelState};
 use domain::config::{self, Activation, Certs, ConfigCommand, ConfigState};
 use domain::connection::decide_connect;
@@ -12,7 +13,6 @@ use domain::key_claim::{self, KeyClaimCommand, KeyClaimState};
 use domain::ports::event_log::{AppendBatch, LogError};
 use domain::thing::{self, ThingCommand, ThingState};
 use domain::values::Metadata;
-use domain::Event;
 use projections::views::ChannelRow;
 use uuid::Uuid;
 
@@ -63,7 +63,9 @@ impl Service {
                 Ok(appended) => {
                     let last = appended.iter().map(|a| a.last_position).max();
                     self.wait_projected(last.unwrap_or(0)).await?;
-                    return self.made(owner, plan.things, plan.channels, plan.whitelisted).await;
+                    return self
+                        .made(owner, plan.things, plan.channels, plan.whitelisted)
+                        .await;
                 }
                 Err(LogError::Conflict { .. }) => continue,
                 Err(other) => return Err(other.into()),
@@ -152,7 +154,9 @@ impl Service {
         };
         let mut events = config::decide(&ConfigState::new(thing_id), &create)?;
         if template.bootstrap.whitelist {
-            let state = events.iter().fold(ConfigState::new(thing_id), config::apply);
+            let state = events
+                .iter()
+                .fold(ConfigState::new(thing_id), config::apply);
             let activate = ConfigCommand::ChangeState {
                 actor: owner,
                 state: Activation::Active,

@@ -103,7 +103,11 @@ mod tests {
     fn the_default_is_mainflux_layout() {
         let template = MappingTemplate::default();
         assert_eq!(template.things.len(), 1);
-        let kinds: Vec<_> = template.channels.iter().map(|c| c.metadata["type"].clone()).collect();
+        let kinds: Vec<_> = template
+            .channels
+            .iter()
+            .map(|c| c.metadata["type"].clone())
+            .collect();
         assert_eq!(kinds, vec![Value::from("control"), Value::from("data")]);
         assert!(template.bootstrap.whitelist);
         let text = serde_json::to_string(&template).expect("serializes");
@@ -114,7 +118,10 @@ mod tests {
     fn bad_templates_are_refused() {
         assert!(MappingTemplate::from_json(r#"{"things":[],"channels":[]}"#).is_err());
         assert!(MappingTemplate::from_json(r#"{"things":[{}],"channels":[],"x":1}"#).is_err());
-        let many = format!(r#"{{"things":[{}],"channels":[]}}"#, vec!["{}"; 101].join(","));
+        let many = format!(
+            r#"{{"things":[{}],"channels":[]}}"#,
+            vec!["{}"; 101].join(",")
+        );
         assert!(MappingTemplate::from_json(&many).is_err());
         let one = MappingTemplate::from_json(r#"{"things":[{}],"channels":[]}"#).expect("ok");
         assert!(one.bootstrap.whitelist);

@@ -81,7 +81,12 @@ impl JetStreamEventLog {
 
     /// The stream's tip: remembered when it is the expected one (this node wrote or read it
     /// last; a stale memory only costs a refused publish), else read from the server.
-    pub(super) async fn tip(&self, stream: &str, subject: &str, expected: u64) -> Result<Tip, LogError> {
+    pub(super) async fn tip(
+        &self,
+        stream: &str,
+        subject: &str,
+        expected: u64,
+    ) -> Result<Tip, LogError> {
         // A create needs no read: the server refuses it if the subject has any message.
         if expected == 0 {
             return Ok(Tip {
@@ -120,7 +125,11 @@ impl JetStreamEventLog {
     /// this handle has not appended since, is not looked up again: only this handle could
     /// have appended it (a retry through another node asks `find_command` first), so a writer
     /// that keeps losing a race pays one round trip per try.
-    pub(super) async fn refused(&self, batch: &AppendBatch, tip: Tip) -> Result<Appended, LogError> {
+    pub(super) async fn refused(
+        &self,
+        batch: &AppendBatch,
+        tip: Tip,
+    ) -> Result<Appended, LogError> {
         if let Some(first) = self.own_outcome(batch.command_id) {
             return Ok(Appended {
                 duplicate: true,

@@ -19,7 +19,9 @@ impl JetStreamEventLog {
         check_append_all(&batches)?;
         let total: usize = batches.iter().map(|b| b.events.len()).sum();
         if batches.iter().any(|b| b.events.is_empty()) {
-            return Err(LogError::Invalid("an append needs at least one event".into()));
+            return Err(LogError::Invalid(
+                "an append needs at least one event".into(),
+            ));
         }
         if total > MAX_EVENTS {
             return Err(LogError::Invalid(format!(
@@ -123,9 +125,9 @@ impl JetStreamEventLog {
             .zip(tips)
             .flat_map(|((batch, subject), tip)| {
                 let parts = batch.events.len() as u64;
-                (1u64..).zip(&batch.events).map(move |(part, pending)| {
-                    (subject, batch, *tip, part, parts, pending)
-                })
+                (1u64..)
+                    .zip(&batch.events)
+                    .map(move |(part, pending)| (subject, batch, *tip, part, parts, pending))
             })
             .collect();
         let total = messages.len() as u64;
@@ -141,7 +143,10 @@ impl JetStreamEventLog {
             };
             let mut headers = stamp.headers();
             if part == 1 {
-                headers.insert(EXPECTED_LAST_SUBJECT_SEQUENCE, tip.sequence.to_string().as_str());
+                headers.insert(
+                    EXPECTED_LAST_SUBJECT_SEQUENCE,
+                    tip.sequence.to_string().as_str(),
+                );
             }
             batch_headers(&mut headers, &batch_id, n, total);
             let payload = wire::encode(&event)?;
@@ -169,6 +174,8 @@ impl JetStreamEventLog {
                 }
             }
         }
-        Err(LogError::Invalid("an append needs at least one event".into()))
+        Err(LogError::Invalid(
+            "an append needs at least one event".into(),
+        ))
     }
 }
