@@ -3,8 +3,9 @@
 //! Three JetStream streams: the events, the command index, the cluster's settings.
 //!
 //! Layout: `subjects` (names), `wire` (message format), `append` (optimistic concurrency,
-//! atomic batches), `read` (direct gets, ordered consumers), `subscription` (catch-up then
-//! live), `index` (command id → outcome).
+//! atomic batches), `append_all` (one atomic batch over several streams), `read` (direct
+//! gets, ordered consumers), `subscription` (catch-up then live), `index` (command id →
+//! outcome).
 //!
 //! Durability is the server's: an append returns once JetStream acknowledged it, which with
 //! `sync_interval: always` (our scripts, the documented production config) means fsynced on
