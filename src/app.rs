@@ -278,7 +278,7 @@ impl App {
         self.ws.shutdown(limit).await;
     }
 
-    /// At a stop: lets the `mainflux.things` feed write what the log holds, for at most
+    /// At a stop: lets the history feeds write what the log holds, for at most
     /// `limit` (see `feeds::settle`).
     pub async fn settle_feeds(&self, limit: Duration) {
         let Some(stats) = &self.feed_stats else {

@@ -9,12 +9,15 @@ use adapters::feeds::write_presence;
 use adapters::mqtt::PresenceFeed;
 use anyhow::anyhow;
 use domain::ports::event_log::EventLog;
-use projections::feeds::{self, FeedStats, MQTT_STREAM, Stream, THINGS_STREAM, ThingsFeed};
+use projections::feeds::{
+    self, BOOTSTRAP_STREAM, BootstrapFeed, FeedStats, MQTT_STREAM, Stream, THINGS_STREAM,
+    ThingsFeed,
+};
 
 use crate::config::FeedsConfig;
 
-/// Starts `mainflux.things` (from the event log) and `mainflux.mqtt` (from presence);
-/// `None` when `FF_FEEDS` is unset.
+/// Starts `mainflux.things` and `mainflux.bootstrap` (from the event log) and
+/// `mainflux.mqtt` (from presence); `None` when `FF_FEEDS` is unset.
 pub async fn start(
     config: &FeedsConfig,
     log: Arc<dyn EventLog>,
@@ -29,13 +32,20 @@ pub async fn start(
     };
     let conn = feeds::connect(url).await.map_err(fail)?;
     let things = Stream::new(conn.clone(), config.key(THINGS_STREAM), config.feeds_maxlen);
-    // Reads the checkpoint once now: a key of another type is named at start, not retried.
+    let bootstrap = Stream::new(
+        conn.clone(),
+        config.key(BOOTSTRAP_STREAM),
+        config.feeds_maxlen,
+    );
+    // Reads the checkpoints once now: a key of another type is named at start, not retried.
     things.top().await.map_err(fail)?;
+    bootstrap.top().await.map_err(fail)?;
     let mqtt = Stream::new(conn, config.key(MQTT_STREAM), config.feeds_maxlen);
     let stats = Arc::new(FeedStats::default());
-    tracing::info!(redis = %shown, things = things.key(), mqtt = mqtt.key(),
-        maxlen = config.feeds_maxlen, "Redis feeds on");
-    tokio::spawn(ThingsFeed::new(log, things, stats.clone()).run());
+    tracing::info!(redis = %shown, things = things.key(), bootstrap = bootstrap.key(),
+        mqtt = mqtt.key(), maxlen = config.feeds_maxlen, "Redis feeds on");
+    tokio::spawn(ThingsFeed::new(log.clone(), things, stats.clone()).run());
+    tokio::spawn(BootstrapFeed::new(log, bootstrap, stats.clone()).run());
     tokio::spawn(write_presence(presence.subscribe(), mqtt, stats.clone()));
     Ok(Some(stats))
 }
@@ -48,7 +58,8 @@ pub async fn start(
 pub async fn settle(stats: &FeedStats, head: u64, presence_sent: u64, limit: Duration) {
     let deadline = Instant::now() + limit;
     loop {
-        let position = FeedStats::get(&stats.things_position);
+        let position =
+            FeedStats::get(&stats.things_position).min(FeedStats::get(&stats.bootstrap_position));
         let presence_done =
             FeedStats::get(&stats.presence_written) + FeedStats::get(&stats.presence_dropped);
         if position >= head && presence_done >= presence_sent {
@@ -60,7 +71,7 @@ pub async fn settle(stats: &FeedStats, head: u64, presence_sent: u64, limit: Dur
                 head,
                 presence_done,
                 presence_sent,
-                "the Redis feeds are behind at stop; the next start writes the rest of mainflux.things"
+                "the Redis feeds are behind at stop; the next start writes the rest of mainflux.things and mainflux.bootstrap"
             );
             return;
         }

@@ -217,7 +217,7 @@ fn tls_counters(tls: &TlsStats) -> [(&'static str, &'static str, u64); 3] {
     ]
 }
 
-fn feed_counters(feeds: &FeedStats) -> [(&'static str, &'static str, &'static str, u64); 5] {
+fn feed_counters(feeds: &FeedStats) -> [(&'static str, &'static str, &'static str, u64); 7] {
     [
         (
             "feeds_things_written_total",
@@ -230,6 +230,18 @@ fn feed_counters(feeds: &FeedStats) -> [(&'static str, &'static str, &'static st
             "gauge",
             "Event position the mainflux.things feed has reached.",
             FeedStats::get(&feeds.things_position),
+        ),
+        (
+            "feeds_bootstrap_written_total",
+            "counter",
+            "mainflux.bootstrap entries this node wrote (not those another writer wrote first).",
+            FeedStats::get(&feeds.bootstrap_written),
+        ),
+        (
+            "feeds_bootstrap_position",
+            "gauge",
+            "Event position the mainflux.bootstrap feed has reached.",
+            FeedStats::get(&feeds.bootstrap_position),
         ),
         (
             "feeds_presence_written_total",

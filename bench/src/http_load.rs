@@ -31,9 +31,11 @@ pub enum Kind {
     Publish,
     /// A named thing; 201.
     CreateThing,
+    /// A `GET` without a body; 200.
+    Get,
 }
 
-/// Sends `requests` POSTs over `concurrency` connections; every one must get the status of
+/// Sends `requests` requests over `concurrency` connections; every one must get the status of
 /// its kind. Returns the seconds taken.
 pub async fn load(target: &Target, requests: u64, concurrency: usize) -> anyhow::Result<f64> {
     let concurrency = concurrency.max(1);
@@ -57,20 +59,21 @@ async fn connection(target: &Target, worker: u64, requests: u64) -> anyhow::Resu
     let pad = "x".repeat(60);
     for n in 0..requests {
         body.clear();
-        let (content_type, expect) = match target.kind {
+        let (method, content_type, expect) = match target.kind {
             Kind::Publish => {
                 write!(body, "{{\"worker\":{worker},\"n\":{n},\"pad\":\"{pad}\"}}")?;
-                ("", 202)
+                ("POST", "", 202)
             }
             Kind::CreateThing => {
                 write!(body, "{{\"name\":\"w{worker}-{n}\"}}")?;
-                ("content-type: application/json\r\n", 201)
+                ("POST", "content-type: application/json\r\n", 201)
             }
+            Kind::Get => ("GET", "", 200),
         };
         request.clear();
         write!(
             request,
-            "POST {} HTTP/1.1\r\nhost: {}\r\nauthorization: {}\r\n\
+            "{method} {} HTTP/1.1\r\nhost: {}\r\nauthorization: {}\r\n\
              {content_type}content-length: {}\r\n\r\n",
             target.path,
             target.addr,
@@ -80,7 +83,11 @@ async fn connection(target: &Target, worker: u64, requests: u64) -> anyhow::Resu
         request.extend_from_slice(&body);
         stream.write_all(&request).await?;
         let status = read_response(&mut stream, &mut response).await?;
-        ensure!(status == expect, "POST {} answered {status}", target.path);
+        ensure!(
+            status == expect,
+            "{method} {} answered {status}",
+            target.path
+        );
     }
     Ok(())
 }

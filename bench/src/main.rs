@@ -10,9 +10,11 @@
 //! - tls: the same over TLS (MQTTS vs Mosquitto with the same certificate), and handshakes;
 //! - views: replay speed into the PostgreSQL query views (`FF_VIEWS`);
 //! - coap: CoAP publish, NON and CON, vs libcoap's `coap-server-notls` as a sink.
+//! - bootstrap: device fetches vs `GET /things/{id}` on the same server, per CPU-second.
 //!
 //! `--smoke` runs tiny counts and checks correctness only (CI), never speed.
 
+mod bootstrap;
 mod coap;
 mod http_load;
 mod http_publish;
@@ -50,8 +52,16 @@ pub(crate) struct Args {
     pub idle: usize,
 }
 
-const PARTS: [&str; 6] = ["provisioning", "http", "mqtt", "tls", "views", "coap"];
-const USAGE: &str = "--smoke, --only PART[,PART] (provisioning, http, mqtt, tls, views, coap), --events N, \
+const PARTS: [&str; 7] = [
+    "provisioning",
+    "http",
+    "mqtt",
+    "tls",
+    "views",
+    "coap",
+    "bootstrap",
+];
+const USAGE: &str = "--smoke, --only PART[,PART] (provisioning, http, mqtt, tls, views, coap, bootstrap), --events N, \
     --concurrency C, --rounds R, --publishers P, --messages M (per publisher), --idle N";
 
 fn args() -> anyhow::Result<Args> {
@@ -130,6 +140,10 @@ async fn main() -> anyhow::Result<()> {
         println!("{}", replay_postgres::measure(events).await?);
         let from_jetstream = if args.smoke { 2_000 } else { 30_000 };
         println!("{}", replay_jetstream::measure(from_jetstream).await?);
+    }
+    if part("bootstrap") {
+        let requests = args.events * if args.smoke { 1 } else { 5 };
+        bootstrap::part(requests, args.concurrency, args.rounds, args.smoke).await?;
     }
     if part("coap") {
         let requests = args.events * if args.smoke { 1 } else { 5 };

@@ -137,12 +137,10 @@ pub enum Event {
     /// in batches: `commands::service::bootstrap_attempts`). The key tried is never stored.
     #[serde(rename = "thing.bootstrap")]
     ThingBootstrapped {
-        external_id_hash: KeyHash,
         external_id: String,
         success: bool,
         /// No config had this external id (rather than a wrong key): the device is one the
         /// operator has not provisioned yet (`GET /things/unknown/configs`).
-        #[serde(default)]
         unknown: bool,
     },
     #[serde(rename = "thing.state_change")]

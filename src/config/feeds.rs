@@ -1,5 +1,5 @@
 //! `FF_FEEDS*`: the Redis-stream feeds in Mainflux's format (`mainflux.things`,
-//! `mainflux.mqtt`); off unless `FF_FEEDS` names a Redis.
+//! `mainflux.bootstrap`, `mainflux.mqtt`); off unless `FF_FEEDS` names a Redis.
 
 use clap::Args;
 

@@ -324,6 +324,32 @@ impl TestApp {
         thing["key"].as_str().expect("key").to_owned()
     }
 
+    /// The `kind` events of the log once there are at least `n`: for records appended after
+    /// the answer (`thing.bootstrap`). Fails after 10 s.
+    pub async fn events_of(&self, kind: &str, n: usize) -> Vec<domain::envelope::RecordedEvent> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let events: Vec<_> = self
+                .app
+                .log
+                .read_after(0, 100_000)
+                .await
+                .expect("read log")
+                .into_iter()
+                .filter(|e| e.kind == kind)
+                .collect();
+            if events.len() >= n {
+                return events;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} {kind} events, not {n}",
+                events.len()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// Position of the last event in the log.
     pub async fn head(&self) -> u64 {
         self.app.log.head().await.expect("head")

@@ -16,7 +16,7 @@ use super::AppState;
 use super::configs::ConfigChannel;
 use super::error::{ApiError, ErrorBody};
 use super::extract::meta;
-use crate::service::{ConfigWithKeys, ServiceError};
+use crate::service::{FetchedConfig, ServiceError};
 
 /// What the device receives (Mainflux's bootstrap answer): its thing, key, channels,
 /// certificates and content; not the external id and key it already holds, nor the state.
@@ -35,8 +35,8 @@ pub struct DeviceConfig {
     ca_cert: Option<String>,
 }
 
-impl From<ConfigWithKeys> for DeviceConfig {
-    fn from(c: ConfigWithKeys) -> Self {
+impl From<FetchedConfig> for DeviceConfig {
+    fn from(c: FetchedConfig) -> Self {
         let config = c.config;
         Self {
             mainflux_id: config.thing_id.0,

@@ -45,6 +45,15 @@ pub struct ConfigWithKeys {
     pub thing_key: String,
 }
 
+/// A config as its device receives it: the thing's key and the client key opened; not the
+/// external key, which the device sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchedConfig {
+    pub config: Config,
+    pub thing_key: String,
+    pub client_key: Option<String>,
+}
+
 impl Service {
     /// Creates the config (and its thing when none is named); answers its id.
     pub async fn create_config(
@@ -177,20 +186,19 @@ impl Service {
     }
 
     /// The config of `external_id` if `external_key` opens it. Every attempt, failed ones
-    /// included, is recorded as `thing.bootstrap`; a failure is `NotFound` either way.
+    /// included, is recorded as `thing.bootstrap` (right after the answer, see
+    /// `bootstrap_attempts`); a failure is `NotFound` either way.
     pub async fn bootstrap(
         &self,
         meta: &CommandMeta,
         external_id: &str,
         external_key: &str,
-    ) -> Result<ConfigWithKeys, ServiceError> {
-        let id_hash = self.vault.hash(external_id);
+    ) -> Result<FetchedConfig, ServiceError> {
         let key_hash = self.vault.hash(external_key);
         let config = self.views.config_by_external_id(external_id).await?;
         let unknown = config.is_none();
         let found = config.filter(|row| row.config.opens_with(&key_hash));
         let attempt = Event::ThingBootstrapped {
-            external_id_hash: id_hash,
             external_id: external_id.to_owned(),
             success: found.is_some(),
             unknown,
@@ -198,9 +206,18 @@ impl Service {
         self.attempts
             .get_or_init(|| AttemptRecorder::start(self.log.clone()))
             .record(pending(meta, &attempt))
-            .await?;
+            .await;
         let row = found.ok_or(DomainError::NotFound)?;
-        Ok(self.open_keys(row.config, &row.thing_key))
+        Ok(FetchedConfig {
+            thing_key: self.vault.open(&row.thing_key).unwrap_or_default(),
+            client_key: row
+                .config
+                .certs
+                .client_key
+                .as_ref()
+                .and_then(|k| self.vault.open(k)),
+            config: row.config,
+        })
     }
 
     /// The config's state with its foreign facts: the thing removed, channels removed.

@@ -28,7 +28,7 @@ use projections::{Applied, AuthzCache};
 use uuid::Uuid;
 
 pub use channels::NewChannel;
-pub use configs::{ConfigWithKeys, NewConfig, PlainCerts, activation};
+pub use configs::{ConfigWithKeys, FetchedConfig, NewConfig, PlainCerts, activation};
 pub use error::ServiceError;
 pub use mapping::{Mapping, NewMapping};
 pub use mapping_template::{MappingTemplate, TemplateBootstrap, TemplateEntity};

@@ -1,51 +1,91 @@
-//! The `mainflux.things` writer: a projection of the event log whose state and checkpoint
-//! live in Redis, in the stream itself.
+//! A feed writer (`mainflux.things`, `mainflux.bootstrap`): a projection of the event log
+//! whose state and checkpoint live in Redis, in the stream itself. One generic follower;
+//! each stream brings only its `Mapping`.
 //!
 //! Where it is: the stream's last generated id `<position>-<k>` names the last event that
 //! gave an entry. A restarted writer (or one after a Redis outage) reads it and re-maps
 //! the events after it; those that give no entry (user events, key changes) are simply
 //! mapped again, and an entry another writer wrote meanwhile is refused by Redis. So no
-//! separate checkpoint key exists that could disagree with the data.
+//! separate checkpoint key exists that could disagree with the data. Each stream has its
+//! own writer and checkpoint, so one stream behind (or trimmed) never holds the other back.
 //!
 //! Several writers (one per node) may follow the same log into the same stream: each
 //! writes every entry in order or finds it there, so a consumer sees each entry once, in
-//! position order. The mapping needs owners' emails, so it folds the log from the start
+//! position order. The mappings need owners' emails, so each folds the log from the start
 //! once per process (as the in-memory views do) and writes only past the checkpoint.
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use domain::Event;
 use domain::envelope::RecordedEvent;
 use domain::ports::event_log::EventLog;
 
 use super::FeedError;
+use super::bootstrap::BootstrapMapping;
 use super::retry::Outage;
 use super::stats::FeedStats;
 use super::stream::Stream;
-use super::things::{EntryId, ThingsMapping};
+use super::things::{Entry, EntryId, ThingsMapping};
 use crate::ProjectionError;
 use crate::runner::decode;
 
 /// Events read per catch-up page and written per script call.
 const PAGE: usize = 1000;
 
-pub struct ThingsFeed {
+/// What makes a stream of a feed writer: the entries of each event, in Mainflux's format,
+/// with ids from the event's position (`<position>-<k>`, increasing), and its counters.
+pub trait Mapping: Default + Send + 'static {
+    /// Folds `event` (decoded from `recorded`) and returns its entries, possibly none.
+    fn entries(&mut self, recorded: &RecordedEvent, event: &Event) -> Vec<Entry>;
+
+    /// The stream's counters in `stats`: (entries written, event position reached).
+    fn counters(stats: &FeedStats) -> (&AtomicU64, &AtomicU64);
+}
+
+impl Mapping for ThingsMapping {
+    fn entries(&mut self, recorded: &RecordedEvent, event: &Event) -> Vec<Entry> {
+        self.map(recorded.position, event)
+    }
+
+    fn counters(stats: &FeedStats) -> (&AtomicU64, &AtomicU64) {
+        (&stats.things_written, &stats.things_position)
+    }
+}
+
+impl Mapping for BootstrapMapping {
+    fn entries(&mut self, recorded: &RecordedEvent, event: &Event) -> Vec<Entry> {
+        self.map(recorded.position, recorded.occurred_at, event)
+    }
+
+    fn counters(stats: &FeedStats) -> (&AtomicU64, &AtomicU64) {
+        (&stats.bootstrap_written, &stats.bootstrap_position)
+    }
+}
+
+/// The `mainflux.things` writer.
+pub type ThingsFeed = Feed<ThingsMapping>;
+/// The `mainflux.bootstrap` writer.
+pub type BootstrapFeed = Feed<BootstrapMapping>;
+
+pub struct Feed<M> {
     log: Arc<dyn EventLog>,
     stream: Stream,
     stats: Arc<FeedStats>,
-    mapping: ThingsMapping,
+    mapping: M,
     /// The mapping has folded every event up to here.
     folded: u64,
     warned_ahead: bool,
 }
 
-impl ThingsFeed {
+impl<M: Mapping> Feed<M> {
     pub fn new(log: Arc<dyn EventLog>, stream: Stream, stats: Arc<FeedStats>) -> Self {
         Self {
             log,
             stream,
             stats,
-            mapping: ThingsMapping::default(),
+            mapping: M::default(),
             folded: 0,
             warned_ahead: false,
         }
@@ -106,15 +146,14 @@ impl ThingsFeed {
         let mut entries = Vec::new();
         for recorded in page {
             let event = decode(recorded)?;
-            let mapped = self.mapping.map(recorded.position, &event);
+            let mapped = self.mapping.entries(recorded, &event);
             entries.extend(mapped.into_iter().filter(|entry| entry.id > top));
         }
         let written = self.stream.append(&entries).await?;
         self.folded = self.folded.max(last);
-        FeedStats::add(&self.stats.things_written, written);
-        self.stats
-            .things_position
-            .fetch_max(last, std::sync::atomic::Ordering::Relaxed);
+        let (written_counter, position) = M::counters(&self.stats);
+        FeedStats::add(written_counter, written);
+        position.fetch_max(last, Relaxed);
         Ok(Some(last))
     }
 

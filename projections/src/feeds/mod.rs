@@ -1,23 +1,30 @@
 //! Redis-stream feeds in Mainflux's format (`FF_FEEDS`), so Mainflux's consumers (its
-//! bootstrap service, scripts reading `mainflux.things` or `mainflux.mqtt`) keep working.
+//! bootstrap service, scripts reading `mainflux.things`, `mainflux.bootstrap` or
+//! `mainflux.mqtt`) keep working.
 //!
 //! Layout:
 //! - `things`: the pure mapping event → `mainflux.things` entries (operations and fields).
+//! - `bootstrap`: the same for `mainflux.bootstrap` (configs, fetches, activation).
+//! - `owners`: owners' emails, which both mappings write as `owner`.
 //! - `stream`: one Redis stream: atomic append with our own ids (exactly once) or live
 //!   append with Redis' ids, its checkpoint (the last generated id), URL masking.
-//! - `follower`: the `mainflux.things` writer: follows the event log from the checkpoint
-//!   Redis holds, retries with backoff when Redis goes away, catches up when it returns.
+//! - `follower`: the writer of a history stream, generic over its mapping: follows the
+//!   event log from the checkpoint Redis holds, retries with backoff when Redis goes away,
+//!   catches up when it returns.
 //! - `stats`: counters for `/metrics`.
 //!
 //! The presence feed (`mainflux.mqtt`) is written by the MQTT side through `Stream`.
 
+pub mod bootstrap;
 pub mod follower;
+pub mod owners;
 pub mod retry;
 pub mod stats;
 pub mod stream;
 pub mod things;
 
-pub use follower::ThingsFeed;
+pub use bootstrap::BootstrapMapping;
+pub use follower::{BootstrapFeed, Feed, Mapping, ThingsFeed};
 pub use retry::Outage;
 pub use stats::FeedStats;
 pub use stream::{Stream, check_url, connect};
@@ -27,6 +34,7 @@ use crate::ProjectionError;
 
 /// The stream keys, as Mainflux names them (before `FF_FEEDS_PREFIX`).
 pub const THINGS_STREAM: &str = "mainflux.things";
+pub const BOOTSTRAP_STREAM: &str = "mainflux.bootstrap";
 pub const MQTT_STREAM: &str = "mainflux.mqtt";
 
 #[derive(Debug, thiserror::Error)]

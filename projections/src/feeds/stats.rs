@@ -8,6 +8,10 @@ pub struct FeedStats {
     pub things_written: AtomicU64,
     /// Event position the `mainflux.things` feed has reached.
     pub things_position: AtomicU64,
+    /// `mainflux.bootstrap` entries this process wrote (not those another writer wrote first).
+    pub bootstrap_written: AtomicU64,
+    /// Event position the `mainflux.bootstrap` feed has reached.
+    pub bootstrap_position: AtomicU64,
     /// `mainflux.mqtt` entries written.
     pub presence_written: AtomicU64,
     /// Presence events dropped because the buffer before Redis was full (slow or absent

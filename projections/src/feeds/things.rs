@@ -17,12 +17,13 @@
 //! entry id still numbers entries within an event (`<position>-<k>`) so the format holds
 //! if an event ever gives several.
 
-use std::collections::HashMap;
 use std::fmt;
 
 use domain::Event;
 use domain::ids::UserId;
 use domain::values::Metadata;
+
+use super::owners::Owners;
 
 /// A stream entry id made from the event position: equal for every writer, and increasing
 /// with the log, which is what lets Redis refuse a second write of the same entry.
@@ -53,22 +54,17 @@ impl Entry {
     }
 }
 
-/// The mapping's only state: user id → email, because Mainflux's `owner` is the email and
-/// our create events carry the owner's id. Emails never change and users are never
-/// removed, so folding the same `user.register` twice (a resync) changes nothing.
+/// The mapping's only state: owners' emails (Mainflux's `owner` field).
 #[derive(Debug, Default)]
 pub struct ThingsMapping {
-    emails: HashMap<UserId, String>,
+    owners: Owners,
 }
 
 impl ThingsMapping {
     /// Folds `event` (at `position`) and returns its entries, possibly none.
     pub fn map(&mut self, position: u64, event: &Event) -> Vec<Entry> {
+        self.owners.fold(event);
         let fields = match event {
-            Event::UserRegistered { id, email, .. } => {
-                self.emails.insert(*id, email.clone());
-                None
-            }
             Event::ThingCreated {
                 id,
                 owner,
@@ -98,7 +94,8 @@ impl ThingsMapping {
                 channel_id,
                 thing_id,
             } => Some(pair("thing.disconnect", channel_id, thing_id)),
-            Event::UserUpdated { .. }
+            Event::UserRegistered { .. }
+            | Event::UserUpdated { .. }
             | Event::UserPasswordChanged { .. }
             | Event::ThingKeyUpdated { .. }
             // Internal: Mainflux has no such operation.
@@ -124,15 +121,6 @@ impl ThingsMapping {
             .collect()
     }
 
-    /// The owner's email; the id as text for an owner this history never registered
-    /// (an imported partial history), so the field is never missing.
-    fn owner(&self, owner: &UserId) -> String {
-        self.emails
-            .get(owner)
-            .cloned()
-            .unwrap_or_else(|| owner.to_string())
-    }
-
     fn created(
         &self,
         operation: &'static str,
@@ -144,7 +132,7 @@ impl ThingsMapping {
         let mut fields = vec![
             ("operation", operation.to_owned()),
             ("id", id.to_string()),
-            ("owner", self.owner(owner)),
+            ("owner", self.owners.email(owner)),
         ];
         optional(&mut fields, name, metadata);
         fields

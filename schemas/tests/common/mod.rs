@@ -175,7 +175,6 @@ pub fn samples() -> Vec<Event> {
         },
         Event::ConfigRemoved { thing_id: thing },
         Event::ThingBootstrapped {
-            external_id_hash: key_material("factory-serial-0042").key_hash,
             external_id: "factory-serial-0042".into(),
             success: false,
             unknown: true,

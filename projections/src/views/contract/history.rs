@@ -130,7 +130,6 @@ impl History {
     /// A device's fetch with `external_id`; `unknown` when no config had it.
     pub fn fetch(&mut self, external_id: &str, unknown: bool) -> u64 {
         self.push(Event::ThingBootstrapped {
-            external_id_hash: KeyHash([0; 32]),
             external_id: external_id.into(),
             success: false,
             unknown,
