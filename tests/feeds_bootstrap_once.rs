@@ -71,7 +71,6 @@ fn history(round: u128) -> Vec<Vec<Event>> {
         sealed_key: SealedKey("sealed".into()),
     };
     let fetch = |success| Event::ThingBootstrapped {
-        external_id_hash: KeyHash([3; 32]),
         external_id: external_id.clone(),
         success,
         unknown: false,

@@ -65,7 +65,6 @@ fn created(name: Option<&str>, content: Option<&str>, channels: Vec<ChannelId>) 
 
 fn bootstrapped(success: bool) -> Event {
     Event::ThingBootstrapped {
-        external_id_hash: EXTERNAL_ID_HASH,
         external_id: "ext-1".into(),
         success,
         unknown: !success,
