@@ -146,21 +146,21 @@ impl Writer {
         batches: Vec<AppendBatch>,
         staged: &mut Staged,
     ) -> Result<Vec<Appended>, LogError> {
-        if batches.len() > 1 {
+        if batches.len() != 1 {
             domain::ports::event_log::check_append_all(&batches)?;
         }
-        let mut checks = Vec::with_capacity(batches.len());
+        let mut done = Vec::new();
+        let mut fresh = Vec::new();
         for batch in &batches {
-            checks.push(self.check(batch, staged)?);
+            match self.check(batch, staged)? {
+                Check::Done(first) => done.push(first),
+                Check::Fresh(current) => fresh.push(current),
+            }
         }
-        let duplicates = checks
-            .iter()
-            .filter(|c| matches!(c, Check::Done(_)))
-            .count();
-        if duplicates == checks.len() {
-            return Ok(checks.into_iter().filter_map(Check::done).collect());
+        if fresh.is_empty() {
+            return Ok(done);
         }
-        if duplicates > 0 {
+        if !done.is_empty() {
             return Err(LogError::Invalid(
                 "append_all of commands appended before and new ones".into(),
             ));
@@ -168,10 +168,7 @@ impl Writer {
         // Encode everything first, so a failure leaves nothing of this request in the batch.
         let mut next = staged.next_position;
         let mut prepared = Vec::with_capacity(batches.len());
-        for (batch, check) in batches.into_iter().zip(checks) {
-            let Check::Fresh(current) = check else {
-                unreachable!("duplicates were answered above")
-            };
+        for (batch, current) in batches.into_iter().zip(fresh) {
             let batch = prepare(batch, current, next)?;
             next = batch.appended.last_position + 1;
             prepared.push(batch);
@@ -243,15 +240,6 @@ impl Writer {
 enum Check {
     Done(Appended),
     Fresh(u64),
-}
-
-impl Check {
-    fn done(self) -> Option<Appended> {
-        match self {
-            Check::Done(appended) => Some(appended),
-            Check::Fresh(_) => None,
-        }
-    }
 }
 
 /// A batch encoded, ready to stage: its outcome and its events as (version, position, bytes).

@@ -91,5 +91,7 @@ pub async fn append_all_with_one_conflict_writes_nothing<F: LogFactory>(factory:
         .append_all(vec![batch("thing-1", 0, 1), batch("thing-1", 1, 1)])
         .await;
     assert!(matches!(twice, Err(LogError::Invalid(_))), "{twice:?}");
+    let none = log.append_all(Vec::new()).await;
+    assert!(matches!(none, Err(LogError::Invalid(_))), "{none:?}");
     assert_eq!(log.head().await, Ok(1));
 }
