@@ -107,6 +107,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if let Some(coap) = coap {
         coap.shutdown().await;
     }
+    app.service.flush_bootstrap_records().await;
     app.settle_feeds(FEEDS_SETTLE_LIMIT).await;
     tracing::info!("stopped cleanly");
     Ok(())

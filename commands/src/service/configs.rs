@@ -220,6 +220,13 @@ impl Service {
         })
     }
 
+    /// Waits until the fetches answered so far are recorded (a stopping server).
+    pub async fn flush_bootstrap_records(&self) {
+        if let Some(recorder) = self.attempts.get() {
+            recorder.flush().await;
+        }
+    }
+
     /// The config's state with its foreign facts: the thing removed, channels removed.
     pub(super) async fn config_state(&self, id: ThingId) -> Result<ConfigState, ServiceError> {
         let (state, _) = self
