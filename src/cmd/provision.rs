@@ -104,8 +104,8 @@ async fn provision(client: &ApiClient, device: &Device) -> Outcome {
     });
     match client.send(Method::POST, "/mapping", Some(&body)).await {
         Ok(answer) if answer.status == StatusCode::CREATED => Outcome::Made,
-        // Taken: provisioned by an earlier run (or, should the id be another's, reported
-        // by the server's answer to a `configs list --external-id`).
+        // Taken: provisioned by an earlier run. The API answers the same 409 when another
+        // user holds the id (it does not say whose), so that device is counted as skipped too.
         Ok(answer) if answer.status == StatusCode::CONFLICT => Outcome::Skipped,
         Ok(answer) => Outcome::Failed(format!("{}: {}", answer.status, answer.body)),
         Err(error) => Outcome::Failed(format!("{error:#}")),
