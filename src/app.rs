@@ -129,6 +129,7 @@ impl App {
                 reset_endpoint: config.mail.reset_endpoint.clone(),
                 reset_origins: config.mail.origins()?,
                 bootstrap_cipher: config.bootstrap_cipher()?,
+                mapping_template: config.mapping_template()?,
                 ..Settings::default()
             })?,
             admin_token: secrets.admin_token.clone(),

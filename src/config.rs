@@ -62,6 +62,10 @@ pub struct Config {
     /// and answer are sealed with AES-256-GCM under this key (the devices hold it too).
     #[arg(long, env = "FF_BOOTSTRAP_KEY", hide_env_values = true)]
     pub bootstrap_key: Option<String>,
+    /// A JSON file: what `POST /mapping` makes for one device (see the README); Mainflux's
+    /// layout (one thing, a `control` and a `data` channel) when absent.
+    #[arg(long, env = "FF_PROVISION_TEMPLATE")]
+    pub provision_template: Option<PathBuf>,
     /// Only logged-in users (or the operator's admin token) may create users.
     #[arg(long, env = "FF_CLOSED_REGISTRATION", value_parser = BoolishValueParser::new())]
     pub closed_registration: bool,
@@ -133,6 +137,7 @@ impl Default for Config {
             jwt_secret: None,
             master_key: None,
             bootstrap_key: None,
+            provision_template: None,
             closed_registration: false,
             key_claim_grace: DEFAULT_KEY_CLAIM_GRACE.as_secs(),
             no_store: false,
@@ -209,6 +214,18 @@ impl Config {
             .map_err(Into::into)
     }
 
+    /// The provisioning template: read and checked at start, so a bad file stops the
+    /// server instead of failing every `POST /mapping`.
+    pub fn mapping_template(&self) -> anyhow::Result<commands::service::MappingTemplate> {
+        let Some(path) = &self.provision_template else {
+            return Ok(commands::service::MappingTemplate::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("FF_PROVISION_TEMPLATE {}: {e}", path.display()))?;
+        commands::service::MappingTemplate::from_json(&text)
+            .map_err(|e| anyhow::anyhow!("FF_PROVISION_TEMPLATE {}: {e}", path.display()))
+    }
+
     pub fn events_dir(&self) -> PathBuf {
         self.data_dir.join("events")
     }
@@ -236,6 +253,14 @@ impl Config {
                     Some(_) => "******** (set)",
                     None => "(unset: secure bootstrap off)",
                 }
+            ),
+            format!(
+                "FF_PROVISION_TEMPLATE={}",
+                self.provision_template
+                    .as_ref()
+                    .map_or("(unset: Mainflux's layout)".into(), |p| p
+                        .display()
+                        .to_string())
             ),
             format!("FF_CLOSED_REGISTRATION={}", self.closed_registration),
             format!("FF_KEY_CLAIM_GRACE={}", self.key_claim_grace),

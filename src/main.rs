@@ -3,6 +3,7 @@
 mod cmd;
 
 use clap::{Parser, Subcommand};
+use cmd::entities::Kind;
 use ferroflux::Config;
 
 #[derive(Parser)]
@@ -28,6 +29,14 @@ enum Command {
     Replay(cmd::replay::ReplayArgs),
     /// Copy the embedded event log into NATS JetStream (grow into several nodes).
     Migrate(cmd::migrate::MigrateArgs),
+    /// Provision devices from a CSV through a running server's `POST /mapping`.
+    Provision(cmd::provision::ProvisionArgs),
+    /// List, create or remove things through a running server's REST API.
+    Things(cmd::entities::EntityArgs),
+    /// List, create or remove channels through a running server's REST API.
+    Channels(cmd::entities::EntityArgs),
+    /// List, create or remove bootstrap configs through a running server's REST API.
+    Configs(cmd::entities::EntityArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -57,6 +66,10 @@ fn main() -> std::process::ExitCode {
             Command::Events(args) => cmd::events::run(args).await,
             Command::Replay(args) => cmd::replay::run(args).await,
             Command::Migrate(args) => cmd::migrate::run(args).await,
+            Command::Provision(args) => cmd::provision::run(args).await,
+            Command::Things(args) => cmd::entities::run(Kind::Things, args).await,
+            Command::Channels(args) => cmd::entities::run(Kind::Channels, args).await,
+            Command::Configs(args) => cmd::entities::run(Kind::Configs, args).await,
         }
     });
     match result {

@@ -378,6 +378,8 @@ impl TestApp {
     /// Reads every event back: each must validate against the JSON Schemas and none may
     /// contain a secret this test sent or received.
     pub async fn finish(&self) {
+        // Device fetches are recorded right after their answer: wait for them first.
+        self.app.service.flush_bootstrap_records().await;
         let events = self.app.log.read_after(0, 100_000).await.expect("read log");
         assert_eq!(events.len() as u64, self.head().await, "read the whole log");
         let secrets = self.secrets.lock().unwrap().clone();

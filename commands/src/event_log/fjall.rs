@@ -138,10 +138,15 @@ async fn blocking<T: Send + 'static>(
 #[async_trait]
 impl EventLog for FjallEventLog {
     async fn append(&self, batch: AppendBatch) -> Result<Appended, LogError> {
+        let mut appended = self.append_all(vec![batch]).await?;
+        appended.pop().ok_or_else(closed)
+    }
+
+    async fn append_all(&self, batches: Vec<AppendBatch>) -> Result<Vec<Appended>, LogError> {
         let (reply, answer) = oneshot::channel();
         let requests = self.requests.as_ref().ok_or_else(closed)?;
         requests
-            .send(Request { batch, reply })
+            .send(Request { batches, reply })
             .map_err(|_| closed())?;
         answer.await.map_err(|_| closed())?
     }

@@ -22,10 +22,10 @@ use uuid::Uuid;
 use super::codec::{self, storage_error};
 use super::store::Store;
 
-/// One caller waiting for its append.
+/// One caller waiting for its append: one batch, or several stored all or none.
 pub(super) struct Request {
-    pub(super) batch: AppendBatch,
-    pub(super) reply: oneshot::Sender<Result<Appended, LogError>>,
+    pub(super) batches: Vec<AppendBatch>,
+    pub(super) reply: oneshot::Sender<Result<Vec<Appended>, LogError>>,
 }
 
 /// Counters the writer keeps; see `FjallEventLog::commit_stats`.
@@ -99,11 +99,11 @@ impl Writer {
         };
         let (batches, replies): (Vec<_>, Vec<_>) = group
             .into_iter()
-            .map(|request| (request.batch, request.reply))
+            .map(|request| (request.batches, request.reply))
             .unzip();
         let mut outcomes: Vec<_> = batches
             .into_iter()
-            .map(|batch| self.stage(batch, &mut staged))
+            .map(|batches| self.stage_all(batches, &mut staged))
             .collect();
 
         let appended_events = staged.next_position - self.next_position;
@@ -139,15 +139,56 @@ impl Writer {
         }
     }
 
-    /// Decides one request against the durable state plus what the group staged before it.
-    fn stage(&mut self, batch: AppendBatch, staged: &mut Staged) -> Result<Appended, LogError> {
-        check_batch(&batch)?;
+    /// Decides one request (all its batches or none) against the durable state plus what
+    /// the group staged before it.
+    fn stage_all(
+        &mut self,
+        batches: Vec<AppendBatch>,
+        staged: &mut Staged,
+    ) -> Result<Vec<Appended>, LogError> {
+        if batches.len() != 1 {
+            domain::ports::event_log::check_append_all(&batches)?;
+        }
+        let mut done = Vec::new();
+        let mut fresh = Vec::new();
+        for batch in &batches {
+            match self.check(batch, staged)? {
+                Check::Done(first) => done.push(first),
+                Check::Fresh(current) => fresh.push(current),
+            }
+        }
+        if fresh.is_empty() {
+            return Ok(done);
+        }
+        if !done.is_empty() {
+            return Err(LogError::Invalid(
+                "append_all of commands appended before and new ones".into(),
+            ));
+        }
+        // Encode everything first, so a failure leaves nothing of this request in the batch.
+        let mut next = staged.next_position;
+        let mut prepared = Vec::with_capacity(batches.len());
+        for (batch, current) in batches.into_iter().zip(fresh) {
+            let batch = prepare(batch, current, next)?;
+            next = batch.appended.last_position + 1;
+            prepared.push(batch);
+        }
+        let mut outcomes = Vec::with_capacity(prepared.len());
+        for batch in prepared {
+            outcomes.push(self.stage(batch, staged));
+        }
+        Ok(outcomes)
+    }
+
+    /// Whether one batch was appended before, or else the version it goes on from.
+    fn check(&self, batch: &AppendBatch, staged: &Staged) -> Result<Check, LogError> {
+        check_batch(batch)?;
         // Dedupe comes before the version check: a retry finds its stream moved on by itself.
         if let Some(first) = staged.commands.get(&batch.command_id) {
-            return Ok(duplicate(first.clone()));
+            return Ok(Check::Done(duplicate(first.clone())));
         }
         if let Some(first) = self.store.find_command(batch.command_id)? {
-            return Ok(duplicate(first));
+            return Ok(Check::Done(duplicate(first)));
         }
         let current = match staged.versions.get(&batch.stream) {
             Some(version) => *version,
@@ -157,30 +198,21 @@ impl Writer {
         };
         if batch.expected_version != current {
             return Err(LogError::Conflict {
-                stream: batch.stream,
+                stream: batch.stream.clone(),
                 expected: batch.expected_version,
                 actual: current,
             });
         }
+        Ok(Check::Fresh(current))
+    }
 
-        // Encode everything first, so a failure leaves nothing of this request in the batch.
-        let first_position = staged.next_position;
-        let mut rows = Vec::with_capacity(batch.events.len());
-        let mut version = current;
-        let mut position = first_position;
-        for pending in batch.events {
-            version += 1;
-            let event = RecordedEvent::record(pending, &batch.stream, version, position);
-            rows.push((version, position, codec::encode_event(&event)?));
-            position += 1;
-        }
-        let appended = Appended {
-            stream: batch.stream,
-            first_position,
-            last_position: position - 1,
-            version,
-            duplicate: false,
-        };
+    /// Puts one prepared batch into the group's write batch.
+    fn stage(&self, prepared: Prepared, staged: &mut Staged) -> Appended {
+        let Prepared {
+            appended,
+            command_id,
+            rows,
+        } = prepared;
         let store = &self.store;
         for (version, position, json) in rows {
             let position_key = codec::position_key(position);
@@ -190,15 +222,56 @@ impl Writer {
                 .batch
                 .insert(&store.streams, stream_key, position_key);
         }
-        let command_key = *batch.command_id.as_bytes();
+        let command_key = *command_id.as_bytes();
         let outcome = codec::encode_appended(&appended);
         staged.batch.insert(&store.commands, command_key, outcome);
 
-        staged.next_position = position;
-        staged.versions.insert(appended.stream.clone(), version);
-        staged.commands.insert(batch.command_id, appended.clone());
-        Ok(appended)
+        staged.next_position = appended.last_position + 1;
+        staged
+            .versions
+            .insert(appended.stream.clone(), appended.version);
+        staged.commands.insert(command_id, appended.clone());
+        appended
     }
+}
+
+/// A batch checked against the log: appended before (its first outcome), or new on top of
+/// the stream's current version.
+enum Check {
+    Done(Appended),
+    Fresh(u64),
+}
+
+/// A batch encoded, ready to stage: its outcome and its events as (version, position, bytes).
+struct Prepared {
+    appended: Appended,
+    command_id: Uuid,
+    rows: Vec<(u64, u64, Vec<u8>)>,
+}
+
+/// Encodes a batch at `first_position`, on top of stream version `current`.
+fn prepare(batch: AppendBatch, current: u64, first_position: u64) -> Result<Prepared, LogError> {
+    let mut rows = Vec::with_capacity(batch.events.len());
+    let mut version = current;
+    let mut position = first_position;
+    for pending in batch.events {
+        version += 1;
+        let event = RecordedEvent::record(pending, &batch.stream, version, position);
+        rows.push((version, position, codec::encode_event(&event)?));
+        position += 1;
+    }
+    let appended = Appended {
+        stream: batch.stream,
+        first_position,
+        last_position: position - 1,
+        version,
+        duplicate: false,
+    };
+    Ok(Prepared {
+        appended,
+        command_id: batch.command_id,
+        rows,
+    })
 }
 
 /// A batch no storage could hold is the caller's bug, whatever the log contains.

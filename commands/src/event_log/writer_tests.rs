@@ -34,13 +34,17 @@ fn group(writer: &mut Writer, batches: Vec<AppendBatch>) -> Vec<Result<Appended,
         .into_iter()
         .map(|batch| {
             let (reply, answer) = oneshot::channel();
-            (Request { batch, reply }, answer)
+            let batches = vec![batch];
+            (Request { batches, reply }, answer)
         })
         .unzip();
     writer.commit_group(requests);
     answers
         .into_iter()
-        .map(|mut answer| answer.try_recv().expect("answered"))
+        .map(|mut answer| {
+            let answer = answer.try_recv().expect("answered");
+            answer.map(|mut all| all.pop().expect("one outcome"))
+        })
         .collect()
 }
 

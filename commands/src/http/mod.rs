@@ -14,6 +14,7 @@ mod events;
 mod extract;
 mod health;
 mod json_body;
+mod mapping;
 mod paging;
 mod password_reset;
 mod search;
@@ -41,7 +42,7 @@ pub type AppState = Arc<Service>;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Ferroflux", description = "Users, things, channels and connections (Mainflux 0.12 compatible)"),
-    tags((name = "users"), (name = "things"), (name = "channels"), (name = "connections"), (name = "operations"), (name = "bootstrap")),
+    tags((name = "users"), (name = "things"), (name = "channels"), (name = "connections"), (name = "operations"), (name = "bootstrap"), (name = "provision")),
     modifiers(&SecuritySchemes)
 )]
 struct ApiDoc;
@@ -92,6 +93,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(configs::change_state))
         .routes(routes!(bootstrap::bootstrap))
         .routes(routes!(bootstrap::bootstrap_secure))
+        .routes(routes!(mapping::create_mapping, mapping::get_mapping))
         .routes(routes!(health::health))
         .routes(routes!(health::ready))
         .routes(routes!(health::version))

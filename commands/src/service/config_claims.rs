@@ -91,7 +91,10 @@ impl Service {
         })
     }
 
-    async fn external_id_ctx(&self, id_hash: &KeyHash) -> Result<ClaimCtx, ServiceError> {
+    pub(super) async fn external_id_ctx(
+        &self,
+        id_hash: &KeyHash,
+    ) -> Result<ClaimCtx, ServiceError> {
         Ok(ClaimCtx {
             now: OffsetDateTime::now_utc(),
             grace: self

@@ -96,7 +96,7 @@ impl Service {
         .await;
     }
 
-    fn claim_ctx(&self, key_hash: &KeyHash) -> ClaimCtx {
+    pub(super) fn claim_ctx(&self, key_hash: &KeyHash) -> ClaimCtx {
         ClaimCtx {
             now: OffsetDateTime::now_utc(),
             grace: self

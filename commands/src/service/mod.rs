@@ -10,6 +10,8 @@ mod connections;
 mod error;
 mod execute;
 mod key_claims;
+mod mapping;
+mod mapping_template;
 mod password_reset;
 mod reservations;
 pub(crate) mod stream_locks;
@@ -28,6 +30,8 @@ use uuid::Uuid;
 pub use channels::NewChannel;
 pub use configs::{ConfigWithKeys, FetchedConfig, NewConfig, PlainCerts, activation};
 pub use error::ServiceError;
+pub use mapping::{Mapping, NewMapping};
+pub use mapping_template::{MappingTemplate, TemplateBootstrap, TemplateEntity};
 pub use things::{NewThing, ThingWithKey};
 
 use crate::auth::{BootstrapCipher, HashPool, KeyVault, LoginThrottle, ThrottleRules, Tokens};
@@ -72,6 +76,8 @@ pub struct Settings {
     pub key_claims: bool,
     /// `FF_BOOTSTRAP_KEY`: turns the secure bootstrap fetch on.
     pub bootstrap_cipher: Option<BootstrapCipher>,
+    /// What `POST /mapping` makes (`FF_PROVISION_TEMPLATE`).
+    pub mapping_template: MappingTemplate,
 }
 
 impl Default for Settings {
@@ -92,6 +98,7 @@ impl Default for Settings {
             key_claim_grace: DEFAULT_KEY_CLAIM_GRACE,
             key_claims: false,
             bootstrap_cipher: None,
+            mapping_template: MappingTemplate::default(),
         }
     }
 }

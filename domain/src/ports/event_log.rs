@@ -55,6 +55,13 @@ pub enum LogError {
 pub trait EventLog: Send + Sync + 'static {
     async fn append(&self, batch: AppendBatch) -> Result<Appended, LogError>;
 
+    /// Several batches, each to a different stream, stored together or not at all: one
+    /// command that makes several aggregates at once (a provisioning mapping) leaves
+    /// nothing half-made. Every batch's expected version is checked; one `Conflict` refuses
+    /// them all. Their events take consecutive positions, in the order given. When every
+    /// command id was appended before, each batch's first outcome comes back as a duplicate.
+    async fn append_all(&self, batches: Vec<AppendBatch>) -> Result<Vec<Appended>, LogError>;
+
     /// Every event of one stream, in version order (empty when the stream does not exist).
     async fn read_stream(&self, stream: &str) -> Result<Vec<RecordedEvent>, LogError>;
 
@@ -76,4 +83,21 @@ pub trait EventLog: Send + Sync + 'static {
 pub trait EventSubscription: Send {
     /// The next event; waits for a live append when history is exhausted.
     async fn next(&mut self) -> Result<RecordedEvent, LogError>;
+}
+
+/// What every backend refuses in `append_all`: no batch at all, or two batches to one
+/// stream (the second could not name its expected version before the first is stored).
+pub fn check_append_all(batches: &[AppendBatch]) -> Result<(), LogError> {
+    if batches.is_empty() {
+        return Err(LogError::Invalid("append_all of no batch".into()));
+    }
+    let mut streams: Vec<&str> = batches.iter().map(|b| b.stream.as_str()).collect();
+    streams.sort_unstable();
+    if let Some(pair) = streams.windows(2).find(|pair| pair[0] == pair[1]) {
+        return Err(LogError::Invalid(format!(
+            "two batches to stream {} in one append_all",
+            pair[0]
+        )));
+    }
+    Ok(())
 }

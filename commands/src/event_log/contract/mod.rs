@@ -12,6 +12,7 @@
 //! integration test) must be able to call it, and a suite behind a feature flag rots.
 //! Every case panics on failure, like any test.
 
+mod atomic;
 mod basics;
 mod live;
 
@@ -25,6 +26,7 @@ use domain::ports::event_log::{AppendBatch, Appended, EventLog, LogError};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub use atomic::*;
 pub use basics::*;
 pub use live::*;
 
@@ -59,6 +61,8 @@ macro_rules! event_log_contract_tests {
             subscribe_from_the_middle_during_appends,
             subscribe_waits_for_the_next_append,
             reopen_keeps_history_and_continues,
+            append_all_stores_every_stream_at_consecutive_positions,
+            append_all_with_one_conflict_writes_nothing,
         );
     };
     (@cases $factory:expr; $($case:ident),+ $(,)?) => {

@@ -19,7 +19,7 @@ use super::wire::{self, PubReply, Stamp};
 /// The most events one append may carry: JetStream's default atomic-batch limit.
 pub const MAX_EVENTS: usize = 1000;
 
-const EXPECTED_LAST_SUBJECT_SEQUENCE: &str = "Nats-Expected-Last-Subject-Sequence";
+pub(super) const EXPECTED_LAST_SUBJECT_SEQUENCE: &str = "Nats-Expected-Last-Subject-Sequence";
 
 /// Where a stream ends: its version and the sequence of its last event (0, 0 when empty).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +81,12 @@ impl JetStreamEventLog {
 
     /// The stream's tip: remembered when it is the expected one (this node wrote or read it
     /// last; a stale memory only costs a refused publish), else read from the server.
-    async fn tip(&self, stream: &str, subject: &str, expected: u64) -> Result<Tip, LogError> {
+    pub(super) async fn tip(
+        &self,
+        stream: &str,
+        subject: &str,
+        expected: u64,
+    ) -> Result<Tip, LogError> {
         // A create needs no read: the server refuses it if the subject has any message.
         if expected == 0 {
             return Ok(Tip {
@@ -120,7 +125,11 @@ impl JetStreamEventLog {
     /// this handle has not appended since, is not looked up again: only this handle could
     /// have appended it (a retry through another node asks `find_command` first), so a writer
     /// that keeps losing a race pays one round trip per try.
-    async fn refused(&self, batch: &AppendBatch, tip: Tip) -> Result<Appended, LogError> {
+    pub(super) async fn refused(
+        &self,
+        batch: &AppendBatch,
+        tip: Tip,
+    ) -> Result<Appended, LogError> {
         if let Some(first) = self.own_outcome(batch.command_id) {
             return Ok(Appended {
                 duplicate: true,
@@ -202,7 +211,7 @@ impl JetStreamEventLog {
     }
 }
 
-fn batch_headers(headers: &mut HeaderMap, batch_id: &str, part: u64, parts: u64) {
+pub(super) fn batch_headers(headers: &mut HeaderMap, batch_id: &str, part: u64, parts: u64) {
     headers.insert("Nats-Batch-Id", batch_id);
     headers.insert("Nats-Batch-Sequence", part.to_string().as_str());
     if part == parts {

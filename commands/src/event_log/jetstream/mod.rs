@@ -3,14 +3,16 @@
 //! Three JetStream streams: the events, the command index, the cluster's settings.
 //!
 //! Layout: `subjects` (names), `wire` (message format), `append` (optimistic concurrency,
-//! atomic batches), `read` (direct gets, ordered consumers), `subscription` (catch-up then
-//! live), `index` (command id → outcome).
+//! atomic batches), `append_all` (one atomic batch over several streams), `read` (direct
+//! gets, ordered consumers), `subscription` (catch-up then live), `index` (command id →
+//! outcome).
 //!
 //! Durability is the server's: an append returns once JetStream acknowledged it, which with
 //! `sync_interval: always` (our scripts, the documented production config) means fsynced on
 //! every replica that acknowledged.
 
 mod append;
+mod append_all;
 mod index;
 mod read;
 mod subjects;
@@ -299,6 +301,19 @@ impl EventLog for JetStreamEventLog {
         self.connected()?;
         let _queued = self.appending.lock(&batch.stream).await;
         self.append_batch(batch).await
+    }
+
+    async fn append_all(&self, batches: Vec<AppendBatch>) -> Result<Vec<Appended>, LogError> {
+        self.connected()?;
+        // Locks taken in one order, so two such appends cannot wait on each other.
+        let mut streams: Vec<&str> = batches.iter().map(|b| b.stream.as_str()).collect();
+        streams.sort_unstable();
+        streams.dedup();
+        let mut queued = Vec::with_capacity(streams.len());
+        for stream in streams {
+            queued.push(self.appending.lock(stream).await);
+        }
+        self.append_batches(batches).await
     }
 
     async fn read_stream(&self, stream: &str) -> Result<Vec<RecordedEvent>, LogError> {
