@@ -170,6 +170,29 @@ pub enum Event {
         external_id_hash: KeyHash,
         thing_id: ThingId,
     },
+    /// A client certificate issued for a thing (`certs-<thing_id>`, `domain::cert`): the
+    /// certificate in PEM, its private key sealed with the master key.
+    #[serde(rename = "cert.issue")]
+    CertIssued {
+        thing_id: ThingId,
+        owner: UserId,
+        /// Lowercase hex.
+        serial: String,
+        cert: String,
+        private_key: SealedKey,
+        key_type: String,
+        key_bits: u32,
+        #[serde(with = "time::serde::rfc3339")]
+        expires_at: OffsetDateTime,
+    },
+    /// The certificate stops authenticating at the next handshake and is listed in the CRL.
+    #[serde(rename = "cert.revoke")]
+    CertRevoked {
+        thing_id: ThingId,
+        serial: String,
+        #[serde(with = "time::serde::rfc3339")]
+        revoked_at: OffsetDateTime,
+    },
 }
 
 /// Stored data that no longer reads as any known event.
@@ -182,7 +205,7 @@ pub struct UnknownEvent {
 }
 
 impl Event {
-    pub const KINDS: [&'static str; 23] = [
+    pub const KINDS: [&'static str; 25] = [
         "user.register",
         "user.update",
         "user.password_change",
@@ -206,6 +229,8 @@ impl Event {
         "thing.update_connections",
         "config.external_id_claim",
         "config.external_id_release",
+        "cert.issue",
+        "cert.revoke",
     ];
 
     pub fn kind(&self) -> &'static str {
@@ -233,6 +258,8 @@ impl Event {
             Event::ThingConnectionsUpdated { .. } => "thing.update_connections",
             Event::ExternalIdClaimed { .. } => "config.external_id_claim",
             Event::ExternalIdReleased { .. } => "config.external_id_release",
+            Event::CertIssued { .. } => "cert.issue",
+            Event::CertRevoked { .. } => "cert.revoke",
         }
     }
 

@@ -8,6 +8,7 @@
 //! - `key_claim`: the claim on one thing key, which keeps keys unique across nodes.
 //! - `config`: the bootstrap config of one thing; `external_id_claim` keeps external ids
 //!   unique the way `key_claim` keeps thing keys unique.
+//! - `cert`: the client certificates of one thing (issue, revoke) for mTLS logins.
 //! - `connection`: the one rule over two aggregates (`thing.connect` / `thing.disconnect`).
 //! - `graph`: the live connection graph folded from events, shared by every projection.
 //! - `envelope`, `ports`: what the event log stores and the traits its backends implement.
@@ -15,6 +16,7 @@
 //! Nothing here does I/O, reads a clock or draws randomness: callers pass ids, times and
 //! key hashes in, which is what lets proptest replay any history.
 
+pub mod cert;
 pub mod channel;
 pub mod config;
 pub mod connection;

@@ -8,7 +8,7 @@
 //!   `thing.disconnect` live on the channel's stream; the internal `thing.key_claim` and
 //!   `thing.key_release` on `thingkey-<key_hash>`; bootstrap configs on `config-<thing_id>`,
 //!   their external id claims on `extid-<hash>`, fetch attempts on `bootstrap-<uuid>`, the
-//!   recording node's).
+//!   recording node's; certificates on `certs-<thing_id>`).
 //! - `events/<type>.v<schema>.json`: the `data` object of one type at one schema version,
 //!   written by hand to match the serde shape of `domain::Event`. A released file is never
 //!   edited: a new shape is a new file plus a row in [`EVENT_SCHEMAS`] (STYLE §5).
@@ -79,6 +79,8 @@ pub const EVENT_SCHEMAS: &[EventSchema] = &[
     event_schema!("thing.update_connections", 1, "thing_id"),
     event_schema!("config.external_id_claim", 1, "external_id_hash"),
     event_schema!("config.external_id_release", 1, "external_id_hash"),
+    event_schema!("cert.issue", 1, "thing_id"),
+    event_schema!("cert.revoke", 1, "thing_id"),
 ];
 
 /// The data schema of `kind` at `version`, or `None` when no such event exists.

@@ -44,6 +44,9 @@ pub fn stream_of(event: &Event) -> String {
         | Event::ExternalIdReleased {
             external_id_hash, ..
         } => external_id_claim::claim_stream(external_id_hash),
+        Event::CertIssued { thing_id, .. } | Event::CertRevoked { thing_id, .. } => {
+            domain::cert::stream(*thing_id)
+        }
     }
 }
 
@@ -195,6 +198,21 @@ pub fn samples() -> Vec<Event> {
         Event::ExternalIdReleased {
             external_id_hash: key_material("factory-serial-0042").key_hash,
             thing_id: thing,
+        },
+        Event::CertIssued {
+            thing_id: thing,
+            owner: UserId(Uuid::from_u128(1)),
+            serial: "4f1c9a0b2d3e".into(),
+            cert: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into(),
+            private_key: key_material("-----BEGIN PRIVATE KEY-----").sealed_key,
+            key_type: "ecdsa".into(),
+            key_bits: 256,
+            expires_at: OffsetDateTime::UNIX_EPOCH + time::Duration::new(1_800_000_000, 0),
+        },
+        Event::CertRevoked {
+            thing_id: thing,
+            serial: "4f1c9a0b2d3e".into(),
+            revoked_at: OffsetDateTime::UNIX_EPOCH + time::Duration::new(1_700_000_100, 7),
         },
     ]
 }
