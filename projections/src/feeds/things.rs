@@ -110,7 +110,9 @@ impl ThingsMapping {
             | Event::ThingStateChanged { .. }
             | Event::ThingConnectionsUpdated { .. }
             | Event::ExternalIdClaimed { .. }
-            | Event::ExternalIdReleased { .. } => None,
+            | Event::ExternalIdReleased { .. }
+            | Event::CertIssued { .. }
+            | Event::CertRevoked { .. } => None,
         };
         fields
             .map(|fields| Entry {

@@ -213,7 +213,9 @@ impl ViewState {
             | Event::ThingStateChanged { .. }
             | Event::ThingConnectionsUpdated { .. }
             | Event::ExternalIdClaimed { .. }
-            | Event::ExternalIdReleased { .. } => {}
+            | Event::ExternalIdReleased { .. }
+            | Event::CertIssued { .. }
+            | Event::CertRevoked { .. } => {}
         }
         match event {
             Event::ThingBootstrapped {

@@ -191,7 +191,9 @@ impl Delta {
             | Event::ThingStateChanged { .. }
             | Event::ThingConnectionsUpdated { .. }
             | Event::ExternalIdClaimed { .. }
-            | Event::ExternalIdReleased { .. } => {}
+            | Event::ExternalIdReleased { .. }
+            | Event::CertIssued { .. }
+            | Event::CertRevoked { .. } => {}
         }
     }
 }
