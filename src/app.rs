@@ -21,7 +21,7 @@ use domain::ids::{ChannelId, KeyHash};
 use domain::ports::event_log::EventLog;
 use projections::feeds::FeedStats;
 use projections::views::postgres::PgViews;
-use projections::{Applied, AuthzCache, Projection, ProjectionError, Projections};
+use projections::{Applied, AuthzCache, CertRegistry, Projection, ProjectionError, Projections};
 use tokio::net::TcpListener;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
@@ -64,6 +64,8 @@ pub struct App {
     pub telemetry: Arc<dyn TelemetryStore>,
     pub writer_stats: Arc<WriterStats>,
     authz: Arc<AuthzCache>,
+    /// Issued device certificates and the revoked set, checked at every TLS handshake.
+    certs: Arc<CertRegistry>,
     /// Key changes, removals and disconnects, for the MQTT adapter to close sessions.
     revocations: RevocationFeed,
     /// MQTT connects and disconnects (`GET /events/mqtt`, and `mainflux.mqtt` in Redis).
@@ -95,8 +97,11 @@ impl App {
         let (log, secrets) = open_checked_log(config).await?;
         let backend = crate::views::Backend::open(&config.views).await?;
         let authz = Arc::new(AuthzCache::default());
+        let certs = Arc::new(CertRegistry::default());
+        let certs_ca = config.certs.authority(&config.data_dir)?;
         let mut live: Vec<Arc<dyn Projection>> = backend.local().into_iter().collect();
         live.push(authz.clone());
+        live.push(certs.clone());
         let authz_for_pipeline = authz.clone();
         let started = Instant::now();
         let head = log.head().await?;
@@ -133,6 +138,8 @@ impl App {
                 ..Settings::default()
             })?,
             admin_token: secrets.admin_token.clone(),
+            certs: certs.clone(),
+            certs_ca: Some(certs_ca),
         })
         .with_mailer(config.mail.mailer()?);
         let hasher = Arc::new(VaultHasher(service.vault().clone()));
@@ -174,6 +181,7 @@ impl App {
             telemetry,
             writer_stats,
             authz: authz_for_pipeline,
+            certs,
             revocations,
             presence,
             feed_stats,
@@ -312,6 +320,7 @@ impl App {
             acceptor,
             self.tls_stats.clone(),
             self.pipeline.clone(),
+            self.certs.clone(),
             timeout,
         )
     }

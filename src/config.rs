@@ -8,6 +8,7 @@ use clap::Args;
 use clap::builder::BoolishValueParser;
 use commands::service::DEFAULT_KEY_CLAIM_GRACE;
 
+mod certs;
 mod client_limits;
 mod coap;
 mod event_log;
@@ -16,6 +17,7 @@ mod listen;
 mod tls;
 mod websocket;
 
+pub use certs::CertsConfig;
 pub use client_limits::{ClientLimits, open_files_limit};
 pub use coap::CoapLimits;
 pub use event_log::{EventLogBackend, EventLogConfig};
@@ -122,6 +124,9 @@ pub struct Config {
     /// TLS for the listeners.
     #[command(flatten)]
     pub tls: TlsConfig,
+    /// The CA of device certificates (`POST /certs`).
+    #[command(flatten)]
+    pub certs: CertsConfig,
     /// The WebSocket adapter's limits.
     #[command(flatten)]
     pub ws: WebSocketConfig,
@@ -155,6 +160,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             feeds: FeedsConfig::default(),
             tls: TlsConfig::default(),
+            certs: CertsConfig::default(),
             ws: WebSocketConfig::default(),
         }
     }

@@ -22,7 +22,8 @@ const BACKLOG: usize = 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Revocation {
-    /// Key changed, thing removed, or disconnected from a channel: close its sessions
+    /// Key changed, thing removed, disconnected from a channel, or one of its
+    /// certificates revoked: close its sessions
     /// (and forget their subscriptions); it reconnects and is authorized afresh.
     Thing(ThingId),
     /// Channel removed: close the sessions subscribed to it.
@@ -57,6 +58,9 @@ impl RevocationFeed {
                 Some(Revocation::Thing(*id))
             }
             Event::ThingDisconnected { thing_id, .. } => Some(Revocation::Thing(*thing_id)),
+            // Its sessions may have logged in with the revoked certificate (the handshake
+            // refuses it from now on); sessions of its other credentials just reconnect.
+            Event::CertRevoked { thing_id, .. } => Some(Revocation::Thing(*thing_id)),
             Event::ChannelRemoved { id } => Some(Revocation::Channel(*id)),
             _ => None,
         }

@@ -110,7 +110,9 @@ pub fn stream(thing: ThingId) -> String {
 pub fn is_serial(serial: &str) -> bool {
     !serial.is_empty()
         && serial.len() <= MAX_SERIAL_HEX
-        && serial.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        && serial
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// One issued certificate as the aggregate remembers it.
@@ -139,7 +141,10 @@ pub struct NewCert {
 
 #[derive(Debug, Clone)]
 pub enum CertCommand {
-    Issue { actor: UserId, cert: NewCert },
+    Issue {
+        actor: UserId,
+        cert: NewCert,
+    },
     Revoke {
         actor: UserId,
         serial: String,

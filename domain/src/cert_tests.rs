@@ -62,7 +62,12 @@ fn run(thing: &ThingState, state: CertsState, command: &CertCommand) -> CertsSta
 
 #[test]
 fn given_own_thing_when_issuing_then_the_certificate_is_recorded_with_its_sealed_key() {
-    let events = decide(&thing_of(ALICE), &CertsState::default(), &issue(ALICE, "0a")).unwrap();
+    let events = decide(
+        &thing_of(ALICE),
+        &CertsState::default(),
+        &issue(ALICE, "0a"),
+    )
+    .unwrap();
     assert_eq!(
         events,
         vec![Event::CertIssued {
@@ -124,16 +129,37 @@ fn given_revoked_cert_when_revoking_again_then_nothing_changes_and_the_first_tim
 #[test]
 fn key_specs_and_validities_are_read_as_mainflux_sends_them() {
     assert_eq!(KeySpec::parse(None, None), Ok(KeySpec::Rsa(2048)));
-    assert_eq!(KeySpec::parse(Some("rsa"), Some(4096)), Ok(KeySpec::Rsa(4096)));
+    assert_eq!(
+        KeySpec::parse(Some("rsa"), Some(4096)),
+        Ok(KeySpec::Rsa(4096))
+    );
     assert_eq!(KeySpec::parse(Some("ec"), None), Ok(KeySpec::Ecdsa(256)));
-    assert_eq!(KeySpec::parse(Some("ecdsa"), Some(384)), Ok(KeySpec::Ecdsa(384)));
+    assert_eq!(
+        KeySpec::parse(Some("ecdsa"), Some(384)),
+        Ok(KeySpec::Ecdsa(384))
+    );
     for (kind, bits) in [("rsa", 1024), ("ecdsa", 2048), ("dsa", 2048)] {
-        assert!(KeySpec::parse(Some(kind), Some(bits)).is_err(), "{kind} {bits}");
+        assert!(
+            KeySpec::parse(Some(kind), Some(bits)).is_err(),
+            "{kind} {bits}"
+        );
     }
-    assert_eq!(parse_validity("2048h"), Ok(Duration::from_secs(2048 * 3600)));
+    assert_eq!(
+        parse_validity("2048h"),
+        Ok(Duration::from_secs(2048 * 3600))
+    );
     assert_eq!(parse_validity("1h30m"), Ok(Duration::from_secs(5400)));
     assert_eq!(parse_validity("90s"), Ok(Duration::from_secs(90)));
-    for bad in ["", "h", "10", "10d", "30s", "87601h", "-1h", "99999999999999999999h"] {
+    for bad in [
+        "",
+        "h",
+        "10",
+        "10d",
+        "30s",
+        "87601h",
+        "-1h",
+        "99999999999999999999h",
+    ] {
         assert!(parse_validity(bad).is_err(), "{bad:?}");
     }
     assert!(is_serial("00ff"));

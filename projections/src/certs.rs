@@ -78,7 +78,8 @@ impl State {
                 serial, revoked_at, ..
             } => {
                 if let Some(row) = self.certs.get_mut(serial) {
-                    row.revoked_at = Some(row.revoked_at.map_or(*revoked_at, |t| t.min(*revoked_at)));
+                    row.revoked_at =
+                        Some(row.revoked_at.map_or(*revoked_at, |t| t.min(*revoked_at)));
                 }
             }
             Event::ThingRemoved { id } => {

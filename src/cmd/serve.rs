@@ -26,7 +26,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     {
         tracing::warn!("{warning}");
     }
-    let certs = super::tls_listeners::load(&config.tls)?;
+    let certs = super::tls_listeners::load(&config)?;
     let (stopping, mut stop_seen) = watch::channel(false);
     let (routers, current_router) = watch::channel(not_ready_router());
     let http = match config.http_addr.addr() {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use std::time::Duration;
 
+use ferroflux::Config;
 use ferroflux::config::TlsConfig;
 use ferroflux::tls::{Certificates, TlsAccept};
 use ferroflux::{App, app};
@@ -15,15 +16,18 @@ use tokio_rustls::TlsAcceptor;
 const MQTTS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Reads and checks the certificate before anything else starts: a bad file is one line
-/// and a non-zero exit, not a listener that fails every handshake.
-pub fn load(config: &TlsConfig) -> anyhow::Result<Option<Arc<Certificates>>> {
-    let Some((cert, key)) = config.files() else {
+/// and a non-zero exit, not a listener that fails every handshake. The CA of `POST /certs`
+/// is trusted for device certificates beside `FF_TLS_CLIENT_CA`.
+pub fn load(config: &Config) -> anyhow::Result<Option<Arc<Certificates>>> {
+    let Some((cert, key)) = config.tls.files() else {
         return Ok(None);
     };
+    let issuing = config.certs.authority(&config.data_dir)?;
     Ok(Some(Certificates::load(
         &cert,
         &key,
-        config.device_ca().as_ref(),
+        config.tls.device_ca().as_ref(),
+        Some(issuing.cert_der()),
     )?))
 }
 
@@ -60,15 +64,20 @@ pub async fn listen(
             .as_ref()
             .map_or(String::new(), |p| p.display().to_string())
     );
-    if let Some(ca) = config.device_ca() {
-        tracing::info!(
-            "device certificates (mTLS) on HTTPS, MQTTS and WSS: signed by {}, CN = thing key, {}",
+    match config.device_ca() {
+        Some(ca) => tracing::info!(
+            "device certificates (mTLS) on HTTPS, MQTTS and WSS: signed by {} or by the CA of \
+             /certs, CN = thing key, {}",
             ca.file.display(),
             match ca.required {
                 true => "required of every TLS client",
                 false => "optional (keys work too)",
             }
-        );
+        ),
+        None => tracing::info!(
+            "device certificates (mTLS) on HTTPS, MQTTS and WSS: issued by POST /certs, \
+             CN = thing key, optional (keys work too)"
+        ),
     }
     tokio::spawn(reload_on_hangup(certs.clone()));
     Ok((listener, acceptor))

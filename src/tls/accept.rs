@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use adapters::device_certificate::DeviceCertificate;
 use adapters::pipeline::Pipeline;
-use rustls::pki_types::CertificateDer;
+use projections::CertRegistry;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
@@ -22,6 +22,9 @@ pub struct TlsAccept {
     stats: Arc<TlsStats>,
     /// Finds the thing whose key a device certificate's CN is.
     pipeline: Pipeline,
+    /// Certificates revoked through `DELETE /certs/{serial}` (or their thing's removal):
+    /// checked at every handshake, so a revocation holds from the next connection on.
+    certs: Arc<CertRegistry>,
     /// Time a client has to finish its handshake.
     timeout: Duration,
 }
@@ -31,12 +34,14 @@ impl TlsAccept {
         acceptor: TlsAcceptor,
         stats: Arc<TlsStats>,
         pipeline: Pipeline,
+        certs: Arc<CertRegistry>,
         timeout: Duration,
     ) -> Self {
         Self {
             acceptor,
             stats,
             pipeline,
+            certs,
             timeout,
         }
     }
@@ -73,7 +78,13 @@ impl TlsAccept {
         let Some(certificate) = certificate else {
             return Some((stream, None));
         };
-        match self.device(certificate) {
+        let presented = device::presented(certificate)?;
+        if self.certs.is_revoked(&presented.serial) {
+            TlsStats::count(&self.stats.certificates_refused);
+            tracing::debug!(%peer, serial = %presented.serial, "device certificate refused: revoked");
+            return None;
+        }
+        match self.device(presented) {
             Some(device) => Some((stream, Some(device))),
             None => {
                 TlsStats::count(&self.stats.unknown_device_keys);
@@ -83,12 +94,11 @@ impl TlsAccept {
         }
     }
 
-    fn device(&self, certificate: &CertificateDer<'_>) -> Option<DeviceCertificate> {
-        let key = device::common_name(certificate)?;
-        let thing = self.pipeline.authenticate(&key).ok()?;
+    fn device(&self, presented: device::Presented) -> Option<DeviceCertificate> {
+        let thing = self.pipeline.authenticate(&presented.key).ok()?;
         Some(DeviceCertificate {
             thing,
-            key: key.into(),
+            key: presented.key.into(),
         })
     }
 }

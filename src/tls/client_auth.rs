@@ -24,7 +24,8 @@ use super::TlsError;
 pub struct TlsStats {
     /// Handshakes that failed or timed out, on any TLS listener.
     pub handshakes_refused: AtomicU64,
-    /// Client certificates refused by the verifier: not from the CA, expired, malformed.
+    /// Client certificates refused: not from the CA, expired, malformed (by the verifier),
+    /// or revoked (right after the handshake).
     pub certificates_refused: AtomicU64,
     /// Valid client certificates whose CN is no thing's key (a removed thing, a changed
     /// key): the connection is closed right after the handshake.
@@ -38,7 +39,7 @@ impl TlsStats {
 }
 
 /// The CA certificates device certificates must chain to, read at start.
-pub fn read_client_ca(path: &Path) -> Result<Arc<RootCertStore>, TlsError> {
+pub fn read_client_ca(path: &Path) -> Result<RootCertStore, TlsError> {
     let error = |why: String| TlsError::ClientCa {
         path: path.display().to_string(),
         why,
@@ -51,7 +52,7 @@ pub fn read_client_ca(path: &Path) -> Result<Arc<RootCertStore>, TlsError> {
     if roots.is_empty() {
         return Err(error("no PEM certificate in the file".into()));
     }
-    Ok(Arc::new(roots))
+    Ok(roots)
 }
 
 /// The verifier for the listeners: `required` refuses a handshake without a certificate;

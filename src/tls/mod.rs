@@ -7,7 +7,12 @@
 //! - this file: `Certificates`, the server certificate and the device CA.
 //! - `accept`: one handshake on a listener, and the thing a device certificate names.
 //! - `client_auth`: the device certificate verifier (`FF_TLS_CLIENT_CA`) and TLS counters.
-//! - `device`: a certificate's CN.
+//! - `device`: a certificate's CN and serial.
+//!
+//! Which device certificates are trusted: those chaining to `FF_TLS_CLIENT_CA`, and always
+//! those of the CA behind `POST /certs` (`FF_CERTS_CA_CERT` or the one generated into the
+//! data dir), so a certificate issued by the server logs its device in with no further
+//! setting. Revocation is checked after the handshake against the live revoked set.
 
 mod accept;
 mod client_auth;
@@ -62,16 +67,26 @@ pub struct Certificates {
 
 impl Certificates {
     /// Reads and checks the pair and the device CA; an error names the setting to fix.
+    /// `issuing_ca` (DER) is the CA of `POST /certs`, trusted beside `devices`.
     pub fn load(
         cert: &Path,
         key: &Path,
         devices: Option<&DeviceCa>,
+        issuing_ca: Option<&[u8]>,
     ) -> Result<Arc<Self>, TlsError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let current = read_pair(&provider, cert, key)?;
-        let devices = devices
-            .map(|ca| Ok::<_, TlsError>((client_auth::read_client_ca(&ca.file)?, ca.required)))
-            .transpose()?;
+        let mut roots = match devices {
+            Some(ca) => client_auth::read_client_ca(&ca.file)?,
+            None => RootCertStore::empty(),
+        };
+        if let Some(der) = issuing_ca {
+            roots.add(CertificateDer::from(der.to_vec())).map_err(|e| {
+                TlsError::Setup(format!("the certificate authority of /certs: {e}"))
+            })?;
+        }
+        let required = devices.is_some_and(|ca| ca.required);
+        let devices = (!roots.is_empty()).then(|| (Arc::new(roots), required));
         Ok(Arc::new(Self {
             cert: cert.to_owned(),
             key: key.to_owned(),

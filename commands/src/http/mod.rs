@@ -3,6 +3,7 @@
 //! two cannot drift.
 
 mod bootstrap;
+mod certs;
 mod channels;
 mod client_ip;
 mod config_list;
@@ -42,7 +43,7 @@ pub type AppState = Arc<Service>;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Ferroflux", description = "Users, things, channels and connections (Mainflux 0.12 compatible)"),
-    tags((name = "users"), (name = "things"), (name = "channels"), (name = "connections"), (name = "operations"), (name = "bootstrap"), (name = "provision")),
+    tags((name = "users"), (name = "things"), (name = "channels"), (name = "connections"), (name = "operations"), (name = "bootstrap"), (name = "provision"), (name = "certs")),
     modifiers(&SecuritySchemes)
 )]
 struct ApiDoc;
@@ -94,6 +95,9 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(bootstrap::bootstrap))
         .routes(routes!(bootstrap::bootstrap_secure))
         .routes(routes!(mapping::create_mapping, mapping::get_mapping))
+        .routes(routes!(certs::issue_cert))
+        .routes(routes!(certs::crl))
+        .routes(routes!(certs::list_certs, certs::revoke_cert))
         .routes(routes!(health::health))
         .routes(routes!(health::ready))
         .routes(routes!(health::version))

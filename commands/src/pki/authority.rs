@@ -8,12 +8,12 @@ use std::time::Duration;
 use domain::cert::KeySpec;
 use rand::RngCore;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, SerialNumber,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, SerialNumber,
 };
 use time::OffsetDateTime;
 use x509_cert::Certificate;
-use x509_cert::der::{Decode, DecodePem};
+use x509_cert::der::DecodePem;
 
 use super::{PkiError, ca_name};
 
@@ -120,7 +120,9 @@ impl CertAuthority {
         }
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         params.use_authority_key_identifier_extension = self.key_identifier.is_some();
-        let cert = params.signed_by(&key, &self.issuer).map_err(PkiError::sign)?;
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .map_err(PkiError::sign)?;
         Ok(IssuedCert {
             serial: hex::encode(serial),
             cert_pem: cert.pem(),
@@ -129,7 +131,12 @@ impl CertAuthority {
         })
     }
 
-    fn read(cert: &Path, key: &Path, cert_setting: &'static str, key_setting: &'static str) -> Result<Self, PkiError> {
+    fn read(
+        cert: &Path,
+        key: &Path,
+        cert_setting: &'static str,
+        key_setting: &'static str,
+    ) -> Result<Self, PkiError> {
         let error = |setting, path: &Path| {
             let path = path.display().to_string();
             move |why: String| PkiError::Ca {
@@ -152,13 +159,18 @@ impl CertAuthority {
             .subject_public_key
             .raw_bytes();
         if public != key_pair.public_key_raw() {
-            return Err(key_error(format!("the key does not belong to {}", cert.display())));
+            return Err(key_error(format!(
+                "the key does not belong to {}",
+                cert.display()
+            )));
         }
         let mut params = CertificateParams::default();
         params.distinguished_name = ca_name::subject(&parsed).map_err(&cert_error)?;
         let key_identifier = ca_name::key_identifier(&parsed);
-        params.key_identifier_method = KeyIdMethod::PreSpecified(key_identifier.clone().unwrap_or_default());
-        let cert_der = x509_cert::der::Encode::to_der(&parsed).map_err(|e| cert_error(e.to_string()))?;
+        params.key_identifier_method =
+            KeyIdMethod::PreSpecified(key_identifier.clone().unwrap_or_default());
+        let cert_der =
+            x509_cert::der::Encode::to_der(&parsed).map_err(|e| cert_error(e.to_string()))?;
         Ok(Self {
             cert_pem,
             cert_der,
@@ -172,9 +184,11 @@ impl CertAuthority {
         if !cert.exists() {
             generate_into(dir, &cert, &key)?;
         }
-        Self::read(&cert, &key, "generated CA", "generated CA key").map_err(|e| PkiError::Generated {
-            path: dir.display().to_string(),
-            why: e.to_string(),
+        Self::read(&cert, &key, "generated CA", "generated CA key").map_err(|e| {
+            PkiError::Generated {
+                path: dir.display().to_string(),
+                why: e.to_string(),
+            }
         })
     }
 }
@@ -201,7 +215,8 @@ fn generate_into(dir: &Path, cert: &PathBuf, key: &PathBuf) -> Result<(), PkiErr
         path: dir.display().to_string(),
         why,
     };
-    let key_pair = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| error(e.to_string()))?;
+    let key_pair =
+        KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| error(e.to_string()))?;
     let mut params = CertificateParams::default();
     params.distinguished_name = DistinguishedName::new();
     params
@@ -219,10 +234,17 @@ fn generate_into(dir: &Path, cert: &PathBuf, key: &PathBuf) -> Result<(), PkiErr
         KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
-    let certificate = params.self_signed(&key_pair).map_err(|e| error(e.to_string()))?;
+    let certificate = params
+        .self_signed(&key_pair)
+        .map_err(|e| error(e.to_string()))?;
     std::fs::create_dir_all(dir).map_err(|e| error(e.to_string()))?;
-    write_private(&key.with_extension("key.tmp"), key_pair.serialize_pem().as_bytes()).map_err(|e| error(e.to_string()))?;
-    std::fs::write(cert.with_extension("crt.tmp"), certificate.pem()).map_err(|e| error(e.to_string()))?;
+    write_private(
+        &key.with_extension("key.tmp"),
+        key_pair.serialize_pem().as_bytes(),
+    )
+    .map_err(|e| error(e.to_string()))?;
+    std::fs::write(cert.with_extension("crt.tmp"), certificate.pem())
+        .map_err(|e| error(e.to_string()))?;
     std::fs::rename(key.with_extension("key.tmp"), key).map_err(|e| error(e.to_string()))?;
     std::fs::rename(cert.with_extension("crt.tmp"), cert).map_err(|e| error(e.to_string()))?;
     Ok(())

@@ -18,7 +18,13 @@ const SUBJECT_KEY_IDENTIFIER: x509_cert::der::asn1::ObjectIdentifier =
 /// certificate fail to chain.
 pub fn subject(ca: &Certificate) -> Result<DistinguishedName, String> {
     let mut name = DistinguishedName::new();
-    for attribute in ca.tbs_certificate.subject.0.iter().flat_map(|rdn| rdn.0.iter()) {
+    for attribute in ca
+        .tbs_certificate
+        .subject
+        .0
+        .iter()
+        .flat_map(|rdn| rdn.0.iter())
+    {
         let arcs: Vec<u64> = attribute.oid.arcs().map(u64::from).collect();
         let kind = DnType::from_oid(&arcs);
         if name.get(&kind).is_some() {

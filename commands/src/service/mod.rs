@@ -2,6 +2,7 @@
 //! projections show the result, answer.
 
 mod bootstrap_attempts;
+mod certs;
 mod channels;
 mod config_claims;
 mod config_state;
@@ -24,9 +25,10 @@ use std::time::Duration;
 use domain::ids::{PasswordHash, UserId};
 use domain::ports::event_log::EventLog;
 use projections::views::QueryViews;
-use projections::{Applied, AuthzCache};
+use projections::{Applied, AuthzCache, CertRegistry};
 use uuid::Uuid;
 
+pub use certs::IssuedCertificate;
 pub use channels::NewChannel;
 pub use configs::{ConfigWithKeys, FetchedConfig, NewConfig, PlainCerts, activation};
 pub use error::ServiceError;
@@ -37,6 +39,7 @@ pub use things::{NewThing, ThingWithKey};
 use crate::auth::{BootstrapCipher, HashPool, KeyVault, LoginThrottle, ThrottleRules, Tokens};
 use crate::http::TrustedProxies;
 use crate::mail::{LogMailer, Mailer};
+use crate::pki::CertAuthority;
 use reservations::Reservations;
 use stream_locks::StreamLocks;
 
@@ -171,6 +174,8 @@ pub struct Service {
     mailer: Arc<dyn Mailer>,
     /// Started by the first device fetch (a task needs the runtime; `new` may not have one).
     attempts: std::sync::OnceLock<bootstrap_attempts::AttemptRecorder>,
+    certs: Arc<CertRegistry>,
+    certs_ca: Option<Arc<CertAuthority>>,
 }
 
 /// What a `Service` is built from.
@@ -185,6 +190,10 @@ pub struct ServiceParts {
     pub settings: Settings,
     /// Token for operator endpoints; empty disables them.
     pub admin_token: String,
+    /// Issued certificates and the revoked set (a projection the runner feeds).
+    pub certs: Arc<CertRegistry>,
+    /// Signs `POST /certs` and the CRL; `None` answers those with 503.
+    pub certs_ca: Option<Arc<CertAuthority>>,
 }
 
 impl Service {
@@ -208,6 +217,8 @@ impl Service {
             decoy: tokio::sync::OnceCell::new(),
             mailer: Arc::new(LogMailer),
             attempts: std::sync::OnceLock::new(),
+            certs: parts.certs,
+            certs_ca: parts.certs_ca,
         }
     }
 
@@ -223,6 +234,11 @@ impl Service {
 
     pub fn authz(&self) -> &AuthzCache {
         &self.authz
+    }
+
+    /// The CA of `POST /certs`, whose certificate the TLS listeners trust for devices.
+    pub fn certs_ca(&self) -> Option<&Arc<CertAuthority>> {
+        self.certs_ca.as_ref()
     }
 
     pub fn vault(&self) -> &KeyVault {
