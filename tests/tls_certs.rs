@@ -171,7 +171,7 @@ async fn issue_connect_revoke_refused_and_replayed_after_restart() {
         .iter()
         .map(|r| hex::encode(r.serial_number.as_bytes()))
         .collect();
-    assert_eq!(listed, [serial.clone()]);
+    assert_eq!(listed, std::slice::from_ref(&serial));
     let crl_file = dir.path().join("crl.der");
     let fetched = reqwest::get(format!("{}/certs/crl", server.base))
         .await
