@@ -122,6 +122,8 @@ fn connections_are_keyed_by_the_channel_and_claims_by_the_key() {
             | "config.remove"
             | "thing.state_change"
             | "thing.update_connections" => "thing_id",
+            // A thing's certificates share one stream, named by the thing.
+            "cert.issue" | "cert.revoke" => "thing_id",
             "config.external_id_claim" | "config.external_id_release" => "external_id_hash",
             // Recorded in batches on the answering node's own stream.
             "thing.bootstrap" => "",

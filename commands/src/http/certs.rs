@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
 use uuid::Uuid;
 
 use super::AppState;
@@ -23,11 +24,31 @@ use crate::service::IssuedCertificate;
 pub struct CertRequest {
     thing_id: Uuid,
     /// `rsa` (default) or `ecdsa` (also `ec`).
+    #[schema(schema_with = key_type)]
     key_type: Option<String>,
     /// RSA: 2048 (default), 3072, 4096; ECDSA: 256 (default) or 384.
+    #[schema(schema_with = key_bits)]
     key_bits: Option<u32>,
-    /// Validity as a Go duration, e.g. `2048h` (the default), `720h`, `90m`.
+    /// Validity as a Go duration, e.g. `2048h` (the default), `720h`, `90m`: from 1m to
+    /// 87600h (ten years).
+    #[schema(schema_with = validity)]
     valid: Option<String>,
+}
+
+fn nullable(kind: Type) -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(SchemaType::from_iter([kind, Type::Null]))
+}
+
+fn key_type() -> ObjectBuilder {
+    nullable(Type::String).enum_values(Some(["rsa", "ecdsa", "ec"]))
+}
+
+fn key_bits() -> ObjectBuilder {
+    nullable(Type::Integer).enum_values(Some([256, 384, 2048, 3072, 4096]))
+}
+
+fn validity() -> ObjectBuilder {
+    nullable(Type::String).pattern(Some("^([0-9]+[hms])+$"))
 }
 
 /// A new certificate; the private key is shown this once (it is kept sealed).
