@@ -92,6 +92,9 @@ impl BootstrapMapping {
             Event::ConfigCertsUpdated { .. }
             | Event::ExternalIdClaimed { .. }
             | Event::ExternalIdReleased { .. }
+            // Mainflux's certs service wrote no events.
+            | Event::CertIssued { .. }
+            | Event::CertRevoked { .. }
             // Users, things and channels belong to `mainflux.things`.
             | Event::UserRegistered { .. }
             | Event::UserUpdated { .. }
