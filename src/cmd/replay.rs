@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use ferroflux::config::{EventLogConfig, masked};
 use ferroflux::{App, Config};
-use projections::{AuthzCache, Projection, Views};
+use projections::{AuthzCache, CertRegistry, Projection, Views};
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
@@ -50,7 +50,11 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
         return rebuild_postgres(&config).await;
     }
     let app = App::open(&config).await?;
-    let mut fresh: Vec<Arc<dyn Projection>> = vec![Arc::new(AuthzCache::default())];
+    // In the order of `app.live`, which they are compared with pairwise.
+    let mut fresh: Vec<Arc<dyn Projection>> = vec![
+        Arc::new(AuthzCache::default()),
+        Arc::new(CertRegistry::default()),
+    ];
     if app.postgres_views.is_none() {
         fresh.insert(0, Arc::new(Views::default()));
     }
