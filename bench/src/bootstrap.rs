@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::http_load::{Kind, Target, load};
 use crate::http_publish::{HTTP, provision};
-use crate::server::{Server, sibling};
+use crate::server::{Server, event_log, sibling};
 use crate::stats::ratio_summary;
 
 const EXTERNAL_ID: &str = "bench-serial-0001";
@@ -93,17 +93,10 @@ async fn per_cpu_second(
     Ok(requests as f64 / (server.cpu_seconds()? - cpu).max(0.01))
 }
 
-/// `thing.bootstrap` events in the log, read back with `ferroflux events` as an operator
-/// would (it streams them from the running server).
+/// `thing.bootstrap` events in the log.
 fn recorded_fetches(data_dir: &std::path::Path, http: &str) -> anyhow::Result<u64> {
-    let output = std::process::Command::new(sibling("ferroflux")?)
-        .arg("events")
-        .env("FF_DATA_DIR", data_dir)
-        .env("FF_HTTP_ADDR", http)
-        .output()?;
-    ensure!(output.status.success(), "ferroflux events: {output:?}");
-    let text = String::from_utf8_lossy(&output.stdout);
-    Ok(text
+    let log = event_log(data_dir, http)?;
+    Ok(log
         .lines()
         .filter(|l| l.contains("\"type\":\"thing.bootstrap\""))
         .count() as u64)

@@ -10,7 +10,8 @@
 //! - tls: the same over TLS (MQTTS vs Mosquitto with the same certificate), and handshakes;
 //! - views: replay speed into the PostgreSQL query views (`FF_VIEWS`);
 //! - coap: CoAP publish, NON and CON, vs libcoap's `coap-server-notls` as a sink.
-//! - bootstrap: device fetches vs `GET /things/{id}` on the same server, per CPU-second.
+//! - bootstrap: device fetches vs `GET /things/{id}` on the same server, per CPU-second;
+//! - provision: `ferroflux provision --from` 10,000 devices, wall time and events/s.
 //!
 //! `--smoke` runs tiny counts and checks correctness only (CI), never speed.
 
@@ -27,6 +28,7 @@ mod mqtt_tls;
 mod mqtt_wire;
 mod peer;
 mod propagation;
+mod provision_cli;
 mod provisioning;
 mod replay_jetstream;
 mod replay_postgres;
@@ -52,7 +54,7 @@ pub(crate) struct Args {
     pub idle: usize,
 }
 
-const PARTS: [&str; 7] = [
+const PARTS: [&str; 8] = [
     "provisioning",
     "http",
     "mqtt",
@@ -60,8 +62,9 @@ const PARTS: [&str; 7] = [
     "views",
     "coap",
     "bootstrap",
+    "provision",
 ];
-const USAGE: &str = "--smoke, --only PART[,PART] (provisioning, http, mqtt, tls, views, coap, bootstrap), --events N, \
+const USAGE: &str = "--smoke, --only PART[,PART] (provisioning, http, mqtt, tls, views, coap, bootstrap, provision), --events N, \
     --concurrency C, --rounds R, --publishers P, --messages M (per publisher), --idle N";
 
 fn args() -> anyhow::Result<Args> {
@@ -144,6 +147,10 @@ async fn main() -> anyhow::Result<()> {
     if part("bootstrap") {
         let requests = args.events * if args.smoke { 1 } else { 5 };
         bootstrap::part(requests, args.concurrency, args.rounds, args.smoke).await?;
+    }
+    if part("provision") {
+        let devices = if args.smoke { 200 } else { 10_000 };
+        provision_cli::part(devices, 32).await?;
     }
     if part("coap") {
         let requests = args.events * if args.smoke { 1 } else { 5 };

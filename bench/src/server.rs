@@ -134,3 +134,15 @@ pub async fn wait_for_port(addr: &str) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The whole event log as `ferroflux events` prints it (NDJSON), streamed from the server
+/// running on `data_dir` as an operator would read it.
+pub fn event_log(data_dir: &Path, http: &str) -> anyhow::Result<String> {
+    let output = Command::new(sibling("ferroflux")?)
+        .arg("events")
+        .env("FF_DATA_DIR", data_dir)
+        .env("FF_HTTP_ADDR", http)
+        .output()?;
+    ensure!(output.status.success(), "ferroflux events: {output:?}");
+    Ok(String::from_utf8(output.stdout)?)
+}
