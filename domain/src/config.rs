@@ -132,6 +132,41 @@ impl ConfigState {
 }
 
 impl Config {
+    /// The config a `config.create` describes, inactive, with its channels as recorded;
+    /// `None` for any other event. Folds decide themselves which channels still live.
+    pub fn created(event: &Event) -> Option<Config> {
+        let Event::ConfigCreated {
+            thing_id,
+            owner,
+            external_id,
+            external_key,
+            name,
+            content,
+            channels,
+            client_cert,
+            client_key,
+            ca_cert,
+        } = event
+        else {
+            return None;
+        };
+        Some(Config {
+            thing_id: *thing_id,
+            owner: *owner,
+            external_id: external_id.clone(),
+            external_key: external_key.clone(),
+            name: name.clone(),
+            content: content.clone(),
+            channels: channels.clone(),
+            certs: Certs {
+                client_cert: client_cert.clone(),
+                client_key: client_key.clone(),
+                ca_cert: ca_cert.clone(),
+            },
+            state: Activation::Inactive,
+        })
+    }
+
     /// Whether `key_hash` is the external key's, compared in constant time.
     pub fn opens_with(&self, key_hash: &KeyHash) -> bool {
         same_hash(&self.external_key.key_hash, key_hash)
@@ -344,33 +379,15 @@ pub fn apply(mut state: ConfigState, event: &Event) -> ConfigState {
         Event::ConfigCreated {
             thing_id: id,
             owner,
-            external_id,
-            external_key,
-            name,
-            content,
             channels,
-            client_cert,
-            client_key,
-            ca_cert,
+            ..
         } if *id == thing_id && state.lifecycle == Lifecycle::New => {
-            state.lifecycle = if state.thing_removed {
-                Lifecycle::Removed { owner: *owner }
-            } else {
-                Lifecycle::Live(Box::new(Config {
-                    thing_id,
-                    owner: *owner,
-                    external_id: external_id.clone(),
-                    external_key: external_key.clone(),
-                    name: name.clone(),
-                    content: content.clone(),
+            state.lifecycle = match Config::created(event) {
+                Some(config) if !state.thing_removed => Lifecycle::Live(Box::new(Config {
                     channels: without_removed(channels, &state.removed_channels),
-                    certs: Certs {
-                        client_cert: client_cert.clone(),
-                        client_key: client_key.clone(),
-                        ca_cert: ca_cert.clone(),
-                    },
-                    state: Activation::Inactive,
-                }))
+                    ..config
+                })),
+                _ => Lifecycle::Removed { owner: *owner },
             };
         }
         _ => apply_to_live(&mut state, event),

@@ -84,34 +84,14 @@ impl ConfigRows {
     ) {
         match event {
             Event::ConfigCreated {
-                thing_id,
-                owner,
-                external_id,
-                external_key,
-                name,
-                content,
-                channels,
-                client_cert,
-                client_key,
-                ca_cert,
+                thing_id, owner, ..
             } if thing_live(*thing_id) && !self.rows.rows.contains_key(thing_id) => {
-                let config = Config {
-                    thing_id: *thing_id,
-                    owner: *owner,
-                    external_id: external_id.clone(),
-                    external_key: external_key.clone(),
-                    name: name.clone(),
-                    content: content.clone(),
-                    channels: live(channels, channel_live),
-                    certs: Certs {
-                        client_cert: client_cert.clone(),
-                        client_key: client_key.clone(),
-                        ca_cert: ca_cert.clone(),
-                    },
-                    state: Activation::Inactive,
-                };
-                self.by_external_id.insert(external_id.clone(), *thing_id);
-                self.rows.insert(*thing_id, *owner, config);
+                if let Some(mut config) = Config::created(event) {
+                    config.channels = live(&config.channels, channel_live);
+                    self.by_external_id
+                        .insert(config.external_id.clone(), *thing_id);
+                    self.rows.insert(*thing_id, *owner, config);
+                }
             }
             Event::ConfigUpdated {
                 thing_id,
