@@ -61,6 +61,7 @@ pub struct App {
     mqtt_max_queue_bytes: usize,
     mqtt_max_retained_bytes: usize,
     mqtt_max_sessions_per_thing: usize,
+    mqtt_timers: crate::config::MqttTimers,
     pub telemetry: Arc<dyn TelemetryStore>,
     pub writer_stats: Arc<WriterStats>,
     authz: Arc<AuthzCache>,
@@ -178,6 +179,7 @@ impl App {
             mqtt_max_queue_bytes: config.mqtt_max_queue_bytes,
             mqtt_max_retained_bytes: config.mqtt_max_retained_bytes,
             mqtt_max_sessions_per_thing: config.mqtt_max_sessions_per_thing,
+            mqtt_timers: config.mqtt_timers.clone(),
             telemetry,
             writer_stats,
             authz: authz_for_pipeline,
@@ -219,11 +221,16 @@ impl App {
                 self.service.clone(),
                 self.presence.clone(),
             ))
+            .merge(crate::live::router(
+                self.service.clone(),
+                self.pipeline.bus().clone(),
+            ))
             .merge(websocket::router(
                 self.mqtt_target.clone(),
                 self.max_mqtt_packet() as usize,
             ))
             .merge(crate::openapi::router(vec![identify_doc]))
+            .merge(crate::ui::router())
             .merge(metrics::router(metrics::Sources {
                 bus: self.pipeline.bus().clone(),
                 writer: self.writer_stats.clone(),
@@ -252,6 +259,8 @@ impl App {
             max_queue_bytes: self.mqtt_max_queue_bytes,
             max_retained_bytes: self.mqtt_max_retained_bytes,
             max_sessions_per_thing: self.mqtt_max_sessions_per_thing,
+            max_keep_alive: self.mqtt_timers.mqtt_max_keep_alive,
+            max_session_expiry: self.mqtt_timers.mqtt_max_session_expiry,
             max_connections: self.mqtt_max_connections,
         };
         let revocations = self.revocations.subscribe();

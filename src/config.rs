@@ -14,6 +14,7 @@ mod coap;
 mod event_log;
 mod feeds;
 mod listen;
+mod mqtt_timers;
 mod tls;
 mod websocket;
 
@@ -23,6 +24,7 @@ pub use coap::CoapLimits;
 pub use event_log::{EventLogBackend, EventLogConfig};
 pub use feeds::FeedsConfig;
 pub use listen::ListenAddr;
+pub use mqtt_timers::MqttTimers;
 pub use projections::masked_url as masked;
 pub use tls::TlsConfig;
 pub use websocket::WebSocketConfig;
@@ -130,6 +132,9 @@ pub struct Config {
     /// The WebSocket adapter's limits.
     #[command(flatten)]
     pub ws: WebSocketConfig,
+    /// The MQTT broker's keep-alive and session expiry caps.
+    #[command(flatten)]
+    pub mqtt_timers: MqttTimers,
 }
 
 impl Default for Config {
@@ -162,6 +167,7 @@ impl Default for Config {
             tls: TlsConfig::default(),
             certs: CertsConfig::default(),
             ws: WebSocketConfig::default(),
+            mqtt_timers: MqttTimers::default(),
         }
     }
 }
@@ -190,6 +196,7 @@ impl Config {
         self.feeds.check()?;
         self.tls.check()?;
         self.ws.check()?;
+        self.mqtt_timers.check()?;
         if self.http_addr == ListenAddr::Off && self.tls.files().is_none() {
             anyhow::bail!(
                 "FF_HTTP_ADDR=off needs FF_TLS_CERT and FF_TLS_KEY: without HTTPS nothing would \
@@ -294,6 +301,7 @@ impl Config {
         .chain(self.feeds.render())
         .chain(self.tls.render())
         .chain(self.ws.render())
+        .chain(self.mqtt_timers.render())
         .collect::<Vec<_>>()
         .join("\n")
     }

@@ -1,6 +1,6 @@
 //! `GET /openapi.json`: one document for every route the server answers: the REST API's
 //! (commands), the data plane's (adapters) and the binary's own (`/metrics`,
-//! `/events/mqtt`). Each part documents itself; this only merges them.
+//! `/events/mqtt`, `/channels/{id}/messages/live`). Each part documents itself; this only merges them.
 //!
 //! Not in it: `GET /mqtt` (a WebSocket upgrade, not a REST operation) and
 //! `/openapi.json` itself.
@@ -13,7 +13,11 @@ use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as OpenApiDoc;
 
 #[derive(OpenApi)]
-#[openapi(paths(crate::metrics::metrics, crate::presence::presence_events))]
+#[openapi(paths(
+    crate::metrics::metrics,
+    crate::presence::presence_events,
+    crate::live::live_messages
+))]
 struct Operations;
 
 /// The whole document, as served; `others` are the documents of routers built with their

@@ -194,13 +194,11 @@ async fn events_and_replay_verify_work_on_the_shared_log() {
     let cluster = Cluster::new();
     let node = cluster.start("one");
     let token = user(&node.base, &node.base).await;
-    call(
-        "POST",
-        format!("{}/things", node.base),
-        Some(&token),
-        Some(json!({})),
-    )
-    .await;
+    // A generated key needs no claim; a key the client chooses is claimed first.
+    for body in [json!({}), json!({"key": "a-key-the-client-chose"})] {
+        let url = format!("{}/things", node.base);
+        assert_eq!(call("POST", url, Some(&token), Some(body)).await.0, 201);
+    }
     let env: Vec<(&str, &str)> = cluster
         .env
         .iter()
@@ -227,7 +225,15 @@ async fn events_and_replay_verify_work_on_the_shared_log() {
         .iter()
         .map(|e| e["type"].as_str().unwrap_or_default())
         .collect();
-    assert_eq!(kinds, ["user.register", "thing.key_claim", "thing.create"]);
+    assert_eq!(
+        kinds,
+        [
+            "user.register",
+            "thing.create",
+            "thing.key_claim",
+            "thing.create"
+        ]
+    );
     let verify = tool(&["replay", "--verify"]);
     assert!(
         verify.status.success(),

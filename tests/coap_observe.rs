@@ -268,6 +268,7 @@ async fn a_large_notification_goes_block_wise() {
                 protocol: Protocol::Http,
                 content_type: None,
                 payload: body.clone().into(),
+                properties: None,
             },
         )
         .expect("published");

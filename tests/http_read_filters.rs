@@ -71,6 +71,7 @@ async fn fixture() -> Fixture {
         protocol: Protocol::Mqtt,
         content_type: Some(ContentType::SenmlJson),
         payload: Bytes::from(one(10, 60).to_string()),
+        properties: None,
     };
     t.app
         .pipeline

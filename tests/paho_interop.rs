@@ -37,86 +37,63 @@ const DOLLAR_LAYOUT: &str = "layout: the suite publishes to `$` + one of its top
 /// MQTT 3.1.1 tests that fail, and why.
 const DEVIATIONS_311: &[(&str, &str)] = &[("test_dollar_topics", DOLLAR_LAYOUT)];
 
-/// MQTT 5 tests that must pass.
+/// MQTT 5 tests that must pass (all but 5 since MQTT 5 properties and features, 2026-12-04;
+/// two of those pass too, but for a race of the suite: `SUITE_RACE`).
 const MUST_PASS_5: &[&str] = &[
     "test_assigned_clientid",
     "test_basic",
     "test_client_topic_alias",
     "test_flow_control1",
+    "test_flow_control2",
     "test_keepalive",
     "test_offline_message_queueing",
     "test_overlapping_subscriptions",
+    "test_payload_format",
+    "test_publication_expiry",
     "test_redelivery_on_reconnect",
+    "test_retained_message",
+    "test_server_keep_alive",
+    "test_server_topic_alias",
+    "test_session_expiry",
+    "test_shared_subscriptions",
+    "test_subscribe_identifiers",
     "test_unsubscribe",
+    "test_user_properties",
+    "test_will_delay",
+    "test_will_message",
     "test_zero_length_clientid",
 ];
-
-const NO_PROPERTIES: &str = "message properties (content type, response topic, correlation \
-     data, user properties, payload format) are not forwarded to subscribers yet (issue 11 \
-     item 3)";
 
 /// The refusal code: a filter outside the thing's channels gets MQTT 5's 0x87.
 const REFUSAL_CODE: &str = "a refused filter gets MQTT 5's SUBACK 0x87 (not authorized); the \
      suite wants 0x80 (unspecified error), and its own SUBACK parser rejects any other code";
 
+/// Two tests pass most runs, and must not turn CI red when they do not.
+const SUITE_RACE: &str = "intermittent (2 in 8 runs of test_request_response on a loaded \
+     2-core machine; test_subscribe_options has the same step): the suite publishes without \
+     waiting for the second client's SUBACK (it waits on the first client's callback twice), \
+     so SUBSCRIBE and PUBLISH arrive on two connections within microseconds, and the broker, \
+     one task per connection on several threads, may route the PUBLISH before it handles the \
+     SUBSCRIBE (a debug log showed it routed 0.2 ms earlier). Request/response itself is \
+     tested in tests/mqtt5_properties.rs";
+
 /// MQTT 5 tests that fail, and why.
 const DEVIATIONS_5: &[(&str, &str)] = &[
     ("test_dollar_topics", DOLLAR_LAYOUT),
-    (
-        "test_flow_control2",
-        "expects DISCONNECT 0x93 (receive maximum exceeded) once it has more unreleased QoS 2 \
-         PUBLISHes than CONNACK's Receive Maximum; the broker does not close then, and the \
-         suite's receive loop spins until the per-test timeout",
-    ),
+    ("test_request_response", SUITE_RACE),
+    ("test_subscribe_options", SUITE_RACE),
     (
         "test_maximum_packet_size",
-        "no DISCONNECT reached the suite within its 2 s wait after a PUBLISH over the \
-         broker's maximum packet size (not investigated yet)",
-    ),
-    ("test_payload_format", NO_PROPERTIES),
-    (
-        "test_publication_expiry",
-        "message expiry interval not implemented: expired messages are still delivered",
-    ),
-    ("test_request_response", NO_PROPERTIES),
-    ("test_retained_message", NO_PROPERTIES),
-    (
-        "test_server_keep_alive",
-        "the broker keeps the client's keep-alive and sends no Server Keep Alive; the suite \
-         expects one (60 s)",
-    ),
-    (
-        "test_server_topic_alias",
-        "topic aliases are not offered (CONNACK topic alias maximum 0)",
-    ),
-    (
-        "test_session_expiry",
-        "one of its `session present` checks fails (a session expiry set at DISCONNECT, or a \
-         2 s absence); not investigated yet",
-    ),
-    (
-        "test_shared_subscriptions",
-        "shared subscriptions are not offered: `$share/…` is refused, and the refusal code \
-         trips the suite's parser (see test_subscribe_failure)",
+        "layout: the suite's client takes packets of 64 bytes at most, and asks for no topic \
+         aliases; every topic here is longer (`channels/<uuid>/messages/…`, 55 bytes and \
+         more), so the small message it expects cannot reach it (it is dropped, as MQTT 5 \
+         requires for a packet over the client's maximum)",
     ),
     ("test_subscribe_failure", REFUSAL_CODE),
-    (
-        "test_subscribe_identifiers",
-        "subscription identifiers are not offered (CONNACK says so)",
-    ),
-    (
-        "test_subscribe_options",
-        "the other client (another session) did not get the first message; perhaps the \
-         race of its step (it waits for the first client's SUBACK, not the second's, before \
-         publishing); not investigated yet",
-    ),
-    ("test_user_properties", NO_PROPERTIES),
-    (
-        "test_will_delay",
-        "will delay interval not implemented: the will is published at once",
-    ),
-    ("test_will_message", NO_PROPERTIES),
 ];
+
+/// The Server Keep Alive the MQTT 5 suite expects when its client asks for 120 s.
+const SUITE_KEEP_ALIVE_CAP: &str = "60";
 
 fn suite_dir() -> PathBuf {
     std::env::var_os("FF_CONFORMANCE_DIR")
@@ -139,7 +116,13 @@ async fn paho_interoperability_suites_pass_but_for_listed_deviations() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start_with(dir.path(), &[("FF_COAP_ADDR", "off")]);
+    let server = Server::start_with(
+        dir.path(),
+        &[
+            ("FF_COAP_ADDR", "off"),
+            ("FF_MQTT_MAX_KEEP_ALIVE", SUITE_KEEP_ALIVE_CAP),
+        ],
+    );
     let user = User::register(&server.base, "paho@example.com").await;
     let channel = user.create("/channels", json!({"name": "paho"})).await;
     let key = "paho-interop-key";

@@ -6,6 +6,7 @@
 //! - `feeds`: the live Redis feeds of the data plane (`mainflux.mqtt` presence).
 //! - `http`: the HTTP adapter (publishing); the reader API joins it.
 //! - `message`: the message envelope every adapter produces.
+//! - `message_properties`: what a publisher says about a message (MQTT 5 properties).
 //! - `mqtt`: the MQTT adapter (our broker behind a small trait).
 //! - `subtopic`: Mainflux's subtopic normalization, shared by every protocol.
 //! - `bus`: the `MessageBus` port, its in-process backend and its contract suite.
@@ -24,6 +25,7 @@ pub mod device_certificate;
 pub mod feeds;
 pub mod http;
 pub mod message;
+pub mod message_properties;
 pub mod mqtt;
 pub mod pipeline;
 pub mod revocation;

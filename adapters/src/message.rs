@@ -13,6 +13,8 @@ use domain::ids::{ChannelId, ThingId};
 
 use crate::subtopic::Subtopic;
 
+pub use crate::message_properties::MessageProperties;
+
 /// The protocol a message arrived over, stored with it and filterable in the reader API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Protocol {
@@ -108,6 +110,9 @@ pub struct Message {
     /// Reception time at the adapter, in nanoseconds since the Unix epoch (Mainflux's
     /// `created`); SenML relative times are resolved against it.
     pub created: i64,
+    /// MQTT 5 properties (response topic, user properties, expiry…), if the publisher set
+    /// any: shared, and no allocation at all for the many messages without.
+    pub properties: Option<Arc<MessageProperties>>,
 }
 
 impl Message {

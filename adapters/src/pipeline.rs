@@ -14,7 +14,7 @@ use domain::ids::{ChannelId, KeyHash, ThingId};
 use projections::AuthzCache;
 
 use crate::bus::{BusError, MessageBus};
-use crate::message::{ContentType, Message, Protocol, now_ns};
+use crate::message::{ContentType, Message, MessageProperties, Protocol, now_ns};
 use crate::subtopic::Subtopic;
 
 /// Turns a presented thing key into the hash the authz cache is keyed by.
@@ -48,6 +48,8 @@ pub struct Inbound {
     pub protocol: Protocol,
     pub content_type: Option<ContentType>,
     pub payload: Bytes,
+    /// What else the publisher said (MQTT 5 only, so far); `None` for most messages.
+    pub properties: Option<Arc<MessageProperties>>,
 }
 
 /// The authenticate → authorize → publish path, shared by every adapter. Cheap to clone.
@@ -131,6 +133,7 @@ impl Pipeline {
             content_type: inbound.content_type,
             payload: inbound.payload,
             created: now_ns(),
+            properties: inbound.properties,
         })?;
         Ok(())
     }

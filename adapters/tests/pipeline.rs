@@ -138,6 +138,7 @@ fn inbound(channel: ChannelId, payload: Bytes) -> Inbound {
         protocol: Protocol::Http,
         content_type: Some(ContentType::SenmlJson),
         payload,
+        properties: None,
     }
 }
 

@@ -17,6 +17,7 @@
 
 mod bootstrap;
 mod coap;
+mod history;
 mod http_load;
 mod http_publish;
 mod jetstream_peer;
@@ -52,9 +53,11 @@ pub(crate) struct Args {
     pub publishers: u32,
     pub messages: u64,
     pub idle: usize,
+    /// The QoS levels of the MQTT fan-in part.
+    qos: Vec<u8>,
 }
 
-const PARTS: [&str; 8] = [
+const PARTS: [&str; 10] = [
     "provisioning",
     "http",
     "mqtt",
@@ -63,9 +66,11 @@ const PARTS: [&str; 8] = [
     "coap",
     "bootstrap",
     "provision",
+    "jetstream",
+    "history",
 ];
-const USAGE: &str = "--smoke, --only PART[,PART] (provisioning, http, mqtt, tls, views, coap, bootstrap, provision), --events N, \
-    --concurrency C, --rounds R, --publishers P, --messages M (per publisher), --idle N";
+const USAGE: &str = "--smoke, --only PART[,PART] (provisioning, http, mqtt, tls, views, coap, bootstrap, provision, jetstream: the JetStream rows of provisioning alone, history), --events N, \
+    --concurrency C, --rounds R, --publishers P, --messages M (per publisher), --idle N, --qos Q[,Q] (MQTT fan-in: 0,1,2)";
 
 fn args() -> anyhow::Result<Args> {
     let mut args = Args {
@@ -77,6 +82,7 @@ fn args() -> anyhow::Result<Args> {
         publishers: 8,
         messages: 50_000,
         idle: 10_000,
+        qos: vec![0, 1, 2],
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -93,6 +99,12 @@ fn args() -> anyhow::Result<Args> {
             "--publishers" => args.publishers = value()?.parse()?,
             "--messages" => args.messages = value()?.parse()?,
             "--idle" => args.idle = value()?.parse()?,
+            "--qos" => {
+                args.qos = value()?
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()?;
+            }
             other => anyhow::bail!("unknown flag {other} ({USAGE})"),
         }
     }
@@ -112,6 +124,7 @@ fn args() -> anyhow::Result<Args> {
         args.publishers > 0 && args.messages > 0 && args.idle > 0,
         "counts must be positive"
     );
+    ensure!(args.qos.iter().all(|&q| q <= 2), "--qos takes 0, 1 and 2");
     Ok(args)
 }
 
@@ -127,6 +140,9 @@ async fn main() -> anyhow::Result<()> {
     let part = |name: &str| args.only.iter().any(|p| p == name);
     if part("provisioning") {
         provisioning_part(&args).await?;
+    }
+    if part("jetstream") && !part("provisioning") {
+        jetstream_part(&args).await?;
     }
     if part("http") {
         http_part(&args).await?;
@@ -151,6 +167,10 @@ async fn main() -> anyhow::Result<()> {
     if part("provision") {
         let devices = if args.smoke { 200 } else { 10_000 };
         provision_cli::part(devices, 32).await?;
+    }
+    if part("history") {
+        let events = if args.smoke { 500 } else { 10_000 };
+        history::part(events, args.rounds).await?;
     }
     if part("coap") {
         let requests = args.events * if args.smoke { 1 } else { 5 };
@@ -302,7 +322,7 @@ async fn mqtt_fanin_part(args: &Args) -> anyhow::Result<()> {
         args.messages,
         args.rounds
     );
-    for qos in [0u8, 1] {
+    for &qos in &args.qos {
         let (mut ratios, mut accepted) = (Vec::new(), Vec::new());
         for round in 1..=args.rounds {
             let mut points = Vec::new();

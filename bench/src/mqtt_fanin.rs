@@ -1,4 +1,4 @@
-//! MQTT fan-in: N publishers → 1 subscriber on one topic, 100 B payloads, QoS 0 or 1, the
+//! MQTT fan-in: N publishers → 1 subscriber on one topic, 100 B payloads, QoS 0, 1 or 2, the
 //! same hand-rolled generator against every broker. Each payload carries (publisher, sequence)
 //! so the subscriber counts loss, duplicates and reordering in every run, not just speed.
 
@@ -12,10 +12,10 @@ use tokio::sync::oneshot;
 
 use crate::mqtt_brokers::{Broker, Running};
 use crate::mqtt_tls::Stream;
-use crate::mqtt_wire::{self, PUBACK, PUBLISH, SUBACK};
+use crate::mqtt_wire::{self, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK};
 
 pub const PAYLOAD: usize = 100;
-/// PUBLISHes a QoS 1 publisher keeps awaiting PUBACK.
+/// PUBLISHes a QoS 1 or 2 publisher keeps awaiting PUBACK or PUBCOMP.
 const WINDOW: u64 = 100;
 /// QoS 0 messages per `write()`.
 const BATCH: u64 = 32;
@@ -42,7 +42,7 @@ pub struct Point {
     pub rate: f64,
     /// Delivered per server-CPU-second: what the ratio compares.
     pub per_cpu_second: f64,
-    /// Sent by the publishers (PUBACKed at QoS 1) per server-CPU-second.
+    /// Sent by the publishers (acknowledged at QoS 1 and 2) per server-CPU-second.
     pub accepted_per_cpu_second: f64,
     /// Server CPU over wall time: near 100 % means server-bound, not generator-bound.
     pub busy: f64,
@@ -104,7 +104,7 @@ pub async fn run(
 }
 
 /// What every fan-in point must show whatever its speed: no duplicates, and in a smoke run
-/// nothing lost at QoS 1 and everything stored where the broker stores.
+/// nothing lost at QoS 1 and 2 and everything stored where the broker stores.
 pub fn check(point: &Point, broker: Broker, qos: u8, smoke: bool) -> anyhow::Result<()> {
     let t = &point.tally;
     ensure!(t.duplicates == 0, "{} delivered duplicates", broker.name());
@@ -115,7 +115,7 @@ pub fn check(point: &Point, broker: Broker, qos: u8, smoke: bool) -> anyhow::Res
     );
     ensure!(
         !smoke || qos == 0 || t.loss() == 0,
-        "{} lost QoS 1 messages",
+        "{} lost QoS {qos} messages",
         broker.name()
     );
     Ok(())
@@ -244,16 +244,20 @@ impl Publisher {
         }
         let (mut sent, mut in_flight) = (0, 0);
         let mut acks = Vec::with_capacity(4096);
+        // Holds what goes out next: PUBRELs for the PUBRECs last read, then new PUBLISHes.
+        self.buf.clear();
         while sent < count || in_flight > 0 {
             let n = (WINDOW - in_flight).min(count - sent);
             if n > 0 {
-                self.buf.clear();
                 self.queue(n);
-                self.stream.write_all(&self.buf).await?;
-                self.stream.flush().await?;
                 (sent, in_flight) = (sent + n, in_flight + n);
             }
-            in_flight -= read_pubacks(&mut self.stream, &mut acks).await?;
+            if !self.buf.is_empty() {
+                self.stream.write_all(&self.buf).await?;
+                self.stream.flush().await?;
+                self.buf.clear();
+            }
+            in_flight -= read_acks(&mut self.stream, &mut acks, &mut self.buf).await?;
         }
         Ok(())
     }
@@ -272,13 +276,22 @@ impl Publisher {
     }
 }
 
-/// Reads at least one packet and returns how many PUBACKs came.
-async fn read_pubacks(stream: &mut Stream, buf: &mut Vec<u8>) -> anyhow::Result<u64> {
+/// Reads at least one packet and returns how many PUBLISHes completed (PUBACK at QoS 1,
+/// PUBCOMP at QoS 2); queues in `replies` a PUBREL for each PUBREC.
+async fn read_acks(
+    stream: &mut Stream,
+    buf: &mut Vec<u8>,
+    replies: &mut Vec<u8>,
+) -> anyhow::Result<u64> {
     let mut acked = 0;
     loop {
         let mut at = 0;
         while let Some((packet, used)) = mqtt_wire::next_packet(&buf[at..])? {
-            acked += u64::from(packet.kind() == PUBACK);
+            match packet.kind() {
+                PUBACK | PUBCOMP => acked += 1,
+                PUBREC => mqtt_wire::ack(replies, PUBREL, packet.ack_id()?),
+                _ => {}
+            }
             at += used;
         }
         buf.drain(..at);
@@ -344,12 +357,19 @@ impl Receiver {
             }
             let (mut at, before) = (0, self.tally.received);
             while let Some((packet, used)) = mqtt_wire::next_packet(&buf[at..])? {
-                if packet.kind() == PUBLISH {
-                    let (qos, id, payload) = packet.publish()?;
-                    self.count(payload)?;
-                    if qos == 1 {
-                        mqtt_wire::puback(&mut acks, id);
+                match packet.kind() {
+                    PUBLISH => {
+                        let (qos, id, payload) = packet.publish()?;
+                        self.count(payload)?;
+                        match qos {
+                            1 => mqtt_wire::ack(&mut acks, PUBACK, id),
+                            2 => mqtt_wire::ack(&mut acks, PUBREC, id),
+                            _ => {}
+                        }
                     }
+                    // PUBREL's kind: its flags are masked off.
+                    0x60 => mqtt_wire::ack(&mut acks, PUBCOMP, packet.ack_id()?),
+                    _ => {}
                 }
                 at += used;
             }

@@ -7,6 +7,10 @@ use anyhow::{bail, ensure};
 pub const CONNACK: u8 = 0x20;
 pub const PUBLISH: u8 = 0x30;
 pub const PUBACK: u8 = 0x40;
+pub const PUBREC: u8 = 0x50;
+/// PUBREL's first byte: its fixed-header flags must be 0b0010.
+pub const PUBREL: u8 = 0x62;
+pub const PUBCOMP: u8 = 0x70;
 pub const SUBACK: u8 = 0x90;
 
 /// Appends the remaining-length varint (at most 4 bytes, MQTT's limit).
@@ -63,8 +67,9 @@ pub fn publish(out: &mut Vec<u8>, topic: &str, qos: u8, packet_id: u16, payload:
     out.extend_from_slice(payload);
 }
 
-pub fn puback(out: &mut Vec<u8>, packet_id: u16) {
-    out.extend_from_slice(&[PUBACK, 2]);
+/// A PUBACK, PUBREC, PUBREL or PUBCOMP (`header` is the packet's first byte).
+pub fn ack(out: &mut Vec<u8>, header: u8, packet_id: u16) {
+    out.extend_from_slice(&[header, 2]);
     out.extend_from_slice(&packet_id.to_be_bytes());
 }
 
@@ -84,6 +89,12 @@ pub struct Packet<'a> {
 impl Packet<'_> {
     pub fn kind(&self) -> u8 {
         self.header & 0xF0
+    }
+
+    /// The packet id an acknowledgement (PUBACK, PUBREC, PUBREL, PUBCOMP) starts with.
+    pub fn ack_id(&self) -> anyhow::Result<u16> {
+        ensure!(self.body.len() >= 2, "acknowledgement too short");
+        Ok(u16::from_be_bytes([self.body[0], self.body[1]]))
     }
 
     /// A PUBLISH's QoS, packet id (0 at QoS 0) and payload.

@@ -308,6 +308,7 @@ impl Shared {
             protocol: Protocol::Coap,
             content_type,
             payload,
+            properties: None,
         };
         self.pipeline.publish(key, inbound)?;
         CoapStats::count(&self.stats.publishes);

@@ -60,6 +60,7 @@ pub async fn publish(
         protocol: Protocol::Http,
         content_type,
         payload,
+        properties: None,
     };
     adapter.pipeline.publish(key, inbound)?;
     Ok(StatusCode::ACCEPTED)

@@ -2,12 +2,14 @@
 //! what a publish becomes on the bus. The broker calls these; the rules live here, apart
 //! from the protocol machinery.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use domain::ids::{ChannelId, ThingId};
 
 use super::presence::{PresenceFeed, PresenceKind};
 use super::stats::MqttStats;
-use crate::message::{ContentType, Protocol};
+use crate::message::{ContentType, MessageProperties, Protocol};
 use crate::pipeline::{Inbound, Pipeline, PublishError};
 use crate::subtopic::{
     Subtopic, SubtopicFilter, TopicError, parse_publish_topic, parse_subscribe_topic,
@@ -137,14 +139,15 @@ impl Gate {
     }
 
     /// PUBLISH: parse, authorize and hand to the bus with the thing as publisher and
-    /// protocol `mqtt`; returns where it went. The engine delivers the message to its own
+    /// protocol `mqtt`, its MQTT 5 properties along (their content type, parsed, is the
+    /// message's: `application/senml+json` is stored as SenML); returns where it went. The engine delivers the message to its own
     /// subscribers itself.
     pub fn publish(
         &self,
         thing: ThingId,
         topic: &str,
         payload: Bytes,
-        content_type: Option<&str>,
+        properties: Option<Arc<MessageProperties>>,
     ) -> Result<(ChannelId, Option<Subtopic>), Refusal> {
         let result =
             parse_publish_topic(topic)
@@ -154,8 +157,12 @@ impl Gate {
                         channel,
                         subtopic: subtopic.clone(),
                         protocol: Protocol::Mqtt,
-                        content_type: content_type.and_then(ContentType::parse),
+                        content_type: properties
+                            .as_ref()
+                            .and_then(|p| p.content_type.as_deref())
+                            .and_then(ContentType::parse),
                         payload,
+                        properties,
                     };
                     self.pipeline.publish_as(thing, inbound)?;
                     Ok((channel, subtopic))

@@ -9,6 +9,9 @@
 //! - Delivery: the broker delivers MQTT publishes to MQTT subscribers itself; the injector
 //!   delivers every other bus message (not `mqtt`, Mainflux's forwarder rule) at QoS 1 on
 //!   `channels/<id>/messages[/<a/b>]`. So no subscriber gets a message twice.
+//! - MQTT 5: message properties travel with the message (`Message::properties`) to v5
+//!   subscribers and the bus; shared subscriptions, topic aliases, subscription identifiers,
+//!   will delay and the keep-alive and session expiry caps are the broker's (README table).
 //!
 //! Layout:
 //! - this file: `MqttEngine` (what an engine must do), `start`, the running `MqttAdapter`.
@@ -71,7 +74,19 @@ pub struct MqttConfig {
     /// TCP connections open at once, CONNECTed or not; more clients wait in the kernel's
     /// accept queue until one closes, so MQTT cannot take every file descriptor.
     pub max_connections: usize,
+    /// Seconds of keep-alive a client may ask for; an MQTT 5 client asking for more gets
+    /// this one in CONNACK (Server Keep Alive). An MQTT 3.1.1 client cannot be told, so it
+    /// keeps its own.
+    pub max_keep_alive: u16,
+    /// Seconds an away session is kept at most (v5 session expiry is capped to it; a v3
+    /// persistent session lives this long).
+    pub max_session_expiry: u32,
 }
+
+/// No cap on the keep-alive, as Mosquitto's `max_keepalive` default.
+pub const DEFAULT_MAX_KEEP_ALIVE: u16 = u16::MAX;
+/// Two hours: Mosquitto's order of magnitude for away sessions.
+pub const DEFAULT_MAX_SESSION_EXPIRY: u32 = 2 * 3600;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MqttError {

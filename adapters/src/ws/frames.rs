@@ -96,6 +96,7 @@ mod tests {
             content_type: content_type.and_then(ContentType::parse),
             payload: Bytes::from_static(payload),
             created: 0,
+            properties: None,
         }
     }
 

@@ -174,6 +174,7 @@ impl Session {
             protocol: Protocol::Ws,
             content_type: self.content_type.clone(),
             payload,
+            properties: None,
         };
         match self.pipeline.publish_as(self.thing, inbound) {
             Ok(()) => {

@@ -15,6 +15,7 @@ use super::AppState;
 use super::docs::{self, bulk};
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, JsonBody, JsonList, meta, path_id};
+use super::history::{AsOfParam, as_of};
 use super::paging::{Filters, Related, page_query};
 use super::things::{MAX_BULK, UpdateRequest};
 use crate::service::{NewChannel, ServiceError};
@@ -123,14 +124,20 @@ pub async fn create_channels(
 }
 
 /// One of the caller's channels.
-#[utoipa::path(get, path = "/channels/{id}", tag = "channels", security(("user_token" = [])), params(("id" = Uuid, Path)),
-    responses((status = 200, body = ChannelResponse), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/channels/{id}", tag = "channels", security(("user_token" = [])), params(("id" = Uuid, Path), AsOfParam),
+    responses((status = 200, body = ChannelResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_channel(
     State(service): State<AppState>,
     Caller(me): Caller,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<ChannelResponse>, ApiError> {
-    Ok(Json(service.channel(me, path_id(&id)?).await?.into()))
+    let id = path_id(&id)?;
+    let channel = match as_of(query.as_deref())? {
+        Some(at) => service.channel_as_of(me, id, at).await?,
+        None => service.channel(me, id).await?,
+    };
+    Ok(Json(channel.into()))
 }
 
 /// Replaces a channel's name and metadata.

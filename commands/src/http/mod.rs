@@ -14,6 +14,7 @@ mod error;
 mod events;
 mod extract;
 mod health;
+mod history;
 mod json_body;
 mod mapping;
 mod paging;
@@ -43,7 +44,7 @@ pub type AppState = Arc<Service>;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Ferroflux", description = "Users, things, channels and connections (Mainflux 0.12 compatible)"),
-    tags((name = "users"), (name = "things"), (name = "channels"), (name = "connections"), (name = "operations"), (name = "bootstrap"), (name = "provision"), (name = "certs")),
+    tags((name = "users"), (name = "things"), (name = "channels"), (name = "connections"), (name = "operations"), (name = "bootstrap"), (name = "provision"), (name = "certs"), (name = "history")),
     modifiers(&SecuritySchemes)
 )]
 struct ApiDoc;
@@ -102,6 +103,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(health::ready))
         .routes(routes!(health::version))
         .routes(routes!(events::events))
+        .routes(routes!(history::thing_events))
+        .routes(routes!(history::channel_events))
 }
 
 /// The OpenAPI document of every route `router` serves.

@@ -14,6 +14,7 @@ use super::AppState;
 use super::docs::{self, bulk};
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, JsonBody, JsonList, meta, path_id};
+use super::history::{AsOfParam, as_of};
 use super::paging::{Filters, Related, page_query};
 use crate::service::{NewThing, ThingWithKey};
 
@@ -146,14 +147,20 @@ pub async fn create_things(
 }
 
 /// One of the caller's things, key included.
-#[utoipa::path(get, path = "/things/{id}", tag = "things", security(("user_token" = [])), params(("id" = Uuid, Path)),
-    responses((status = 200, body = ThingResponse), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/things/{id}", tag = "things", security(("user_token" = [])), params(("id" = Uuid, Path), AsOfParam),
+    responses((status = 200, body = ThingResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_thing(
     State(service): State<AppState>,
     Caller(me): Caller,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<ThingResponse>, ApiError> {
-    Ok(Json(service.thing(me, path_id(&id)?).await?.into()))
+    let id = path_id(&id)?;
+    let thing = match as_of(query.as_deref())? {
+        Some(at) => service.thing_as_of(me, id, at).await?,
+        None => service.thing(me, id).await?,
+    };
+    Ok(Json(thing.into()))
 }
 
 /// Replaces a thing's name and metadata (an omitted field becomes empty).

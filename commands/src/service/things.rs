@@ -1,8 +1,8 @@
 //! Things: create (one or many), read, update, rotate key, remove.
 //!
-//! A key is unique across nodes through its claim in the log (`key_claims`); the
-//! in-process reservation and the authz check stay in front of it, the latter for keys
-//! set before claims existed.
+//! A key the client chooses is unique across nodes through its claim in the log
+//! (`key_claims`); a generated key needs none. The in-process reservation and the authz
+//! check stay in front of it, the latter for keys set before claims existed.
 
 use domain::ids::{ThingId, UserId};
 use domain::key_claim::KEY_IN_USE;
@@ -40,15 +40,18 @@ impl Service {
     ) -> Result<Vec<ThingWithKey>, ServiceError> {
         let mut prepared = Vec::with_capacity(things.len());
         for thing in things {
+            let chosen = thing.key.is_some();
             let key = thing
                 .key
                 .clone()
                 .unwrap_or_else(|| Uuid::new_v4().to_string());
             check_key(&key)?;
             check_name(thing.name.as_deref())?;
-            prepared.push((thing, self.vault.material(&key)));
+            prepared.push((thing, self.vault.material(&key), chosen));
         }
-        let hashes = prepared.iter().map(|(_, m)| format!("key:{}", m.key_hash));
+        let hashes = prepared
+            .iter()
+            .map(|(_, m, _)| format!("key:{}", m.key_hash));
         let _claim = self
             .reservations
             .claim(hashes.collect())
@@ -56,45 +59,44 @@ impl Service {
         // Every check happens before the first append, so a refused bulk creates nothing.
         let mut parts = Vec::with_capacity(prepared.len());
         let mut claims = Vec::with_capacity(prepared.len());
-        for (n, (thing, key)) in prepared.into_iter().enumerate() {
+        let mut ids = Vec::with_capacity(prepared.len());
+        for (n, (thing, key, chosen)) in prepared.into_iter().enumerate() {
             let meta = meta.part(n.to_le_bytes());
-            // `(id, true)` when a retried request already created this one.
-            let id = match self.replayed(&meta).await? {
-                Some(done) => (ThingId(id_in_stream(&done.stream)?), true),
+            match self.replayed(&meta).await? {
+                // A retried request that already created this one.
+                Some(done) => ids.push(ThingId(id_in_stream(&done.stream)?)),
                 None if self.authz.identify(&key.key_hash).is_some() => {
                     return Err(ServiceError::conflict(KEY_IN_USE));
                 }
                 None => {
                     let id = new_thing_id(&meta);
-                    claims.push((key.key_hash, id));
-                    (id, false)
+                    // Only a key the client chose can be chosen twice: a generated one is
+                    // 122 random bits, unique without asking the other nodes.
+                    if chosen {
+                        claims.push((key.key_hash, id));
+                    }
+                    ids.push(id);
+                    parts.push((meta, id, thing, key));
                 }
-            };
-            parts.push((meta, id, thing, key));
+            }
         }
         // The claims make the keys unique across nodes; a create that fails after them
         // leaves claims that go stale, or that its retry (same ids) finds as its own.
         self.claim_keys(meta, &claims).await?;
-        let creates = parts
-            .into_iter()
-            .map(|(meta, (id, done), thing, key)| async move {
-                if done {
-                    return Ok(id);
-                }
-                let command = ThingCommand::Create {
-                    id,
-                    owner,
-                    name: thing.name,
-                    metadata: thing.metadata,
-                    key,
-                };
-                self.execute_new(&meta, id.stream(), thing::apply, |s| {
-                    thing::decide(s, &command)
-                })
-                .await?;
-                Ok::<_, ServiceError>(id)
-            });
-        let ids = try_join_all(creates).await?;
+        let creates = parts.into_iter().map(|(meta, id, thing, key)| async move {
+            let command = ThingCommand::Create {
+                id,
+                owner,
+                name: thing.name,
+                metadata: thing.metadata,
+                key,
+            };
+            self.execute_new(&meta, id.stream(), thing::apply, |s| {
+                thing::decide(s, &command)
+            })
+            .await
+        });
+        try_join_all(creates).await?;
         let mut rows = Vec::with_capacity(ids.len());
         for id in ids {
             rows.push(self.thing(owner, id).await?);

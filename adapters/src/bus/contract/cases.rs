@@ -220,6 +220,17 @@ pub async fn message_fields_arrive_intact<F: BusFactory>(factory: &F) {
             content_type,
             payload: bytes::Bytes::copy_from_slice(payload),
             created: 1_700_000_000_000_000_000 + n,
+            // MQTT 5 properties travel with the message, on any backend.
+            properties: (protocol == Protocol::Mqtt).then(|| {
+                Arc::new(crate::message::MessageProperties {
+                    utf8_payload: true,
+                    response_topic: Some("channels/x/messages/reply".into()),
+                    correlation_data: Some(bytes::Bytes::from_static(b"\x00id")),
+                    user: vec![("k".into(), "v".into()), ("k".into(), "w".into())].into(),
+                    expires_at: Some(1_800_000_000_000_000_000),
+                    ..Default::default()
+                })
+            }),
         };
         publish(&*publishing, message.clone());
         assert_eq!(*receive("fields", &mut *subscription).await, message);

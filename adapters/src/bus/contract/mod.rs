@@ -104,6 +104,7 @@ pub fn message(channel: ChannelId, publisher: ThingId, subtopic: Option<&str>, n
         content_type: None,
         payload: Bytes::from(n.to_string()),
         created: n,
+        properties: None,
     }
 }
 

@@ -4,72 +4,30 @@
 //! Reads and writes are non-blocking (`try_read`/`try_write`), so a client that stops
 //! reading never blocks its own inbound acks, and a connection that sits idle holds no
 //! buffer at all: both are dropped whenever they are empty.
+//!
+//! What it does with each packet is in `packets`; how it ends (reason, will) in `ending`.
 
 use std::io::ErrorKind;
-use std::num::NonZeroU16;
 use std::sync::Arc;
 
 use bytes::{Buf, BytesMut};
-use bytestring::ByteString;
 use domain::ids::ThingId;
-use rmqtt_codec::error::DecodeError;
-use rmqtt_codec::types::{Publish, QoS};
 use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 use super::Broker;
-use super::delivery::Reply;
-use super::inbound::{Filter, Received, Will};
-use super::session::{Kick, Offer, Session, Subscription};
-use super::wire::{Ack, Goodbye, Wire};
+use super::aliases::{Aliases, Outbound};
+pub(super) use super::ending::End;
+use super::inbound::Will;
+use super::session::Session;
+use super::wire::{Ack, Wire};
 
 /// Bytes read at a time.
 const READ_CHUNK: usize = 4096;
 /// Output waiting for a slow client beyond which the connection stops reading from it
 /// and stops taking messages from its queue.
 const HIGH_WATER: usize = 64 * 1024;
-/// QoS 2 PUBLISHes awaiting their PUBREL, at most.
-const MAX_AWAITING_RELEASE: usize = 1024;
-
-/// Why a connection ended.
-#[derive(Debug)]
-pub(super) enum End {
-    /// The client sent DISCONNECT.
-    Disconnect,
-    /// The socket closed or failed.
-    Lost,
-    Malformed(DecodeError),
-    /// A packet the client may not send now.
-    Protocol,
-    /// A PUBLISH the thing may not make: Mainflux closes the connection.
-    Refused,
-    /// A newer connection with the same client id took the session (or started clean).
-    TakenOver,
-    Kicked(Kick),
-}
-
-impl End {
-    fn goodbye(&self) -> Option<Goodbye> {
-        Some(match self {
-            End::Disconnect | End::Lost => return None,
-            End::Malformed(DecodeError::MaxSizeExceeded { .. }) => Goodbye::PacketTooLarge,
-            End::Malformed(_) => Goodbye::MalformedPacket,
-            End::Protocol => Goodbye::ProtocolError,
-            End::Refused => Goodbye::NotAuthorized,
-            End::Kicked(Kick::Revoked) => Goodbye::AdministrativeAction,
-            End::Kicked(Kick::KeepAlive) => Goodbye::KeepAliveTimeout,
-            End::Kicked(Kick::Shutdown) => Goodbye::ServerShuttingDown,
-            End::TakenOver => Goodbye::SessionTakenOver,
-        })
-    }
-
-    /// A will is published when the connection ends without DISCONNECT, but not for a
-    /// thing whose rights were revoked nor at shutdown.
-    fn publishes_will(&self) -> bool {
-        !matches!(self, End::Kicked(Kick::Revoked | Kick::Shutdown))
-    }
-}
 
 /// A connection after CONNACK: built by `handshake`, then run until it ends.
 pub(super) struct Connection {
@@ -88,6 +46,10 @@ pub(super) struct Connection {
     pub(super) receive_max: usize,
     /// The largest packet the client accepts (v5).
     pub(super) max_out_packet: usize,
+    /// Topic aliases both ways (v5), once the client or we use one.
+    pub(super) aliases: Option<Box<Aliases>>,
+    /// The topic aliases the client takes from us (v5; 0: none).
+    pub(super) alias_max: u16,
     /// `finish` ran.
     pub(super) finished: bool,
 }
@@ -175,7 +137,7 @@ impl Connection {
                 self.wire.ack(&mut self.output, Ack::Released, id);
                 continue;
             }
-            let outgoing = message.as_ref();
+            let mut outgoing = message.as_ref();
             if self.wire.publish_size(&outgoing) > self.max_out_packet {
                 // MQTT 5: a message too large for the client is dropped, not sent.
                 if let Some(id) = message.packet_id {
@@ -184,12 +146,23 @@ impl Connection {
                 self.broker.gate.stats().count_dropped();
                 continue;
             }
+            if self.alias_max > 0 {
+                let aliases = self.aliases.get_or_insert_default();
+                match aliases.outbound(outgoing.topic, self.alias_max) {
+                    Outbound::Topic => {}
+                    Outbound::Set(alias) => outgoing.properties.topic_alias = Some(alias),
+                    Outbound::Use(alias) => {
+                        outgoing.properties.topic_alias = Some(alias);
+                        outgoing.topic = "";
+                    }
+                }
+            }
             self.wire.publish(&mut self.output, &outgoing);
         }
     }
 
     /// Writes what the socket takes now.
-    fn flush(&mut self) -> Result<(), End> {
+    pub(super) fn flush(&mut self) -> Result<(), End> {
         while !self.output.is_empty() {
             match self.stream.try_write(&self.output) {
                 Ok(written) => {
@@ -227,179 +200,5 @@ impl Connection {
             self.handle(packet)?;
         }
         Ok(())
-    }
-
-    fn handle(&mut self, packet: Received) -> Result<(), End> {
-        match packet {
-            Received::Publish(publish) => return self.on_publish(*publish),
-            Received::Acked(id, acked) => match self.session.lock().acknowledged(id, acked) {
-                Reply::Nothing => {}
-                Reply::Release => self.wire.ack(&mut self.output, Ack::Released, id),
-                Reply::ProtocolError => return Err(End::Protocol),
-            },
-            Received::PubRel(id) => {
-                self.session
-                    .lock()
-                    .awaiting_release
-                    .retain(|waiting| *waiting != id);
-                self.wire.ack(&mut self.output, Ack::Completed, id);
-            }
-            Received::Subscribe { packet_id, filters } => self.on_subscribe(packet_id, filters),
-            Received::Unsubscribe { packet_id, filters } => {
-                for filter in &filters {
-                    self.broker.router.unsubscribe(&self.session, filter);
-                }
-                self.wire
-                    .unsuback(&mut self.output, packet_id, filters.len());
-            }
-            Received::Ping => self.wire.pingresp(&mut self.output),
-            Received::Disconnect {
-                keep_will,
-                session_expiry,
-            } => {
-                // A session that was to end with the connection cannot be kept now
-                // [MQTT-3.14.2-2].
-                if self.expiry_ms == 0 && session_expiry.is_some_and(|secs| secs > 0) {
-                    return Err(End::Protocol);
-                }
-                if !keep_will {
-                    self.will = None;
-                }
-                if session_expiry == Some(0) {
-                    self.expiry_ms = 0;
-                }
-                return Err(End::Disconnect);
-            }
-            Received::Unexpected => return Err(End::Protocol),
-        }
-        Ok(())
-    }
-
-    fn on_publish(&mut self, publish: Publish) -> Result<(), End> {
-        let Publish {
-            topic,
-            payload,
-            qos,
-            retain,
-            packet_id,
-            properties,
-            ..
-        } = publish;
-        if qos == QoS::ExactlyOnce {
-            let id = packet_id.ok_or(End::Protocol)?;
-            let state = self.session.lock();
-            if state.awaiting_release.contains(&id) {
-                // A resend of one we already took: ack again, deliver once.
-                drop(state);
-                self.wire.ack(&mut self.output, Ack::Recorded, id);
-                return Ok(());
-            }
-            if state.awaiting_release.len() >= MAX_AWAITING_RELEASE {
-                return Err(End::Protocol);
-            }
-        }
-        let content_type = properties.as_ref().and_then(|p| p.content_type.as_deref());
-        let message = super::Inbound {
-            topic: &topic,
-            payload: &payload,
-            qos,
-            retain,
-            content_type,
-        };
-        if let Err(refusal) = self
-            .broker
-            .publish(self.thing, Some(&self.session), message)
-        {
-            tracing::info!(thing = %self.thing, topic = %topic, %refusal, "MQTT publish refused: closing the connection");
-            return Err(End::Refused);
-        }
-        match (qos, packet_id) {
-            (QoS::AtMostOnce, _) => {}
-            (QoS::AtLeastOnce, Some(id)) => self.wire.ack(&mut self.output, Ack::Received, id),
-            (QoS::ExactlyOnce, Some(id)) => {
-                self.session.lock().awaiting_release.push(id);
-                self.wire.ack(&mut self.output, Ack::Recorded, id);
-            }
-            _ => return Err(End::Protocol),
-        }
-        Ok(())
-    }
-
-    /// SUBACK for every filter, then the retained messages the new subscriptions match.
-    fn on_subscribe(&mut self, packet_id: NonZeroU16, filters: Vec<Filter>) {
-        let mut granted = Vec::with_capacity(filters.len());
-        let mut retained = Vec::new();
-        for requested in filters {
-            let Ok((channel, filter)) = self.broker.gate.subscribe(self.thing, &requested.topic)
-            else {
-                granted.push(None);
-                continue;
-            };
-            let qos = requested.qos;
-            // Subscribed before the retained messages are read: a retained publish in
-            // between is then delivered live, not missed.
-            let retained_wanted = (!requested.skip_retained).then(|| (channel, filter.clone()));
-            let subscription = Subscription {
-                // Copied: the decoded filter shares (and would pin) the read buffer.
-                raw: ByteString::from(&*requested.topic),
-                channel,
-                filter,
-                qos,
-                no_local: requested.no_local,
-                retain_as_published: requested.retain_as_published,
-            };
-            let subscribed = self.broker.router.subscribe(&self.session, subscription);
-            granted.push(subscribed.then_some(qos));
-            if let Some((channel, filter)) = retained_wanted.filter(|_| subscribed) {
-                let matching = self.broker.retained.matching(channel, &filter);
-                retained.extend(matching.into_iter().map(|m| (m, qos)));
-            }
-        }
-        self.wire.suback(&mut self.output, packet_id, &granted);
-        let mut state = self.session.lock();
-        for (message, qos) in retained {
-            let qos = qos.min(message.qos);
-            if let Offer::Dropped = state.push(&message, qos, true, self.broker.limits.queue) {
-                self.broker.gate.stats().count_dropped();
-            }
-        }
-    }
-
-    /// Says why (v5), publishes the will if due, detaches the session. Once.
-    pub(super) fn finish(&mut self, end: End) {
-        if std::mem::replace(&mut self.finished, true) {
-            return;
-        }
-        if let Some(reason) = end.goodbye() {
-            self.wire.goodbye(&mut self.output, reason);
-        }
-        let _ = self.flush();
-        let broker = &self.broker;
-        if end.publishes_will()
-            && let Some(will) = self.will.take()
-        {
-            let message = super::Inbound {
-                topic: &will.topic,
-                payload: &will.payload,
-                qos: will.qos,
-                retain: will.retain,
-                content_type: will.content_type.as_deref(),
-            };
-            if let Err(refusal) = broker.publish(self.thing, Some(&self.session), message) {
-                tracing::info!(thing = %self.thing, %refusal, "MQTT will not published");
-            }
-        }
-        let now = broker.now_ms();
-        let current = broker.registry.detach(
-            &broker.router,
-            &self.session,
-            self.generation,
-            self.expiry_ms,
-            now,
-        );
-        if current {
-            broker.gate.disconnected(self.thing);
-        }
-        tracing::info!(thing = %self.thing, client_id = %self.session.client_id, reason = ?end, "MQTT disconnect");
     }
 }

@@ -38,9 +38,8 @@ impl State {
     /// Moves the delivery of the in-flight message `packet_id` along.
     pub fn acknowledged(&mut self, packet_id: NonZeroU16, acked: Acked) -> Reply {
         let Some(message) = self
-            .inflight
-            .iter_mut()
-            .find(|m| m.packet_id == Some(packet_id))
+            .inflight_index(packet_id)
+            .and_then(|at| self.inflight.get_mut(at))
         else {
             return match acked {
                 Acked::Received => Reply::Release,
@@ -65,12 +64,12 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mqtt::broker::session::tests::{connected, messages, routed};
+    use crate::mqtt::broker::session::tests::{connected, messages, outgoing};
 
     /// A connected session's state with one message of `qos` in flight; its packet id.
     fn in_flight(qos: QoS) -> (State, NonZeroU16) {
         let mut state = connected();
-        state.push(&routed(qos), qos, false, messages(10));
+        state.push(outgoing(qos), messages(10));
         let id = state.next_to_send(10).unwrap().packet_id.unwrap();
         (state, id)
     }

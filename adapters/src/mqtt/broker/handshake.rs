@@ -13,20 +13,21 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::Broker;
+use super::aliases::TOPIC_ALIAS_MAX;
 use super::connection::Connection;
 use super::inbound::{Connect, Hello, read_connect};
+use super::packets::MAX_AWAITING_RELEASE;
 use super::registry::{Attach, Attached, Refused};
 use super::wire::{Accepted, ConnackRefusal, Wire};
 use crate::mqtt::gate::ConnectRefusal;
 
 /// How long a new connection may take to send its CONNECT.
 const CONNECT_WAIT: Duration = Duration::from_secs(10);
-/// How long a session outlives its connection, at most (Mosquitto's order of magnitude).
-const MAX_SESSION_EXPIRY_MS: u64 = 2 * 3600 * 1000;
 /// Authentications tried when revocations keep racing a CONNECT.
 const AUTHENTICATE_ATTEMPTS: usize = 3;
-/// How many QoS 1 PUBLISHes a client may have unacknowledged by us (we ack at once).
-const RECEIVE_MAX: NonZeroU16 = NonZeroU16::MAX;
+/// How many QoS 1 and 2 PUBLISHes a client may have unacknowledged by us: QoS 1 ones are
+/// acknowledged at once, so this bounds the QoS 2 ones awaiting their PUBREL.
+const RECEIVE_MAX: NonZeroU16 = NonZeroU16::new(MAX_AWAITING_RELEASE).expect("not zero");
 
 pub(super) async fn serve(broker: Arc<Broker>, stream: TcpStream) {
     // The handshake's state is large and short-lived: boxed, so the task that lives on for
@@ -36,7 +37,10 @@ pub(super) async fn serve(broker: Arc<Broker>, stream: TcpStream) {
         return;
     };
     let end = connection.run().await;
-    connection.finish(end);
+    if connection.finish(end) {
+        // Boxed: the idle connection's task must not grow by this rare wait's state.
+        Box::pin(connection.linger()).await;
+    }
 }
 
 async fn handshake(broker: Arc<Broker>, mut stream: TcpStream) -> Option<Connection> {
@@ -91,8 +95,9 @@ async fn open(
     input: BytesMut,
 ) -> Option<Connection> {
     let mut output = BytesMut::new();
-    let expiry_ms = session_expiry_ms(&connect);
-    let accepted = accept(&broker, &wire, &connect, expiry_ms);
+    let expiry_ms = session_expiry_ms(&broker, &connect);
+    let keep_alive = keep_alive(&broker, &wire, &connect);
+    let accepted = accept(&broker, &wire, &connect, expiry_ms, keep_alive);
     let (thing, attached, assigned) = match accepted {
         Ok(accepted) => accepted,
         Err(refusal) => {
@@ -109,6 +114,8 @@ async fn open(
             max_packet_size: broker.limits.max_packet_size,
             receive_max: RECEIVE_MAX,
             session_expiry: connect.session_expiry.map(|_| (expiry_ms / 1000) as u32),
+            server_keep_alive: (keep_alive != connect.keep_alive).then_some(keep_alive),
+            topic_alias_max: TOPIC_ALIAS_MAX,
         },
     );
     let client_limit = |max: Option<NonZeroU16>| max.map_or(usize::MAX, |m| usize::from(m.get()));
@@ -119,6 +126,8 @@ async fn open(
             .max_packet_size
             .map_or(usize::MAX, |m| m.get() as usize),
         will: connect.will.as_ref().map(|will| Box::new(will.owned())),
+        aliases: None,
+        alias_max: connect.topic_alias_max,
         expiry_ms,
         session: attached.session,
         generation: attached.generation,
@@ -145,6 +154,7 @@ fn accept(
     wire: &Wire,
     connect: &Connect,
     expiry_ms: u64,
+    keep_alive: u16,
 ) -> Result<Accept, ConnackRefusal> {
     let refuse = |refusal| {
         broker.gate.stats().count_connect_refused();
@@ -169,7 +179,7 @@ fn accept(
             thing,
             clean_start: connect.clean_start,
             persistent: expiry_ms > 0,
-            keep_alive_ms: u64::from(connect.keep_alive) * 1000,
+            keep_alive_ms: u64::from(keep_alive) * 1000,
             now_ms: broker.now_ms(),
             revocations_seen,
             max_sessions: broker.limits.max_sessions_per_thing,
@@ -201,10 +211,21 @@ fn authenticate(broker: &Broker, connect: &Connect) -> Result<ThingId, ConnackRe
 }
 
 /// v3: a persistent session (not clean) lives on for the maximum; v5: as asked, capped.
-fn session_expiry_ms(connect: &Connect) -> u64 {
+fn session_expiry_ms(broker: &Broker, connect: &Connect) -> u64 {
     match connect.session_expiry {
-        Some(secs) => (u64::from(secs) * 1000).min(MAX_SESSION_EXPIRY_MS),
+        Some(secs) => broker.session_expiry_ms(secs),
         None if connect.clean_start => 0,
-        None => MAX_SESSION_EXPIRY_MS,
+        None => broker.limits.max_session_expiry_ms,
+    }
+}
+
+/// The keep-alive the connection is held to: a v5 client asking for more than the cap gets
+/// the cap (and is told, in CONNACK); 0 (none) stays 0. A v3 client cannot be told, so its
+/// own value stands.
+fn keep_alive(broker: &Broker, wire: &Wire, connect: &Connect) -> u16 {
+    let cap = broker.limits.max_keep_alive;
+    match wire.is_v5() && connect.keep_alive > cap {
+        true => cap,
+        false => connect.keep_alive,
     }
 }

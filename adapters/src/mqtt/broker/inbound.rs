@@ -7,12 +7,14 @@ use bytes::{Buf, Bytes, BytesMut};
 use bytestring::ByteString;
 use rmqtt_codec::error::DecodeError;
 use rmqtt_codec::types::{Publish, QoS};
+use rmqtt_codec::v5::RetainHandling;
 use rmqtt_codec::version::{ProtocolVersion, VersionCodec};
 use rmqtt_codec::{v3, v5};
 use tokio_util::codec::Decoder;
 
 use super::checks::{self, Level, Verdict};
 use super::delivery::Acked;
+use super::properties::Carried;
 use super::wire::Wire;
 
 /// A CONNECT, whatever the version.
@@ -28,6 +30,8 @@ pub(super) struct Connect {
     pub receive_max: Option<NonZeroU16>,
     /// v5 only: the largest packet the client accepts.
     pub max_packet_size: Option<NonZeroU32>,
+    /// v5 only: how many topic aliases the client takes from us (0: none).
+    pub topic_alias_max: u16,
     pub will: Option<Will>,
 }
 
@@ -36,7 +40,10 @@ pub(super) struct Will {
     pub payload: Bytes,
     pub qos: QoS,
     pub retain: bool,
-    pub content_type: Option<ByteString>,
+    /// v5: its message properties, owned already.
+    pub carried: Carried,
+    /// v5: seconds between the connection's end and the will's publication.
+    pub delay_secs: u32,
 }
 
 impl Will {
@@ -48,19 +55,23 @@ impl Will {
             payload: Bytes::copy_from_slice(&self.payload),
             qos: self.qos,
             retain: self.retain,
-            content_type: self.content_type.as_deref().map(ByteString::from),
+            carried: self.carried.clone(),
+            delay_secs: self.delay_secs,
         }
     }
 }
 
 /// One SUBSCRIBE topic filter with its options (v3: QoS only).
 pub(super) struct Filter {
+    /// v5: the SUBSCRIBE's subscription identifier (one for all its filters).
+    pub id: Option<NonZeroU32>,
     pub topic: ByteString,
     pub qos: QoS,
     pub no_local: bool,
     pub retain_as_published: bool,
-    /// v5 retain handling 2: no retained messages at subscribe.
-    pub skip_retained: bool,
+    /// v5 retain handling: retained messages at subscribe always (v3), only for a new
+    /// subscription, or never.
+    pub retain_handling: RetainHandling,
 }
 
 /// What a client sent after CONNECT (well formed: `checks` and the codec passed it).
@@ -165,12 +176,14 @@ fn from_v3(c: v3::Connect) -> Connect {
         session_expiry: None,
         receive_max: None,
         max_packet_size: None,
+        topic_alias_max: 0,
         will: c.last_will.map(|w| Will {
             topic: w.topic,
             payload: w.message,
             qos: w.qos,
             retain: w.retain,
-            content_type: None,
+            carried: Carried::default(),
+            delay_secs: 0,
         }),
     }
 }
@@ -185,12 +198,21 @@ fn from_v5(c: v5::Connect) -> Connect {
         session_expiry: Some(c.session_expiry_interval_secs),
         receive_max: c.receive_max,
         max_packet_size: c.max_packet_size,
+        topic_alias_max: c.topic_alias_max,
         will: c.last_will.map(|w| Will {
+            carried: Carried::read(
+                w.is_utf8_payload.unwrap_or(false),
+                w.content_type.as_deref(),
+                w.response_topic.as_deref(),
+                w.correlation_data.as_ref(),
+                &w.user_properties,
+                w.message_expiry_interval,
+            ),
+            delay_secs: w.will_delay_interval_sec.unwrap_or(0),
             topic: w.topic,
             payload: w.message,
             qos: w.qos,
             retain: w.retain,
-            content_type: w.content_type,
         }),
     }
 }
@@ -226,11 +248,12 @@ fn from_v3_packet(packet: v3::Packet) -> Received {
             filters: topic_filters
                 .into_iter()
                 .map(|(topic, qos)| Filter {
+                    id: None,
                     topic,
                     qos,
                     no_local: false,
                     retain_as_published: false,
-                    skip_retained: false,
+                    retain_handling: RetainHandling::AtSubscribe,
                 })
                 .collect(),
         },
@@ -266,11 +289,12 @@ fn from_v5_packet(packet: v5::Packet) -> Received {
                 .topic_filters
                 .into_iter()
                 .map(|(topic, options)| Filter {
+                    id: subscribe.id,
                     topic,
                     qos: options.qos,
                     no_local: options.no_local,
                     retain_as_published: options.retain_as_published,
-                    skip_retained: options.retain_handling == v5::RetainHandling::NoAtSubscribe,
+                    retain_handling: options.retain_handling,
                 })
                 .collect(),
         },

@@ -7,24 +7,38 @@
 //! every topic names one channel, so subscriptions are indexed by channel.
 //!
 //! - `handshake`: a new connection up to CONNACK.
-//! - `connection`: one client's task after it (packets in, messages out, will).
+//! - `connection`: one client's task after it (packets in, messages out); `packets` acts
+//!   on what the client sends, `ending` closes (reason, will), `aliases` are its topic
+//!   aliases.
 //! - `registry`: sessions by client id (resume, takeover, expiry, revocation).
-//! - `router`: subscriptions by channel; a message reaches each session once.
-//! - `session`: one session's queue, in-flight window and subscriptions.
+//! - `router`: subscriptions by channel; a message reaches each session once; `shared`:
+//!   shared subscriptions, one member of a group per message.
+//! - `session`: one session's queue, in-flight window and subscriptions; `queue` drains it.
+//! - `outgoing`: a message on its way to subscribers, shared, and one session's copy.
+//! - `properties`: MQTT 5 message properties read off PUBLISHes and written onto them.
 //! - `retained`: the last retained message per topic.
 //! - `inbound`: what clients send, read through rmqtt-codec, one shape for both versions.
 //! - `checks`: the rules of MQTT the codec leaves out (malformed packets end the connection).
 //! - `wire`: what the broker sends, written by hand.
 
+mod aliases;
 mod checks;
 mod connection;
 mod delivery;
+mod ending;
 mod handshake;
 mod inbound;
+mod outgoing;
+mod packets;
+mod properties;
+mod queue;
+#[cfg(test)]
+mod reader_props;
 mod registry;
 mod retained;
 mod router;
 mod session;
+mod shared;
 mod wire;
 
 use std::net::SocketAddr;
@@ -47,7 +61,7 @@ use self::router::Router;
 use self::session::{Kick, QueueLimit, Routed, Session};
 use super::gate::{Gate, Refusal};
 use super::{MqttConfig, MqttEngine, MqttError};
-use crate::message::Message;
+use crate::message::{Message, MessageProperties};
 use crate::subtopic::{Subtopic, mqtt_topic};
 
 /// How often keep-alives and away sessions are checked.
@@ -61,6 +75,10 @@ struct Limits {
     max_retained_bytes: usize,
     /// Sessions one thing may hold, connected or away.
     max_sessions_per_thing: usize,
+    /// Keep-alive seconds a client may ask for (v5 clients asking more are told this one).
+    max_keep_alive: u16,
+    /// How long an away session is kept, at most.
+    max_session_expiry_ms: u64,
 }
 
 pub(super) struct Broker {
@@ -78,7 +96,8 @@ struct Inbound<'a> {
     payload: &'a [u8],
     qos: QoS,
     retain: bool,
-    content_type: Option<&'a str>,
+    /// Its MQTT 5 properties, owned already; `None` for most messages.
+    properties: Option<Arc<MessageProperties>>,
 }
 
 /// Binds the listener and starts accepting; the tasks are the acceptor and the sweeper.
@@ -103,6 +122,8 @@ pub(super) async fn start(
             },
             max_retained_bytes: config.max_retained_bytes,
             max_sessions_per_thing: config.max_sessions_per_thing,
+            max_keep_alive: config.max_keep_alive.max(1),
+            max_session_expiry_ms: u64::from(config.max_session_expiry) * 1000,
         },
         registry: Registry::default(),
         router: Router::default(),
@@ -189,6 +210,12 @@ impl Broker {
         self.started.elapsed().as_millis() as u64
     }
 
+    /// How long a session whose client asked for `secs` outlives its connection: as asked,
+    /// within the configured cap.
+    fn session_expiry_ms(&self, secs: u32) -> u64 {
+        (u64::from(secs) * 1000).min(self.limits.max_session_expiry_ms)
+    }
+
     /// An MQTT publish or will of `thing`: authorized and on the bus (the gate), then to
     /// this broker's subscribers on its canonical topic, and retained if asked.
     fn publish(
@@ -198,9 +225,10 @@ impl Broker {
         inbound: Inbound<'_>,
     ) -> Result<(), Refusal> {
         let (topic, payload) = owned(inbound.topic, inbound.payload);
+        let properties = inbound.properties;
         let (channel, subtopic) =
             self.gate
-                .publish(thing, &topic, payload.clone(), inbound.content_type)?;
+                .publish(thing, &topic, payload.clone(), properties.clone())?;
         let topic = match is_canonical(&topic, subtopic.as_ref()) {
             true => topic,
             false => ByteString::from(mqtt_topic(channel, subtopic.as_ref())),
@@ -212,6 +240,7 @@ impl Broker {
             payload,
             qos: inbound.qos,
             retain: inbound.retain,
+            properties,
         };
         if message.retain
             && self.retained.set(&message, self.limits.max_retained_bytes) == Kept::Refused
@@ -287,6 +316,7 @@ impl MqttEngine for Broker {
             payload: message.payload.clone(),
             qos: QoS::AtLeastOnce,
             retain: false,
+            properties: message.properties.clone(),
         };
         self.route(&routed, None);
         true

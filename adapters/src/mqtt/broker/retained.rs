@@ -4,7 +4,7 @@
 //! Not persisted: after a restart a device publishes again (its state, sent retained on
 //! every change or connect, is what this is for).
 //!
-//! Bounded per channel (`FF_MQTT_MAX_RETAINED_BYTES` of topics and payloads): a device
+//! Bounded per channel (`FF_MQTT_MAX_RETAINED_BYTES` of topics, payloads and properties): a device
 //! retaining under ever new subtopics must not hold the server's memory.
 
 use std::collections::HashMap;
@@ -76,15 +76,17 @@ impl Retained {
         outcome
     }
 
-    /// The retained messages a new subscription to `filter` on `channel` gets.
+    /// The retained messages a new subscription to `filter` on `channel` gets: not those
+    /// whose expiry passed.
     pub fn matching(&self, channel: ChannelId, filter: &SubtopicFilter) -> Vec<Routed> {
         let topics = self.lock();
         let Some(kept) = topics.get(&channel) else {
             return Vec::new();
         };
+        let now = crate::message::now_ns();
         kept.topics
             .values()
-            .filter(|m| filter.matches(m.subtopic.as_ref()))
+            .filter(|m| filter.matches(m.subtopic.as_ref()) && !m.is_expired(now))
             .map(retained)
             .collect()
     }
@@ -110,6 +112,7 @@ fn retained(message: &Routed) -> Routed {
         payload: message.payload.clone(),
         qos: message.qos,
         retain: true,
+        properties: message.properties.clone(),
     }
 }
 
@@ -132,6 +135,7 @@ mod tests {
             payload: Bytes::from_static(payload),
             qos: QoS::AtLeastOnce,
             retain: true,
+            properties: None,
         }
     }
 

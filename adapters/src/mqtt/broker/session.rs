@@ -3,86 +3,21 @@
 //! comes back gets what was published while it was away.
 //!
 //! Memory is what an idle fleet costs, so an idle session holds no buffer: empty queues
-//! allocate nothing, and the connection is woken through one `Notify` it owns.
+//! allocate nothing, and the connection is woken through one `Notify` it owns. What leaves
+//! the queue, and how (packet ids, acks, expiry), is in `queue`.
 
 use std::collections::VecDeque;
-use std::num::NonZeroU16;
+use std::num::{NonZeroU16, NonZeroU32};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use bytes::Bytes;
 use bytestring::ByteString;
 use domain::ids::{ChannelId, ThingId};
 use rmqtt_codec::types::QoS;
 use tokio::sync::Notify;
 
-use super::wire::OutgoingRef;
-use crate::subtopic::{Subtopic, SubtopicFilter};
-
-/// Queue capacity kept once a queue is empty again; beyond it the memory is returned.
-const KEPT_CAPACITY: usize = 64;
-/// In-flight windows up to this size are scanned for a free packet id (the default is 128).
-const SCANNED_WINDOW: usize = 1024;
-
-/// What may wait for one session: messages queued (`FF_MQTT_MAX_QUEUE`), and bytes of topic
-/// and payload queued or in flight (`FF_MQTT_MAX_QUEUE_BYTES`, at most `u32::MAX`), so that
-/// a stuck subscriber of large messages cannot hold the server's memory.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct QueueLimit {
-    pub messages: usize,
-    pub bytes: usize,
-}
-
-/// A message routed to subscribers: parsed once, shared by every session it reaches.
-pub(super) struct Routed {
-    pub channel: ChannelId,
-    pub subtopic: Option<Subtopic>,
-    /// The canonical topic, `channels/<id>/messages[/a/b]`.
-    pub topic: ByteString,
-    pub payload: Bytes,
-    pub qos: QoS,
-    pub retain: bool,
-}
-
-/// A message queued for, or in flight to, one session. Topic and payload are shared.
-#[derive(Clone)]
-pub(super) struct Outgoing {
-    pub topic: ByteString,
-    pub payload: Bytes,
-    pub qos: QoS,
-    pub retain: bool,
-    /// Given when first sent at QoS 1; a resend keeps it.
-    pub packet_id: Option<NonZeroU16>,
-    /// Sent before, to a connection that ended unacknowledged: resent with DUP.
-    pub resent: bool,
-    /// QoS 2: the subscriber sent PUBREC, so what goes (again, after a reconnect) is PUBREL.
-    pub released: bool,
-}
-
-impl Routed {
-    /// What a queued copy of it keeps alive, as `QueueLimit::bytes` counts it.
-    pub fn size(&self) -> usize {
-        self.topic.len() + self.payload.len()
-    }
-}
-
-impl Outgoing {
-    /// What it keeps alive, as `QueueLimit::bytes` counts it.
-    fn size(&self) -> usize {
-        self.topic.len() + self.payload.len()
-    }
-
-    pub fn as_ref(&self) -> OutgoingRef<'_> {
-        OutgoingRef {
-            topic: &self.topic,
-            payload: &self.payload,
-            qos: self.qos,
-            retain: self.retain,
-            dup: self.resent,
-            packet_id: self.packet_id,
-        }
-    }
-}
+pub(super) use super::outgoing::{Outgoing, QueueLimit, Routed, SubscriptionIds};
+use crate::subtopic::SubtopicFilter;
 
 /// One topic filter of a session, parsed once at SUBSCRIBE.
 pub(super) struct Subscription {
@@ -93,6 +28,10 @@ pub(super) struct Subscription {
     pub qos: QoS,
     pub no_local: bool,
     pub retain_as_published: bool,
+    /// MQTT 5 subscription identifier, echoed on every delivery it matches.
+    pub id: Option<NonZeroU32>,
+    /// A `$share/…` filter: its messages come through its group (`shared`), not `offer`.
+    pub shared: bool,
 }
 
 /// Why the broker ends a connection on its own.
@@ -125,10 +64,10 @@ pub(super) struct State {
     pub subscriptions: Vec<Subscription>,
     pub queue: VecDeque<Outgoing>,
     pub inflight: VecDeque<Outgoing>,
-    /// Topic and payload bytes in `queue` and `inflight`. A `u32` (at most the byte limit,
+    /// Topic, payload and property bytes in `queue` and `inflight`. A `u32` (at most the byte limit,
     /// clamped to it, or one message, which an MQTT packet's size bounds) fits the padding
     /// that was there: a wider field cost every idle session 0.14 KiB (measured).
-    held_bytes: u32,
+    pub(super) held_bytes: u32,
     pub last_packet_id: u16,
 }
 
@@ -202,8 +141,10 @@ impl Session {
         let own = from.is_some_and(|from| std::ptr::eq(from, self));
         let mut state = self.lock();
         let mut best: Option<(QoS, bool)> = None;
+        let mut ids = SubscriptionIds::None;
         for sub in &state.subscriptions {
             if sub.channel != message.channel
+                || sub.shared
                 || (own && sub.no_local)
                 || !sub.filter.matches(message.subtopic.as_ref())
             {
@@ -214,12 +155,15 @@ impl Session {
                 Some((qos, kept)) => (qos.max(sub.qos), kept || retain),
                 None => (sub.qos, retain),
             });
+            if let Some(id) = sub.id {
+                ids.add(id);
+            }
         }
         let Some((qos, retain)) = best else {
             return Offer::NotWanted;
         };
         let qos = qos.min(message.qos);
-        state.push(message, qos, retain, limit)
+        state.push(message.to_session(qos, retain, ids), limit)
     }
 }
 
@@ -227,100 +171,19 @@ impl State {
     /// Queues one message for this session and wakes its connection. Waking under the
     /// lock costs no `Arc` clone per message; `Notify` has its own leaf lock. A message
     /// larger than the byte limit still goes to a session holding nothing else.
-    pub fn push(&mut self, message: &Routed, qos: QoS, retain: bool, limit: QueueLimit) -> Offer {
+    pub fn push(&mut self, message: Outgoing, limit: QueueLimit) -> Offer {
         let away = self.link.is_none();
         let (held, size) = (self.held_bytes as usize, message.size());
         let full = self.queue.len() >= limit.messages || (held > 0 && held + size > limit.bytes);
-        if !self.alive || (away && qos == QoS::AtMostOnce) || full {
+        if !self.alive || (away && message.qos == QoS::AtMostOnce) || full {
             return Offer::Dropped;
         }
         self.held_bytes = u32::try_from(held + size).unwrap_or(u32::MAX);
-        self.queue.push_back(Outgoing {
-            topic: message.topic.clone(),
-            payload: message.payload.clone(),
-            qos,
-            retain,
-            packet_id: None,
-            resent: false,
-            released: false,
-        });
+        self.queue.push_back(message);
         if let Some(link) = &self.link {
             link.wake.notify_one();
         }
         Offer::Queued
-    }
-
-    /// The next message to write, within `receive_max` unacknowledged QoS 1 and 2 messages.
-    /// A QoS 1 or 2 message gets its packet id and moves to in-flight; `None` when nothing
-    /// may go.
-    pub fn next_to_send(&mut self, receive_max: usize) -> Option<Outgoing> {
-        let front = self.queue.front()?;
-        if front.qos != QoS::AtMostOnce {
-            if self.inflight.len() >= receive_max {
-                return None;
-            }
-            if front.packet_id.is_none() {
-                let id = self.free_packet_id()?;
-                self.last_packet_id = id.get();
-                self.queue.front_mut()?.packet_id = Some(id);
-            }
-        }
-        let message = self.queue.pop_front()?;
-        if message.qos != QoS::AtMostOnce {
-            self.inflight.push_back(message.clone());
-        } else {
-            self.release(&message);
-        }
-        if self.queue.is_empty() && self.queue.capacity() > KEPT_CAPACITY {
-            // A burst's backlog must not stay allocated for the life of the session.
-            self.queue = VecDeque::new();
-        }
-        Some(message)
-    }
-
-    /// The next packet id not in flight. Ids are handed out in order, so only one that a
-    /// client never acknowledged can be in the way after a wrap-around: skipped when the
-    /// window is small enough to scan, waited for otherwise.
-    fn free_packet_id(&self) -> Option<NonZeroU16> {
-        let in_flight = |id| self.inflight.iter().any(|m| m.packet_id == Some(id));
-        let mut id = next_id(self.last_packet_id);
-        if self.inflight.len() > SCANNED_WINDOW {
-            return (self.inflight.front().and_then(|m| m.packet_id) != Some(id)).then_some(id);
-        }
-        while in_flight(id) {
-            id = next_id(id.get());
-        }
-        Some(id)
-    }
-
-    /// A PUBACK or PUBCOMP: the message leaves in-flight. Acks come in order almost always, so the
-    /// search ends at the front.
-    pub fn acknowledge(&mut self, packet_id: NonZeroU16) {
-        if let Some(at) = self
-            .inflight
-            .iter()
-            .position(|m| m.packet_id == Some(packet_id))
-            && let Some(acknowledged) = self.inflight.remove(at)
-        {
-            self.release(&acknowledged);
-        }
-        if self.inflight.is_empty() && self.inflight.capacity() > KEPT_CAPACITY {
-            self.inflight = VecDeque::new();
-        }
-    }
-
-    fn release(&mut self, message: &Outgoing) {
-        let size = u32::try_from(message.size()).unwrap_or(u32::MAX);
-        debug_assert!(self.held_bytes >= size, "held bytes out of step");
-        self.held_bytes = self.held_bytes.saturating_sub(size);
-    }
-
-    /// A client came back: what was in flight is sent again first, flagged DUP.
-    pub fn resend_inflight(&mut self) {
-        while let Some(mut message) = self.inflight.pop_back() {
-            message.resent = true;
-            self.queue.push_front(message);
-        }
     }
 
     /// Forgets everything queued and subscribed (a clean start, or the session ended).
@@ -339,217 +202,6 @@ impl State {
     }
 }
 
-fn next_id(last: u16) -> NonZeroU16 {
-    NonZeroU16::new(last.wrapping_add(1)).unwrap_or(NonZeroU16::MIN)
-}
-
 #[cfg(test)]
-pub(super) mod tests {
-    use super::*;
-
-    pub(in crate::mqtt::broker) fn routed(qos: QoS) -> Routed {
-        Routed {
-            channel: ChannelId(uuid::Uuid::nil()),
-            subtopic: None,
-            topic: ByteString::from_static("channels/x/messages"),
-            payload: Bytes::from_static(b"m"),
-            qos,
-            retain: false,
-        }
-    }
-
-    pub(in crate::mqtt::broker) fn messages(messages: usize) -> QueueLimit {
-        QueueLimit {
-            messages,
-            bytes: usize::MAX,
-        }
-    }
-
-    pub(in crate::mqtt::broker) fn connected() -> State {
-        let session = Session::new("c".into(), ThingId(uuid::Uuid::nil()));
-        let mut state = session.state.into_inner().unwrap();
-        state.link = Some(Link {
-            generation: 1,
-            wake: Arc::new(Notify::new()),
-            kick: None,
-        });
-        state
-    }
-
-    #[test]
-    fn in_flight_is_bounded_and_acks_free_room() {
-        let mut state = connected();
-        for _ in 0..3 {
-            state.push(
-                &routed(QoS::AtLeastOnce),
-                QoS::AtLeastOnce,
-                false,
-                messages(10),
-            );
-        }
-        let first = state.next_to_send(2).unwrap();
-        let second = state.next_to_send(2).unwrap();
-        assert!(state.next_to_send(2).is_none(), "two in flight at most");
-        assert_ne!(first.packet_id, second.packet_id);
-        state.acknowledge(first.packet_id.unwrap());
-        assert!(state.next_to_send(2).is_some());
-    }
-
-    #[test]
-    fn a_resumed_session_resends_in_flight_first_with_the_same_ids() {
-        let mut state = connected();
-        state.push(
-            &routed(QoS::AtLeastOnce),
-            QoS::AtLeastOnce,
-            false,
-            messages(10),
-        );
-        state.push(
-            &routed(QoS::AtLeastOnce),
-            QoS::AtLeastOnce,
-            false,
-            messages(10),
-        );
-        let sent = state.next_to_send(1).unwrap();
-        state.resend_inflight();
-        let again = state.next_to_send(1).unwrap();
-        assert!(!sent.as_ref().dup, "a first send is not a duplicate");
-        assert_eq!(again.packet_id, sent.packet_id);
-        assert!(again.as_ref().dup);
-    }
-
-    #[test]
-    fn an_id_never_acknowledged_is_skipped_after_the_wrap_around() {
-        let mut state = connected();
-        state.push(
-            &routed(QoS::AtLeastOnce),
-            QoS::AtLeastOnce,
-            false,
-            messages(10),
-        );
-        let stuck = state.next_to_send(10).unwrap().packet_id.unwrap();
-        for _ in 0..u16::MAX {
-            state.push(
-                &routed(QoS::AtLeastOnce),
-                QoS::AtLeastOnce,
-                false,
-                messages(10),
-            );
-            let sent = state.next_to_send(10).expect("ids remain");
-            assert_ne!(sent.packet_id, Some(stuck));
-            state.acknowledge(sent.packet_id.unwrap());
-        }
-        assert_eq!(state.inflight.len(), 1);
-    }
-
-    #[test]
-    fn a_full_queue_and_qos0_for_an_away_client_are_dropped() {
-        let mut state = connected();
-        assert!(matches!(
-            state.push(
-                &routed(QoS::AtMostOnce),
-                QoS::AtMostOnce,
-                false,
-                messages(1)
-            ),
-            Offer::Queued
-        ));
-        assert!(matches!(
-            state.push(
-                &routed(QoS::AtMostOnce),
-                QoS::AtMostOnce,
-                false,
-                messages(1)
-            ),
-            Offer::Dropped
-        ));
-        state.link = None;
-        state.clear();
-        assert!(matches!(
-            state.push(
-                &routed(QoS::AtMostOnce),
-                QoS::AtMostOnce,
-                false,
-                messages(1)
-            ),
-            Offer::Dropped
-        ));
-        assert!(matches!(
-            state.push(
-                &routed(QoS::AtLeastOnce),
-                QoS::AtLeastOnce,
-                false,
-                messages(1)
-            ),
-            Offer::Queued
-        ));
-    }
-
-    #[test]
-    fn bytes_queued_or_in_flight_are_bounded_and_freed_when_sent_or_acknowledged() {
-        let mut state = connected();
-        // Topic 19 bytes + payload 1: 20 bytes a message; room for three.
-        let limit = QueueLimit {
-            messages: 100,
-            bytes: 60,
-        };
-        let push = |state: &mut State, qos| {
-            matches!(state.push(&routed(qos), qos, false, limit), Offer::Queued)
-        };
-        assert!(push(&mut state, QoS::AtLeastOnce));
-        assert!(push(&mut state, QoS::AtMostOnce));
-        assert!(push(&mut state, QoS::AtLeastOnce));
-        assert!(
-            !push(&mut state, QoS::AtMostOnce),
-            "a fourth is over the bytes"
-        );
-        let in_flight = state.next_to_send(10).unwrap();
-        assert!(
-            !push(&mut state, QoS::AtMostOnce),
-            "in flight still holds its bytes"
-        );
-        state.next_to_send(10).unwrap();
-        assert!(
-            push(&mut state, QoS::AtMostOnce),
-            "a QoS 0 message sent frees its bytes"
-        );
-        state.acknowledge(in_flight.packet_id.unwrap());
-        assert!(
-            push(&mut state, QoS::AtMostOnce),
-            "an acknowledged one frees its bytes"
-        );
-        state.clear();
-        assert_eq!(state.held_bytes, 0);
-    }
-
-    #[test]
-    fn a_message_over_the_byte_limit_still_reaches_a_session_holding_nothing() {
-        let mut state = connected();
-        let limit = QueueLimit {
-            messages: 100,
-            bytes: 5,
-        };
-        let big = routed(QoS::AtMostOnce);
-        assert!(matches!(
-            state.push(&big, QoS::AtMostOnce, false, limit),
-            Offer::Queued
-        ));
-        assert!(matches!(
-            state.push(&big, QoS::AtMostOnce, false, limit),
-            Offer::Dropped
-        ));
-        state.next_to_send(10).unwrap();
-        assert!(matches!(
-            state.push(&big, QoS::AtMostOnce, false, limit),
-            Offer::Queued
-        ));
-    }
-
-    /// Every idle connection holds one: 8 bytes more once cost 0.14 KiB per connection
-    /// (a larger allocation no longer fit where the handshake's had been).
-    #[test]
-    #[cfg(target_pointer_width = "64")]
-    fn a_session_stays_within_216_bytes() {
-        assert!(std::mem::size_of::<Session>() <= 216);
-    }
-}
+#[path = "session_tests.rs"]
+pub(super) mod tests;

@@ -10,6 +10,8 @@ use rmqtt_codec::types::QoS;
 use rmqtt_codec::{v3, v5};
 use tokio_util::codec::Encoder;
 
+use super::properties::{Written, varint_len};
+
 /// One client's protocol version and its packet reader.
 pub(super) enum Wire {
     V3(v3::Codec),
@@ -28,6 +30,26 @@ pub(super) enum ConnackRefusal {
     QuotaExceeded,
 }
 
+/// The v5 Reason String property.
+const REASON_STRING: u8 = 0x1F;
+
+impl ConnackRefusal {
+    /// What a v5 client is told (short: a CONNACK's length stays one byte). A client that
+    /// asked for no problem information may still get one: CONNACK is allowed to carry it.
+    fn reason(self) -> &'static str {
+        match self {
+            Self::BadCredentials => "username must be the thing id and password its key",
+            Self::NotAuthorized => {
+                "the will's channel is not connected to the thing, or the client id is \
+                 another thing's"
+            }
+            Self::IdentifierRejected => "a client id is needed to resume a session",
+            Self::Unavailable => "revocations are being applied: retry",
+            Self::QuotaExceeded => "the thing holds all the sessions it may",
+        }
+    }
+}
+
 /// The broker's side of a CONNACK.
 pub(super) struct Accepted {
     pub session_present: bool,
@@ -35,6 +57,9 @@ pub(super) struct Accepted {
     pub max_packet_size: u32,
     pub receive_max: NonZeroU16,
     pub session_expiry: Option<u32>,
+    /// The keep-alive the client must keep, when not the one it asked for.
+    pub server_keep_alive: Option<u16>,
+    pub topic_alias_max: u16,
 }
 
 /// v5 DISCONNECT reasons the broker sends before it closes.
@@ -48,6 +73,8 @@ pub(super) enum Goodbye {
     MalformedPacket = 0x81,
     ProtocolError = 0x82,
     PacketTooLarge = 0x95,
+    TopicAliasInvalid = 0x94,
+    ReceiveMaximumExceeded = 0x93,
 }
 
 impl Wire {
@@ -69,8 +96,14 @@ impl Wire {
         };
         match self {
             Wire::V3(_) => out.put_slice(&[0x20, 2, 0, code]),
-            // No properties: a refusal needs none.
-            Wire::V5(_) => out.put_slice(&[0x20, 3, 0, code, 0]),
+            Wire::V5(_) => {
+                // One property, the reason string: says why, the code says what.
+                let why = refusal.reason().as_bytes();
+                out.put_slice(&[0x20, (6 + why.len()) as u8, 0, code]);
+                out.put_slice(&[(3 + why.len()) as u8, REASON_STRING]);
+                out.put_u16(why.len() as u16);
+                out.put_slice(why);
+            }
         }
     }
 
@@ -85,9 +118,14 @@ impl Wire {
                     max_qos: QoS::ExactlyOnce,
                     max_packet_size: Some(accepted.max_packet_size),
                     assigned_client_id: accepted.assigned_client_id,
-                    topic_alias_max: 0,
-                    subscription_identifiers_available: false,
-                    shared_subscription_available: false,
+                    topic_alias_max: accepted.topic_alias_max,
+                    server_keepalive_sec: accepted.server_keep_alive,
+                    // Retained messages, wildcards and subscription identifiers are
+                    // offered, and shared subscriptions.
+                    retain_available: true,
+                    wildcard_subscription_available: true,
+                    subscription_identifiers_available: true,
+                    shared_subscription_available: true,
                     ..Default::default()
                 };
                 // Infallible for a CONNACK without a size limit on what we send.
@@ -96,11 +134,9 @@ impl Wire {
         }
     }
 
-    /// A PUBLISH to a subscriber. v5 gets an empty property list.
+    /// A PUBLISH to a subscriber; v5 gets the message's properties, v3 none.
     pub fn publish(&self, out: &mut BytesMut, message: &OutgoingRef<'_>) {
-        let id_len = if message.packet_id.is_some() { 2 } else { 0 };
-        let properties = usize::from(self.is_v5());
-        let remaining = 2 + message.topic.len() + id_len + properties + message.payload.len();
+        let remaining = self.publish_remaining(message);
         out.reserve(5 + remaining);
         out.put_u8(
             0x30 | u8::from(message.dup) << 3
@@ -115,15 +151,28 @@ impl Wire {
             out.put_u16(id.get());
         }
         if self.is_v5() {
-            out.put_u8(0);
+            message.properties.put(out);
         }
         out.put_slice(message.payload);
     }
 
+    /// The PUBLISH's remaining length: what follows its fixed header.
+    fn publish_remaining(&self, message: &OutgoingRef<'_>) -> usize {
+        let id_len = if message.packet_id.is_some() { 2 } else { 0 };
+        let properties = match self.is_v5() {
+            true => {
+                let len = message.properties.len();
+                len + varint_len(len as u32)
+            }
+            false => 0,
+        };
+        2 + message.topic.len() + id_len + properties + message.payload.len()
+    }
+
     /// The size of that PUBLISH on the wire, to respect a v5 client's maximum.
     pub fn publish_size(&self, message: &OutgoingRef<'_>) -> usize {
-        let remaining = 2 + message.topic.len() + 2 + 1 + message.payload.len();
-        remaining + 5
+        let remaining = self.publish_remaining(message);
+        1 + varint_len(remaining as u32) + remaining
     }
 
     /// PUBACK, PUBREC, PUBREL and PUBCOMP with success: the same four bytes in both versions.
@@ -133,8 +182,8 @@ impl Wire {
         out.put_u16(packet_id.get());
     }
 
-    /// SUBACK: a granted QoS or a failure per filter.
-    pub fn suback(&self, out: &mut BytesMut, packet_id: NonZeroU16, granted: &[Option<QoS>]) {
+    /// SUBACK: a granted QoS or a failure per filter (v3 has one failure code, 0x80).
+    pub fn suback(&self, out: &mut BytesMut, packet_id: NonZeroU16, granted: &[Granted]) {
         let properties = usize::from(self.is_v5());
         out.put_u8(0x90);
         put_length(out, 2 + properties + granted.len());
@@ -144,15 +193,16 @@ impl Wire {
         }
         for qos in granted {
             out.put_u8(match (qos, self) {
-                (Some(qos), _) => u8::from(*qos),
-                (None, Wire::V3(_)) => 0x80,
-                (None, Wire::V5(_)) => 0x87,
+                (Ok(qos), _) => u8::from(*qos),
+                (Err(_), Wire::V3(_)) => 0x80,
+                (Err(refused), Wire::V5(_)) => *refused as u8,
             });
         }
     }
 
-    /// UNSUBACK; v5 answers "success" for each filter.
-    pub fn unsuback(&self, out: &mut BytesMut, packet_id: NonZeroU16, filters: usize) {
+    /// UNSUBACK; v5 says per filter whether there was such a subscription (0x00) or not
+    /// (0x11 "no subscription existed").
+    pub fn unsuback(&self, out: &mut BytesMut, packet_id: NonZeroU16, existed: &[bool]) {
         out.put_u8(0xB0);
         match self {
             Wire::V3(_) => {
@@ -160,10 +210,12 @@ impl Wire {
                 out.put_u16(packet_id.get());
             }
             Wire::V5(_) => {
-                put_length(out, 3 + filters);
+                put_length(out, 3 + existed.len());
                 out.put_u16(packet_id.get());
                 out.put_u8(0);
-                out.put_bytes(0, filters);
+                for existed in existed {
+                    out.put_u8(if *existed { 0 } else { 0x11 });
+                }
             }
         }
     }
@@ -178,6 +230,16 @@ impl Wire {
             out.put_slice(&[0xE0, 1, reason as u8]);
         }
     }
+}
+
+/// What SUBACK says of one filter.
+pub(super) type Granted = Result<QoS, SubscribeRefusal>;
+
+/// Why a filter is refused, as v5 SUBACK codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SubscribeRefusal {
+    /// Outside the thing's channels, or too many filters.
+    NotAuthorized = 0x87,
 }
 
 /// The acknowledgements the broker sends, by their first byte.
@@ -201,10 +263,12 @@ pub(super) struct OutgoingRef<'a> {
     pub retain: bool,
     pub dup: bool,
     pub packet_id: Option<NonZeroU16>,
+    /// v5 only: what its property list holds.
+    pub properties: Written<'a>,
 }
 
 /// MQTT's variable-length integer ("remaining length").
-fn put_length(out: &mut BytesMut, mut length: usize) {
+pub(super) fn put_length(out: &mut BytesMut, mut length: usize) {
     loop {
         let mut byte = (length % 128) as u8;
         length /= 128;
@@ -248,6 +312,12 @@ mod tests {
             retain: true,
             dup: true,
             packet_id: NonZeroU16::new(7),
+            properties: Written {
+                properties: None,
+                expiry_secs: None,
+                subscription_ids: &[],
+                topic_alias: None,
+            },
         };
         for mut wire in [Wire::V3(v3::Codec::new(0)), Wire::V5(v5::Codec::new(0, 0))] {
             let mut out = BytesMut::new();
@@ -264,5 +334,30 @@ mod tests {
             assert_eq!(read.packet_id, message.packet_id);
             assert!(out.is_empty());
         }
+    }
+
+    /// A v5 refusal says why in a reason string the codec reads back; v3 has the code only.
+    #[test]
+    fn a_v5_connack_refusal_carries_its_reason() {
+        use tokio_util::codec::Decoder;
+        for refusal in [
+            ConnackRefusal::BadCredentials,
+            ConnackRefusal::NotAuthorized,
+            ConnackRefusal::IdentifierRejected,
+            ConnackRefusal::Unavailable,
+            ConnackRefusal::QuotaExceeded,
+        ] {
+            let mut out = BytesMut::new();
+            Wire::V5(v5::Codec::new(0, 0)).connack_refused(&mut out, refusal);
+            let decoded = v5::Codec::new(0, 0).decode(&mut out).unwrap();
+            let Some((v5::Packet::ConnectAck(ack), _)) = decoded else {
+                panic!("not a CONNACK: {decoded:?}");
+            };
+            assert_eq!(ack.reason_string.as_deref(), Some(refusal.reason()));
+            assert!(out.is_empty());
+        }
+        let mut out = BytesMut::new();
+        Wire::V3(v3::Codec::new(0)).connack_refused(&mut out, ConnackRefusal::BadCredentials);
+        assert_eq!(&out[..], &[0x20, 2, 0, 4]);
     }
 }

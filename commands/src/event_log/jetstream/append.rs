@@ -8,6 +8,7 @@
 //! per round trip.
 
 use async_nats::HeaderMap;
+use bytes::Bytes;
 use domain::envelope::RecordedEvent;
 use domain::ports::event_log::{AppendBatch, Appended, LogError};
 use uuid::Uuid;
@@ -19,7 +20,7 @@ use super::wire::{self, PubReply, Stamp};
 /// The most events one append may carry: JetStream's default atomic-batch limit.
 pub const MAX_EVENTS: usize = 1000;
 
-pub(super) const EXPECTED_LAST_SUBJECT_SEQUENCE: &str = "Nats-Expected-Last-Subject-Sequence";
+const EXPECTED_LAST_SUBJECT_SEQUENCE: &str = "Nats-Expected-Last-Subject-Sequence";
 
 /// Where a stream ends: its version and the sequence of its last event (0, 0 when empty).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,57 +162,99 @@ impl JetStreamEventLog {
         batch: &AppendBatch,
         tip: u64,
     ) -> Result<Option<u64>, LogError> {
-        let parts = batch.events.len() as u64;
+        self.send(outgoing(subject, batch, tip)?).await
+    }
+
+    /// Publishes the messages of one append: one alone as a plain publish, several as one
+    /// atomic batch. Only the last message asks for a reply: the server checks every
+    /// expected sequence when the batch commits, so awaiting the start of the batch would
+    /// only add a round trip. `Some(last sequence)` once stored, `None` when a tip moved.
+    pub(super) async fn send(&self, messages: Vec<Outgoing>) -> Result<Option<u64>, LogError> {
+        let total = messages.len() as u64;
+        // The server keeps at most 50 batches open per stream and refuses the next one.
+        let _open = match total {
+            0 | 1 => None,
+            _ => Some(
+                self.open_batches
+                    .acquire()
+                    .await
+                    .map_err(|_| LogError::Unavailable("the event log is closing".into()))?,
+            ),
+        };
         let batch_id = Uuid::new_v4().simple().to_string();
-        for (part, pending) in (1u64..).zip(&batch.events) {
-            let version = batch.expected_version + part;
-            let event = RecordedEvent::record(pending.clone(), &batch.stream, version, 0);
-            let stamp = Stamp {
-                command: batch.command_id,
-                version,
-                part,
-                parts,
-            };
-            let mut headers = stamp.headers();
-            if part == 1 {
-                headers.insert(EXPECTED_LAST_SUBJECT_SEQUENCE, tip.to_string().as_str());
+        let mut reply = None;
+        for (n, mut message) in (1u64..).zip(messages) {
+            if total > 1 {
+                batch_headers(&mut message.headers, &batch_id, n, total);
             }
-            if parts > 1 {
-                batch_headers(&mut headers, &batch_id, part, parts);
-            }
-            let payload = wire::encode(&event)?;
-            let subject = subject.to_owned();
-            // Only the first and the last message of a batch ask for a reply.
-            if part > 1 && part < parts {
+            if n < total {
                 self.client
-                    .publish_with_headers(subject, headers, payload)
+                    .publish_with_headers(message.subject, message.headers, message.payload)
                     .await
                     .map_err(|e| super::unavailable("publishing an event", e))?;
                 continue;
             }
-            let reply = self
-                .client
-                .request_with_headers(subject, headers, payload)
-                .await
-                .map_err(|e| super::unavailable("appending an event", e))?;
-            match wire::pub_reply(&reply.payload)? {
-                PubReply::Stored(sequence) if part == parts => return Ok(Some(sequence)),
-                PubReply::Accepted if part < parts => {}
-                PubReply::WrongLastSequence => return Ok(None),
-                other => {
-                    return Err(LogError::Unavailable(format!(
-                        "unexpected JetStream reply to event {part} of {parts}: {other:?}"
-                    )));
-                }
-            }
+            reply = Some(
+                self.client
+                    .request_with_headers(message.subject, message.headers, message.payload)
+                    .await
+                    .map_err(|e| super::unavailable("appending an event", e))?,
+            );
         }
-        Err(LogError::Invalid(
-            "an append needs at least one event".into(),
-        ))
+        let Some(reply) = reply else {
+            return Err(LogError::Invalid(
+                "an append needs at least one event".into(),
+            ));
+        };
+        match wire::pub_reply(&reply.payload)? {
+            PubReply::Stored(sequence) => Ok(Some(sequence)),
+            PubReply::WrongLastSequence => Ok(None),
+            PubReply::Accepted => Err(LogError::Unavailable(format!(
+                "JetStream did not commit the append of {total} events"
+            ))),
+        }
     }
 }
 
-pub(super) fn batch_headers(headers: &mut HeaderMap, batch_id: &str, part: u64, parts: u64) {
+/// One event of an append, ready to publish.
+pub(super) struct Outgoing {
+    subject: String,
+    headers: HeaderMap,
+    payload: Bytes,
+}
+
+/// The messages of `batch`: each stamped with its command and version, the first also with
+/// the sequence the subject must end at (`tip`) for the append to be stored.
+pub(super) fn outgoing(
+    subject: &str,
+    batch: &AppendBatch,
+    tip: u64,
+) -> Result<Vec<Outgoing>, LogError> {
+    let parts = batch.events.len() as u64;
+    let mut messages = Vec::with_capacity(batch.events.len());
+    for (part, pending) in (1u64..).zip(&batch.events) {
+        let version = batch.expected_version + part;
+        let event = RecordedEvent::record(pending.clone(), &batch.stream, version, 0);
+        let stamp = Stamp {
+            command: batch.command_id,
+            version,
+            part,
+            parts,
+        };
+        let mut headers = stamp.headers();
+        if part == 1 {
+            headers.insert(EXPECTED_LAST_SUBJECT_SEQUENCE, tip.to_string().as_str());
+        }
+        messages.push(Outgoing {
+            subject: subject.to_owned(),
+            headers,
+            payload: wire::encode(&event)?,
+        });
+    }
+    Ok(messages)
+}
+
+fn batch_headers(headers: &mut HeaderMap, batch_id: &str, part: u64, parts: u64) {
     headers.insert("Nats-Batch-Id", batch_id);
     headers.insert("Nats-Batch-Sequence", part.to_string().as_str());
     if part == parts {

@@ -2,13 +2,10 @@
 //! subjects of the events stream, each stream's first message carrying the tip it expects.
 //! The server stores the whole batch at consecutive sequences, or nothing.
 
-use domain::envelope::RecordedEvent;
 use domain::ports::event_log::{AppendBatch, Appended, LogError, check_append_all};
-use uuid::Uuid;
 
 use super::JetStreamEventLog;
-use super::append::{EXPECTED_LAST_SUBJECT_SEQUENCE, MAX_EVENTS, Tip, batch_headers};
-use super::wire::{self, PubReply, Stamp};
+use super::append::{MAX_EVENTS, Tip, outgoing};
 
 impl JetStreamEventLog {
     /// `append_all` once this handle holds every stream's lock.
@@ -119,63 +116,10 @@ impl JetStreamEventLog {
         batches: &[AppendBatch],
         tips: &[Tip],
     ) -> Result<Option<u64>, LogError> {
-        let messages: Vec<_> = batches
-            .iter()
-            .zip(subjects)
-            .zip(tips)
-            .flat_map(|((batch, subject), tip)| {
-                let parts = batch.events.len() as u64;
-                (1u64..)
-                    .zip(&batch.events)
-                    .map(move |(part, pending)| (subject, batch, *tip, part, parts, pending))
-            })
-            .collect();
-        let total = messages.len() as u64;
-        let batch_id = Uuid::new_v4().simple().to_string();
-        for (n, (subject, batch, tip, part, parts, pending)) in (1u64..).zip(messages) {
-            let version = batch.expected_version + part;
-            let event = RecordedEvent::record(pending.clone(), &batch.stream, version, 0);
-            let stamp = Stamp {
-                command: batch.command_id,
-                version,
-                part,
-                parts,
-            };
-            let mut headers = stamp.headers();
-            if part == 1 {
-                headers.insert(
-                    EXPECTED_LAST_SUBJECT_SEQUENCE,
-                    tip.sequence.to_string().as_str(),
-                );
-            }
-            batch_headers(&mut headers, &batch_id, n, total);
-            let payload = wire::encode(&event)?;
-            // Only the first and the last message of a batch ask for a reply.
-            if n > 1 && n < total {
-                self.client
-                    .publish_with_headers(subject.clone(), headers, payload)
-                    .await
-                    .map_err(|e| super::unavailable("publishing an event", e))?;
-                continue;
-            }
-            let reply = self
-                .client
-                .request_with_headers(subject.clone(), headers, payload)
-                .await
-                .map_err(|e| super::unavailable("appending an event", e))?;
-            match wire::pub_reply(&reply.payload)? {
-                PubReply::Stored(sequence) if n == total => return Ok(Some(sequence)),
-                PubReply::Accepted if n < total => {}
-                PubReply::WrongLastSequence => return Ok(None),
-                other => {
-                    return Err(LogError::Unavailable(format!(
-                        "unexpected JetStream reply to event {n} of {total}: {other:?}"
-                    )));
-                }
-            }
+        let mut messages = Vec::new();
+        for ((batch, subject), tip) in batches.iter().zip(subjects).zip(tips) {
+            messages.extend(outgoing(subject, batch, tip.sequence)?);
         }
-        Err(LogError::Invalid(
-            "an append needs at least one event".into(),
-        ))
+        self.send(messages).await
     }
 }

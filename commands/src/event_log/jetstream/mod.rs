@@ -27,7 +27,7 @@ use async_nats::jetstream::{self, stream};
 use async_trait::async_trait;
 use domain::envelope::RecordedEvent;
 use domain::ports::event_log::{AppendBatch, Appended, EventLog, EventSubscription, LogError};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
@@ -59,6 +59,10 @@ impl Default for JetStreamOptions {
 /// Streams (and refused commands) this handle remembers; beyond this the memory starts over.
 const REMEMBERED_TIPS: usize = 100_000;
 
+/// Atomic batches open at once per handle. The server refuses a stream's 51st open batch,
+/// so this leaves room for a few other nodes' batches.
+const OPEN_BATCHES: usize = 32;
+
 /// Outcomes of this handle's own appends, and commands the index did not know when refused.
 #[derive(Default)]
 struct CommandsSeen {
@@ -78,6 +82,8 @@ pub struct JetStreamEventLog {
     commands_seen: Mutex<CommandsSeen>,
     /// Appends to one stream from this handle queue rather than race each other.
     appending: StreamLocks,
+    /// Atomic batches this handle has open at once: fewer than the server's 50 per stream.
+    open_batches: Semaphore,
     indexed: watch::Receiver<u64>,
     indexer: JoinHandle<()>,
 }
@@ -164,6 +170,7 @@ impl JetStreamEventLog {
             tips: Mutex::default(),
             commands_seen: Mutex::default(),
             appending: StreamLocks::default(),
+            open_batches: Semaphore::new(OPEN_BATCHES),
             indexed,
             indexer,
         })
