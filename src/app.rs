@@ -4,7 +4,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use adapters::bus::{MemoryBus, MessageBus};
 use adapters::coap::{CoapAdapter, CoapConfig};
 use adapters::http::{Credential, HttpAdapter, ReadDenied, ReaderAuth};
 use adapters::mqtt::websocket::{self, MqttTarget};
@@ -144,7 +143,7 @@ impl App {
         })
         .with_mailer(config.mail.mailer()?);
         let hasher = Arc::new(VaultHasher(service.vault().clone()));
-        let bus: Arc<dyn MessageBus> = Arc::new(MemoryBus::new());
+        let bus = config.bus.open().await?;
         let pipeline = Pipeline::new(authz_for_pipeline.clone(), hasher, bus.clone());
         let telemetry: Arc<dyn TelemetryStore> = Arc::new(
             FjallTelemetryStore::open(&config.data_dir.join("telemetry"))

@@ -8,6 +8,7 @@ use clap::Args;
 use clap::builder::BoolishValueParser;
 use commands::service::DEFAULT_KEY_CLAIM_GRACE;
 
+mod bus;
 mod certs;
 mod client_limits;
 mod coap;
@@ -18,6 +19,7 @@ mod mqtt_timers;
 mod tls;
 mod websocket;
 
+pub use bus::BusConfig;
 pub use certs::CertsConfig;
 pub use client_limits::{ClientLimits, open_files_limit};
 pub use coap::CoapLimits;
@@ -112,6 +114,9 @@ pub struct Config {
     pub views: String,
     #[command(flatten)]
     pub log: EventLogConfig,
+    /// Where messages go: this process, or NATS shared with the other nodes.
+    #[command(flatten)]
+    pub bus: BusConfig,
     #[command(flatten)]
     pub clients: ClientLimits,
     /// CoAP observer caps and retransmission.
@@ -159,6 +164,7 @@ impl Default for Config {
             mqtt_max_sessions_per_thing: DEFAULT_MQTT_MAX_SESSIONS_PER_THING,
             instance: String::new(),
             log: EventLogConfig::default(),
+            bus: BusConfig::default(),
             views: crate::views::MEMORY.into(),
             clients: ClientLimits::default(),
             coap: CoapLimits::default(),
@@ -182,6 +188,7 @@ impl Config {
         self.clients.check()?;
         self.coap.check()?;
         self.log.backend()?;
+        self.bus.check()?;
         self.bootstrap_cipher()?;
         if self.log.is_shared() && (self.jwt_secret.is_none() || self.master_key.is_none()) {
             anyhow::bail!(
@@ -295,6 +302,7 @@ impl Config {
         ]
         .into_iter()
         .chain(self.log.render())
+        .chain(self.bus.render())
         .chain(self.clients.render())
         .chain(self.coap.render())
         .chain(self.mail.render())

@@ -68,6 +68,25 @@ async fn an_unreachable_event_log_is_one_clear_line() {
     }
 }
 
+#[tokio::test]
+async fn an_unreachable_or_malformed_bus_is_one_clear_line() {
+    let dirs = tempfile::tempdir().expect("tempdir");
+    for (url, says) in [
+        ("nats://127.0.0.1:1", "FF_BUS=nats://127.0.0.1:1"),
+        ("kafka://x", "FF_BUS=kafka://x"),
+    ] {
+        let output = ferroflux(dirs.path())
+            .env("FF_BUS", url)
+            .arg("serve")
+            .output()
+            .expect("runs");
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(says), "{url}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_answer_503_while_the_log_is_away_and_the_node_recovers_by_itself() {
     let mut nats = commands::test_services::PrivateNats::start();

@@ -1,4 +1,5 @@
-//! Several `ferroflux serve` processes on one JetStream log: settings, requests, waiting.
+//! Several `ferroflux serve` processes on one JetStream log and one NATS message bus:
+//! settings, requests, waiting.
 #![allow(dead_code)]
 
 use std::time::{Duration, Instant};
@@ -13,7 +14,7 @@ use crate::process::Server;
 /// measured delay is a few milliseconds; this only bounds a loaded CI machine.
 pub const PROPAGATION: Duration = Duration::from_secs(10);
 
-/// One cluster's settings: a fresh JetStream prefix, shared secrets.
+/// One cluster's settings: a fresh JetStream prefix and bus prefix, shared secrets.
 pub struct Cluster {
     pub env: Vec<(String, String)>,
     pub dirs: tempfile::TempDir,
@@ -31,6 +32,11 @@ impl Cluster {
             (
                 "FF_EVENT_LOG_PREFIX".into(),
                 format!("c{}", Uuid::new_v4().simple()),
+            ),
+            ("FF_BUS".into(), commands::test_services::nats_url()),
+            (
+                "FF_BUS_PREFIX".into(),
+                format!("b{}", Uuid::new_v4().simple()),
             ),
             ("FF_JWT_SECRET".into(), hex(32)),
             ("FF_MASTER_KEY".into(), hex(32)),

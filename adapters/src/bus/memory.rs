@@ -64,6 +64,29 @@ impl MemoryBus {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Hands a message that another node accepted to the matching subscriptions. An
+    /// excluded protocol does not exclude it: no adapter of this node has delivered it.
+    pub fn deliver_remote(&self, message: Message) {
+        self.shared.deliver(Arc::new(message), Origin::Remote);
+    }
+}
+
+/// Where a message was accepted: the subscriptions' filters tell the two apart.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Local,
+    Remote,
+}
+
+impl Subscriber {
+    fn wants(&self, message: &Message, origin: Origin) -> bool {
+        (origin == Origin::Remote || self.except_protocol != Some(message.protocol))
+            && self
+                .subtopic
+                .as_ref()
+                .is_none_or(|filter| filter.matches(message.subtopic.as_ref()))
+    }
 }
 
 impl Shared {
@@ -87,6 +110,50 @@ impl Shared {
         }
     }
 
+    /// One non-blocking `try_send` per matching subscriber, under the read lock.
+    fn deliver(&self, message: Arc<Message>, origin: Origin) {
+        let mut delivered = 0;
+        // Allocated only when someone must go: the common path allocates nothing here.
+        let mut evict: Vec<(Option<ChannelId>, u64)> = Vec::new();
+        {
+            let index = self
+                .index
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let own = index.by_channel.get(&message.channel);
+            let lists = [
+                (Some(message.channel), own.map_or(&[][..], Vec::as_slice)),
+                (None, index.every_channel.as_slice()),
+            ];
+            for (listed_under, list) in lists {
+                for subscriber in list {
+                    if !subscriber.wants(&message, origin)
+                        || subscriber.lagged.load(Ordering::Acquire)
+                    {
+                        continue;
+                    }
+                    match subscriber.queue.try_send(Arc::clone(&message)) {
+                        Ok(()) => delivered += 1,
+                        Err(TrySendError::Full(_)) => {
+                            if !subscriber.lagged.swap(true, Ordering::AcqRel) {
+                                self.dropped_slow.fetch_add(1, Ordering::Relaxed);
+                            }
+                            evict.push((listed_under, subscriber.id));
+                        }
+                        // Its subscription is being dropped; its `Drop` removes it.
+                        Err(TrySendError::Closed(_)) => {}
+                    }
+                }
+            }
+        }
+        if delivered > 0 {
+            self.delivered.fetch_add(delivered, Ordering::Relaxed);
+        }
+        for (channel, id) in evict {
+            self.remove(channel, id);
+        }
+    }
+
     /// Subscribers in the index, counted when asked (stats are rare; publishes are not).
     fn subscriber_count(&self) -> u64 {
         let index = self
@@ -101,52 +168,8 @@ impl Shared {
 #[async_trait]
 impl MessageBus for MemoryBus {
     fn publish(&self, message: Message) -> Result<(), BusError> {
-        let message = Arc::new(message);
-        let shared = &*self.shared;
-        shared.published.fetch_add(1, Ordering::Relaxed);
-        let mut delivered = 0;
-        // Allocated only when someone must go: the common path allocates nothing here.
-        let mut evict: Vec<(Option<ChannelId>, u64)> = Vec::new();
-        {
-            let index = shared
-                .index
-                .read()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let own = index.by_channel.get(&message.channel);
-            let lists = [
-                (Some(message.channel), own.map_or(&[][..], Vec::as_slice)),
-                (None, index.every_channel.as_slice()),
-            ];
-            for (listed_under, list) in lists {
-                for subscriber in list {
-                    let wanted = subscriber.except_protocol != Some(message.protocol)
-                        && subscriber
-                            .subtopic
-                            .as_ref()
-                            .is_none_or(|filter| filter.matches(message.subtopic.as_ref()));
-                    if !wanted || subscriber.lagged.load(Ordering::Acquire) {
-                        continue;
-                    }
-                    match subscriber.queue.try_send(Arc::clone(&message)) {
-                        Ok(()) => delivered += 1,
-                        Err(TrySendError::Full(_)) => {
-                            if !subscriber.lagged.swap(true, Ordering::AcqRel) {
-                                shared.dropped_slow.fetch_add(1, Ordering::Relaxed);
-                            }
-                            evict.push((listed_under, subscriber.id));
-                        }
-                        // Its subscription is being dropped; its `Drop` removes it.
-                        Err(TrySendError::Closed(_)) => {}
-                    }
-                }
-            }
-        }
-        if delivered > 0 {
-            shared.delivered.fetch_add(delivered, Ordering::Relaxed);
-        }
-        for (channel, id) in evict {
-            shared.remove(channel, id);
-        }
+        self.shared.published.fetch_add(1, Ordering::Relaxed);
+        self.shared.deliver(Arc::new(message), Origin::Local);
         Ok(())
     }
 

@@ -5,8 +5,10 @@
 //! - this file: the `MessageBus` and `BusSubscription` traits, `ChannelFilter`, `BusStats`,
 //!   `BusError`.
 //! - `memory`: `MemoryBus`, the in-process backend (bounded queue per subscriber).
-//! - `contract`: the backend-agnostic suite (`message_bus_contract_tests!`) that the NATS
-//!   backend will run unchanged.
+//! - `nats`: `NatsBus`, the node's `MemoryBus` joined to the other nodes' over NATS core
+//!   subjects; `nats_wire` is its message encoding.
+//! - `contract`: the backend-agnostic suite (`message_bus_contract_tests!`) that both
+//!   backends run unchanged.
 //!
 //! `publish` is synchronous and never waits, on purpose: it is on every message's hot
 //! path, and an `async_trait` method would box a future per call (the issue allows no
@@ -16,6 +18,8 @@
 
 pub mod contract;
 mod memory;
+mod nats;
+mod nats_wire;
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -27,6 +31,7 @@ use crate::message::{Message, Protocol};
 use crate::subtopic::SubtopicFilter;
 
 pub use memory::{MAX_CAPACITY, MemoryBus};
+pub use nats::{NatsBus, NatsBusOptions};
 
 /// What a subscription receives.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,8 +40,9 @@ pub struct ChannelFilter {
     pub channel: Option<ChannelId>,
     /// `None`: every subtopic, and messages without one.
     pub subtopic: Option<SubtopicFilter>,
-    /// Messages that arrived over this protocol are not delivered: an adapter that delivers
-    /// its own protocol's messages itself (MQTT) takes only the others.
+    /// Messages that arrived over this protocol *at this node* are not delivered: an adapter
+    /// that delivers its own protocol's messages itself (MQTT) takes only the others, and
+    /// every message from another node, which no local adapter has delivered.
     pub except_protocol: Option<Protocol>,
 }
 
@@ -72,7 +78,8 @@ impl ChannelFilter {
 /// Counters since the bus started (`subscribers` is the current number).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BusStats {
-    /// Messages accepted by `publish`, whether or not anyone wanted them.
+    /// Messages accepted by `publish`, whether or not anyone wanted them (not those that
+    /// came from other nodes).
     pub published: u64,
     /// Messages put in a subscriber's queue: one per matching subscriber.
     pub delivered: u64,

@@ -132,21 +132,24 @@ pub async fn other_channels_receive_nothing<F: BusFactory>(factory: &F) {
     }
 }
 
+/// On one handle: the exclusion is of what this node's adapters delivered themselves (a
+/// network backend delivers what other nodes accepted to such subscriptions too).
 pub async fn an_excluded_protocol_is_not_delivered<F: BusFactory>(factory: &F) {
-    let (publishing, receiving) = (factory.open().await, factory.open().await);
+    let bus = factory.open().await;
+    let (publishing, receiving) = (&bus, &bus);
     let (mine, publisher) = (channel(), thing());
     let all = ChannelFilter::all().except(Protocol::Mqtt);
     let one = ChannelFilter::channel(mine).except(Protocol::Mqtt);
     let mut subscriptions = [
-        subscribe(&receiving, all, 64).await,
-        subscribe(&receiving, one, 64).await,
+        subscribe(receiving, all, 64).await,
+        subscribe(receiving, one, 64).await,
     ];
     for n in 0..5 {
         let mut over_mqtt = message(mine, publisher, None, n);
         over_mqtt.protocol = Protocol::Mqtt;
-        publish(&*publishing, over_mqtt);
+        publish(&**publishing, over_mqtt);
     }
-    publish(&*publishing, message(mine, publisher, None, 5));
+    publish(&**publishing, message(mine, publisher, None, 5));
     for subscription in &mut subscriptions {
         let got = receive("other protocol", &mut **subscription).await;
         assert_eq!((got.protocol, got.created), (Protocol::Http, 5));
