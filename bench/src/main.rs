@@ -6,7 +6,8 @@
 //! - provisioning: thing.create through the command layer and HTTP vs raw fjall single
 //!   durable appends, then replay speed into the in-memory projections;
 //! - http: HTTP publish vs a bare axum handler;
-//! - mqtt: fan-in vs Mosquitto at QoS 0 and 1, then memory per idle connection;
+//! - mqtt: fan-in vs Mosquitto at QoS 0 and 1, shared-subscription fan-out to 8 members,
+//!   then memory per idle connection;
 //! - tls: the same over TLS (MQTTS vs Mosquitto with the same certificate), and handshakes;
 //! - views: replay speed into the PostgreSQL query views (`FF_VIEWS`);
 //! - coap: CoAP publish, NON and CON, vs libcoap's `coap-server-notls` as a sink.
@@ -42,6 +43,7 @@ mod tls_part;
 use anyhow::ensure;
 
 use crate::mqtt_brokers::Broker;
+use crate::mqtt_fanin::Receivers;
 use crate::provisioning::Log;
 
 pub(crate) struct Args {
@@ -149,6 +151,7 @@ async fn main() -> anyhow::Result<()> {
     }
     if part("mqtt") {
         mqtt_fanin_part(&args).await?;
+        mqtt_shared_part(&args).await?;
         mqtt_idle_part(&args).await?;
     }
     if part("tls") {
@@ -332,7 +335,9 @@ async fn mqtt_fanin_part(args: &Args) -> anyhow::Result<()> {
                 .into_iter()
                 .chain(storing);
             for broker in brokers {
-                let point = mqtt_fanin::run(broker, qos, args.publishers, args.messages).await?;
+                let point =
+                    mqtt_fanin::run(broker, qos, args.publishers, Receivers::One, args.messages)
+                        .await?;
                 let t = &point.tally;
                 println!(
                     "round {round} QoS {qos} {:<15}: {:>7.0} msg/s, {:>7.0} delivered and {:>7.0} accepted /server-CPU-s, server busy {:>3.0} %, loss {} of {}, reordered {}, duplicates {}{}",
@@ -361,6 +366,47 @@ async fn mqtt_fanin_part(args: &Args) -> anyhow::Result<()> {
             stats::ratio_summary(&accepted)
         );
     }
+    Ok(())
+}
+
+/// Shared-subscription fan-out: the fan-in's publishers → the members of one
+/// `$share/bench/…` subscription, QoS 1; every message must reach exactly one member.
+async fn mqtt_shared_part(args: &Args) -> anyhow::Result<()> {
+    const MEMBERS: u32 = 8;
+    println!(
+        "MQTT shared fan-out: {} publishers → {MEMBERS} members of $share/bench/<topic>, QoS 1, \
+         {} B payloads, {} messages per publisher, {} rounds, brokers as for the fan-in",
+        args.publishers,
+        mqtt_fanin::PAYLOAD,
+        args.messages,
+        args.rounds
+    );
+    let mut ratios = Vec::new();
+    for round in 1..=args.rounds {
+        let mut rates = Vec::new();
+        for broker in [Broker::Ferroflux, Broker::Mosquitto] {
+            let shared = Receivers::Shared(MEMBERS);
+            let point = mqtt_fanin::run(broker, 1, args.publishers, shared, args.messages).await?;
+            let t = &point.tally;
+            println!(
+                "round {round} shared {:<9}: {:>7.0} msg/s, {:>7.0} delivered /server-CPU-s, server busy {:>3.0} %, loss {} of {}, delivered twice {}",
+                broker.name(),
+                point.rate,
+                point.per_cpu_second,
+                point.busy * 100.0,
+                t.loss(),
+                t.expected,
+                t.duplicates
+            );
+            mqtt_fanin::check(&point, broker, 1, args.smoke)?;
+            rates.push(point.per_cpu_second);
+        }
+        ratios.push(rates[0] / rates[1]);
+    }
+    println!(
+        "MQTT shared fan-out to {MEMBERS} members, ferroflux vs Mosquitto per server-CPU-second: {}",
+        stats::ratio_summary(&ratios)
+    );
     Ok(())
 }
 

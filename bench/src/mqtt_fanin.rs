@@ -1,6 +1,8 @@
 //! MQTT fan-in: N publishers → 1 subscriber on one topic, 100 B payloads, QoS 0, 1 or 2, the
 //! same hand-rolled generator against every broker. Each payload carries (publisher, sequence)
 //! so the subscriber counts loss, duplicates and reordering in every run, not just speed.
+//! The same run with M subscribers in one shared subscription (`$share/bench/<topic>`) is the
+//! shared fan-out: each message must reach exactly one member.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -51,18 +53,35 @@ pub struct Point {
     pub stored: Option<u64>,
 }
 
+/// Who receives: one subscriber, or the members of one shared subscription.
+#[derive(Clone, Copy)]
+pub enum Receivers {
+    One,
+    Shared(u32),
+}
+
 /// One point: a fresh broker, warm-up (a tenth of the count, not timed), then the measured
-/// run. Rate and CPU count only messages the subscriber received.
+/// run. Rate and CPU count only messages the subscribers received.
 pub async fn run(
     broker: Broker,
     qos: u8,
     publishers: u32,
+    receivers: Receivers,
     per_publisher: u64,
 ) -> anyhow::Result<Point> {
     let running = broker.start().await?;
     let warm = (per_publisher / 10).max(1);
     let progress = Arc::new(Progress::new());
-    let (stop, sub) = subscribe(&running, qos, publishers, warm + per_publisher, &progress).await?;
+    let (filter, members) = match receivers {
+        Receivers::One => (running.topic.clone(), 1),
+        Receivers::Shared(members) => (format!("$share/bench/{}", running.topic), members),
+    };
+    let mut subs = Vec::new();
+    for member in 0..members {
+        let id = format!("bench-sub-{member}");
+        let total = warm + per_publisher;
+        subs.push(subscribe(&running, &id, &filter, qos, publishers, total, &progress).await?);
+    }
     let mut pubs = Vec::new();
     for index in 0..publishers {
         let stream = running.session(&format!("bench-pub-{index}"), 600).await?;
@@ -89,8 +108,12 @@ pub async fn run(
             "saved {saved}, the reader serves {readable}"
         );
     }
-    let _ = stop.send(());
-    let tally = sub.await??;
+    let mut received = Vec::new();
+    for (stop, sub) in subs {
+        let _ = stop.send(());
+        received.push(sub.await??);
+    }
+    let tally = merge(received);
     let delivered = (progress.received() - before) as f64;
     let accepted = (u64::from(publishers) * per_publisher) as f64;
     Ok(Point {
@@ -302,20 +325,47 @@ async fn read_acks(
     }
 }
 
-/// Connects the subscriber and starts its task; send on the returned channel to stop it.
+/// What the subscribers saw together: a message more than one of them got is a duplicate.
+fn merge(receivers: Vec<Receiver>) -> Tally {
+    let mut all = receivers.into_iter();
+    let Some(mut first) = all.next() else {
+        return Tally::default();
+    };
+    for other in all {
+        first.tally.reordered += other.tally.reordered;
+        first.tally.duplicates += other.tally.duplicates;
+        let pairs = first
+            .seen
+            .iter_mut()
+            .flatten()
+            .zip(other.seen.iter().flatten());
+        for (seen, _) in pairs.filter(|(_, also)| **also) {
+            match std::mem::replace(seen, true) {
+                true => first.tally.duplicates += 1,
+                false => first.tally.received += 1,
+            }
+        }
+    }
+    first.tally
+}
+
+/// Connects a subscriber of `filter` and starts its task; send on the returned channel to
+/// stop it.
 async fn subscribe(
     running: &Running,
+    client_id: &str,
+    filter: &str,
     qos: u8,
     publishers: u32,
     per_publisher: u64,
     progress: &Arc<Progress>,
 ) -> anyhow::Result<(
     oneshot::Sender<()>,
-    tokio::task::JoinHandle<anyhow::Result<Tally>>,
+    tokio::task::JoinHandle<anyhow::Result<Receiver>>,
 )> {
-    let mut stream = running.session("bench-sub", 600).await?;
+    let mut stream = running.session(client_id, 600).await?;
     stream
-        .write_all(&mqtt_wire::subscribe(1, &running.topic, qos))
+        .write_all(&mqtt_wire::subscribe(1, filter, qos))
         .await?;
     stream.flush().await?;
     let mut suback = [0u8; 5];
@@ -348,12 +398,12 @@ impl Receiver {
         mut self,
         mut stream: Stream,
         mut stop: oneshot::Receiver<()>,
-    ) -> anyhow::Result<Tally> {
+    ) -> anyhow::Result<Receiver> {
         let (mut buf, mut acks) = (Vec::with_capacity(256 * 1024), Vec::new());
         loop {
             tokio::select! {
                 read = stream.read_buf(&mut buf) => ensure!(read? > 0, "broker closed the subscriber"),
-                _ = &mut stop => return Ok(self.tally),
+                _ = &mut stop => return Ok(self),
             }
             let (mut at, before) = (0, self.tally.received);
             while let Some((packet, used)) = mqtt_wire::next_packet(&buf[at..])? {

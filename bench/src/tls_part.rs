@@ -5,6 +5,7 @@
 use anyhow::{Context, ensure};
 
 use crate::mqtt_brokers::Broker;
+use crate::mqtt_fanin::Receivers;
 use crate::{Args, mqtt_fanin, mqtt_idle, mqtt_tls, stats};
 
 const BROKERS: [Broker; 2] = [Broker::FerrofluxTls, Broker::MosquittoTls];
@@ -26,7 +27,9 @@ async fn fan_in(args: &Args) -> anyhow::Result<()> {
         for round in 1..=args.rounds {
             let mut points = Vec::new();
             for broker in BROKERS {
-                let point = mqtt_fanin::run(broker, qos, args.publishers, args.messages).await?;
+                let point =
+                    mqtt_fanin::run(broker, qos, args.publishers, Receivers::One, args.messages)
+                        .await?;
                 let t = &point.tally;
                 println!(
                     "round {round} QoS {qos} {:<13}: {:>7.0} msg/s, {:>7.0} delivered/server-CPU-s, server busy {:>3.0} %, loss {} of {}, duplicates {}",
