@@ -34,6 +34,7 @@ pub async fn play(
                 Ok(())
             }
             Action::Recv(Expect::Bytes(expected)) => recv_exact(&mut socket, expected).await,
+            Action::Recv(Expect::V5Ack(expected)) => recv_v5_ack(&mut socket, expected).await,
             Action::Recv(Expect::Connack { flags, code }) => {
                 recv_connack(&mut socket, *flags, *code).await
             }
@@ -71,6 +72,78 @@ async fn recv_exact(socket: &mut TcpStream, expected: &[u8]) -> Result<(), Strin
         return Err(format!("got {} expected {}", hex(&got), hex(expected)));
     }
     Ok(())
+}
+
+/// A v5 SUBACK or DISCONNECT, read whole, equal to the first packet of `expected` but for
+/// its properties; then the rest of `expected` byte for byte.
+async fn recv_v5_ack(socket: &mut TcpStream, expected: &[u8]) -> Result<(), String> {
+    let (first, rest) = expected.split_at(packet_len(expected).unwrap_or(expected.len()));
+    let got = read_packet(socket).await?;
+    if got != first && without_properties(&got) != without_properties(first) {
+        return Err(format!("got {} expected {}", hex(&got), hex(first)));
+    }
+    recv_exact(socket, rest).await
+}
+
+/// The length of the packet `bytes` begins with.
+fn packet_len(bytes: &[u8]) -> Option<usize> {
+    let (mut length, mut at) = (0usize, 1);
+    loop {
+        let byte = *bytes.get(at)?;
+        length |= usize::from(byte & 0x7F) << (7 * (at - 1));
+        at += 1;
+        if byte & 0x80 == 0 {
+            return Some(at + length).filter(|end| *end <= bytes.len());
+        }
+    }
+}
+
+const SUBACK: u8 = 0x90;
+const DISCONNECT: u8 = 0xE0;
+
+/// One whole packet: its first byte, remaining length and body.
+async fn read_packet(socket: &mut TcpStream) -> Result<Vec<u8>, String> {
+    let mut packet = read_exact(socket, 1).await?;
+    let (mut length, mut shift) = (0usize, 0);
+    loop {
+        let byte = read_exact(socket, 1).await?[0];
+        packet.push(byte);
+        length |= usize::from(byte & 0x7F) << shift;
+        shift += 7;
+        if byte & 0x80 == 0 || shift > 21 {
+            break;
+        }
+    }
+    packet.extend(read_exact(socket, length).await?);
+    Ok(packet)
+}
+
+/// A v5 SUBACK's packet id and codes, or a DISCONNECT's code, with the property list left
+/// out; `None` for anything else or a packet too short to be one. Mosquitto's expected
+/// packets hold empty property lists or none (a DISCONNECT of one byte).
+fn without_properties(packet: &[u8]) -> Option<(u8, Vec<u8>)> {
+    let (&kind, rest) = packet.split_first()?;
+    let body = skip_varint(rest)?;
+    let (head, rest) = match kind {
+        SUBACK if body.len() >= 3 => body.split_at(2),
+        DISCONNECT if !body.is_empty() => body.split_at(1),
+        _ => return None,
+    };
+    let rest = match rest.is_empty() {
+        true => rest,
+        false => {
+            let length = usize::from(*rest.first()?);
+            // Short property lists only: a one-byte length.
+            (length < 0x80).then_some(())?;
+            rest.get(1 + length..)?
+        }
+    };
+    Some((kind, [head, rest].concat()))
+}
+
+fn skip_varint(bytes: &[u8]) -> Option<&[u8]> {
+    let end = bytes.iter().position(|b| b & 0x80 == 0)?;
+    bytes.get(end + 1..)
 }
 
 /// A whole CONNACK, judged on its flags and code only.

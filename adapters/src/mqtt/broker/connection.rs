@@ -50,6 +50,8 @@ pub(super) struct Connection {
     pub(super) aliases: Option<Box<Aliases>>,
     /// The topic aliases the client takes from us (v5; 0: none).
     pub(super) alias_max: u16,
+    /// The client takes reason strings on SUBACK (v5 "request problem information").
+    pub(super) problem_info: bool,
     /// `finish` ran.
     pub(super) finished: bool,
 }

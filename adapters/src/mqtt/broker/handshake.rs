@@ -128,6 +128,7 @@ async fn open(
         will: connect.will.as_ref().map(|will| Box::new(will.owned())),
         aliases: None,
         alias_max: connect.topic_alias_max,
+        problem_info: connect.problem_info,
         expiry_ms,
         session: attached.session,
         generation: attached.generation,

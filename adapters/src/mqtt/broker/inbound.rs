@@ -32,6 +32,8 @@ pub(super) struct Connect {
     pub max_packet_size: Option<NonZeroU32>,
     /// v5 only: how many topic aliases the client takes from us (0: none).
     pub topic_alias_max: u16,
+    /// v5 only: whether the client takes reason strings beyond CONNACK and DISCONNECT.
+    pub problem_info: bool,
     pub will: Option<Will>,
 }
 
@@ -177,6 +179,7 @@ fn from_v3(c: v3::Connect) -> Connect {
         receive_max: None,
         max_packet_size: None,
         topic_alias_max: 0,
+        problem_info: false,
         will: c.last_will.map(|w| Will {
             topic: w.topic,
             payload: w.message,
@@ -199,6 +202,7 @@ fn from_v5(c: v5::Connect) -> Connect {
         receive_max: c.receive_max,
         max_packet_size: c.max_packet_size,
         topic_alias_max: c.topic_alias_max,
+        problem_info: c.request_problem_info,
         will: c.last_will.map(|w| Will {
             carried: Carried::read(
                 w.is_utf8_payload.unwrap_or(false),

@@ -19,7 +19,7 @@
 //! - `retained`: the last retained message per topic.
 //! - `inbound`: what clients send, read through rmqtt-codec, one shape for both versions.
 //! - `checks`: the rules of MQTT the codec leaves out (malformed packets end the connection).
-//! - `wire`: what the broker sends, written by hand.
+//! - `wire`: what the broker sends, written by hand; `reasons`: what it says in words (v5).
 
 mod aliases;
 mod checks;
@@ -34,6 +34,7 @@ mod properties;
 mod queue;
 #[cfg(test)]
 mod reader_props;
+mod reasons;
 mod registry;
 mod retained;
 mod router;

@@ -172,7 +172,8 @@ impl Connection {
                 retained.extend(matching.into_iter().map(|m| (m, qos, id)));
             }
         }
-        self.wire.suback(&mut self.output, packet_id, &granted);
+        self.wire
+            .suback(&mut self.output, packet_id, &granted, self.problem_info);
         let mut state = self.session.lock();
         for (message, qos, id) in retained {
             let mut ids = SubscriptionIds::None;

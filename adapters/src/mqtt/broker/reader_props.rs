@@ -27,8 +27,11 @@ fn read_all(mut wire: Wire, bytes: &[u8], pieces: &[usize], limit: u32) {
         loop {
             let before = input.capacity();
             let read = wire.read(&mut input, limit);
-            // Room is made for one packet within the limit (its header at most 5 bytes).
-            let bound = before.max(2 * (limit as usize + 5));
+            // Room is made for one packet within the limit (its header at most 5 bytes). After
+            // each packet the codec reserves 2 bytes more, which may double the buffer it
+            // reads from once (a vector's growth): never past twice what it held, which a
+            // connection bounds by one read and one packet.
+            let bound = (2 * (before + 2)).max(2 * (limit as usize + 5));
             assert_within(input.capacity(), bound);
             match read {
                 Ok(Some(_)) => continue,

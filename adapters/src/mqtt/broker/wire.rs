@@ -11,6 +11,7 @@ use rmqtt_codec::{v3, v5};
 use tokio_util::codec::Encoder;
 
 use super::properties::{Written, varint_len};
+use super::reasons::{REASON_STRING, put_reason_string};
 
 /// One client's protocol version and its packet reader.
 pub(super) enum Wire {
@@ -28,26 +29,6 @@ pub(super) enum ConnackRefusal {
     Unavailable,
     /// The thing holds all the sessions it may: v5 "quota exceeded", v3 "server unavailable".
     QuotaExceeded,
-}
-
-/// The v5 Reason String property.
-const REASON_STRING: u8 = 0x1F;
-
-impl ConnackRefusal {
-    /// What a v5 client is told (short: a CONNACK's length stays one byte). A client that
-    /// asked for no problem information may still get one: CONNACK is allowed to carry it.
-    fn reason(self) -> &'static str {
-        match self {
-            Self::BadCredentials => "username must be the thing id and password its key",
-            Self::NotAuthorized => {
-                "the will's channel is not connected to the thing, or the client id is \
-                 another thing's"
-            }
-            Self::IdentifierRejected => "a client id is needed to resume a session",
-            Self::Unavailable => "revocations are being applied: retry",
-            Self::QuotaExceeded => "the thing holds all the sessions it may",
-        }
-    }
 }
 
 /// The broker's side of a CONNACK.
@@ -182,14 +163,29 @@ impl Wire {
         out.put_u16(packet_id.get());
     }
 
-    /// SUBACK: a granted QoS or a failure per filter (v3 has one failure code, 0x80).
-    pub fn suback(&self, out: &mut BytesMut, packet_id: NonZeroU16, granted: &[Granted]) {
-        let properties = usize::from(self.is_v5());
+    /// SUBACK: a granted QoS or a failure per filter (v3 has one failure code, 0x80). A v5
+    /// client that takes problem information is told why a filter was refused.
+    pub fn suback(
+        &self,
+        out: &mut BytesMut,
+        packet_id: NonZeroU16,
+        granted: &[Granted],
+        problem_info: bool,
+    ) {
+        let why = match self {
+            Wire::V5(_) if problem_info => granted.iter().find_map(|g| g.err()).map(|r| r.reason()),
+            _ => None,
+        };
+        let properties = match (self, why) {
+            (Wire::V3(_), _) => 0,
+            (Wire::V5(_), None) => 1,
+            (Wire::V5(_), Some(why)) => 4 + why.len(),
+        };
         out.put_u8(0x90);
         put_length(out, 2 + properties + granted.len());
         out.put_u16(packet_id.get());
         if self.is_v5() {
-            out.put_u8(0);
+            put_reason_string(out, why);
         }
         for qos in granted {
             out.put_u8(match (qos, self) {
@@ -224,10 +220,16 @@ impl Wire {
         out.put_slice(&[0xD0, 0]);
     }
 
-    /// A v5 DISCONNECT telling why; v3 has no such packet, the socket just closes.
+    /// A v5 DISCONNECT telling why, in a code and in words (a server's DISCONNECT may carry
+    /// a reason string whatever the client asked); v3 has no such packet, the socket just
+    /// closes.
     pub fn goodbye(&self, out: &mut BytesMut, reason: Goodbye) {
         if self.is_v5() {
-            out.put_slice(&[0xE0, 1, reason as u8]);
+            let why = reason.reason();
+            out.put_u8(0xE0);
+            put_length(out, 1 + 4 + why.len());
+            out.put_u8(reason as u8);
+            put_reason_string(out, Some(why));
         }
     }
 }
@@ -359,5 +361,51 @@ mod tests {
         let mut out = BytesMut::new();
         Wire::V3(v3::Codec::new(0)).connack_refused(&mut out, ConnackRefusal::BadCredentials);
         assert_eq!(&out[..], &[0x20, 2, 0, 4]);
+    }
+
+    /// Server DISCONNECTs and refusing SUBACKs say why, read back by the codec; a SUBACK
+    /// to a client that asked for no problem information, and a granting one, carry nothing.
+    #[test]
+    fn v5_disconnects_and_refusing_subacks_carry_their_reason() {
+        use tokio_util::codec::Decoder;
+        let v5 = || Wire::V5(v5::Codec::new(0, 0));
+        let read = |out: &mut BytesMut| match v5::Codec::new(0, 0).decode(out) {
+            Ok(Some((packet, _))) => packet,
+            other => panic!("not a packet: {other:?}"),
+        };
+        for reason in [
+            Goodbye::NotAuthorized,
+            Goodbye::AdministrativeAction,
+            Goodbye::ProtocolError,
+        ] {
+            let mut out = BytesMut::new();
+            v5().goodbye(&mut out, reason);
+            let v5::Packet::Disconnect(goodbye) = read(&mut out) else {
+                panic!("not a DISCONNECT");
+            };
+            assert_eq!(goodbye.reason_string.as_deref(), Some(reason.reason()));
+            assert_eq!(u8::from(goodbye.reason_code), reason as u8);
+        }
+        let id = NonZeroU16::MIN;
+        let refused = [Ok(QoS::AtLeastOnce), Err(SubscribeRefusal::NotAuthorized)];
+        for (problem_info, granted, says) in [
+            (
+                true,
+                &refused[..],
+                Some(SubscribeRefusal::NotAuthorized.reason()),
+            ),
+            (false, &refused[..], None),
+            (true, &refused[..1], None),
+        ] {
+            let mut out = BytesMut::new();
+            v5().suback(&mut out, id, granted, problem_info);
+            let v5::Packet::SubscribeAck(ack) = read(&mut out) else {
+                panic!("not a SUBACK");
+            };
+            assert_eq!(
+                (ack.reason_string.as_deref(), ack.status.len()),
+                (says, granted.len())
+            );
+        }
     }
 }
