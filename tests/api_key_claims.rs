@@ -48,6 +48,7 @@ async fn crashed_claim(t: &TestApp, key: &str, thing: ThingId) -> KeyHash {
         stream: key_hash.claim_stream(),
         expected_version: 0,
         command_id: Uuid::new_v4(),
+        retryable: false,
         events: vec![PendingEvent {
             id: Uuid::now_v7(),
             kind: event.kind().into(),

@@ -50,6 +50,7 @@ async fn append(log: &FjallEventLog, events: Vec<Event>) {
         stream: format!("feedtest-{}", Uuid::new_v4()),
         expected_version: 0,
         command_id: Uuid::new_v4(),
+        retryable: false,
         events,
     };
     log.append(batch).await.expect("append");

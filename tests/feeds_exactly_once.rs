@@ -42,6 +42,7 @@ async fn append(log: &FjallEventLog, event: Event) {
         stream,
         expected_version: 0,
         command_id: Uuid::new_v4(),
+        retryable: false,
         events: vec![pending],
     };
     log.append(batch).await.expect("append");

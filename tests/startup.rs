@@ -36,6 +36,7 @@ async fn long_history(data_dir: &std::path::Path) {
             stream: id.stream(),
             expected_version: 0,
             command_id: Uuid::new_v4(),
+            retryable: false,
             events: vec![PendingEvent {
                 id: Uuid::now_v7(),
                 kind: event.kind().to_owned(),

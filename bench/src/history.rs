@@ -93,6 +93,7 @@ async fn grow(app: &App, id: ThingId, updates: u64) -> anyhow::Result<()> {
             stream: id.stream(),
             expected_version: version,
             command_id: Uuid::new_v4(),
+            retryable: false,
             events: vec![pending; count as usize],
         };
         app.log.append(batch).await?;

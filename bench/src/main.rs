@@ -4,7 +4,8 @@
 //! Each round measures ours and the peer back to back, and reports the median of the
 //! per-round ratios with min–max. Parts (`--only provisioning,http,mqtt`, all by default):
 //! - provisioning: thing.create through the command layer and HTTP vs raw fjall single
-//!   durable appends, then replay speed into the in-memory projections;
+//!   durable appends and raw group commit (`fjall` alone), the same on JetStream (`jetstream`
+//!   alone), then replay speed into the in-memory projections;
 //! - http: HTTP publish vs a bare axum handler;
 //! - mqtt: fan-in vs Mosquitto at QoS 0 and 1, shared-subscription fan-out to 8 members,
 //!   then memory per idle connection;
@@ -59,8 +60,9 @@ pub(crate) struct Args {
     qos: Vec<u8>,
 }
 
-const PARTS: [&str; 10] = [
+const PARTS: [&str; 11] = [
     "provisioning",
+    "fjall",
     "http",
     "mqtt",
     "tls",
@@ -71,7 +73,7 @@ const PARTS: [&str; 10] = [
     "jetstream",
     "history",
 ];
-const USAGE: &str = "--smoke, --only PART[,PART] (provisioning, http, mqtt, tls, views, coap, bootstrap, provision, jetstream: the JetStream rows of provisioning alone, history), --events N, \
+const USAGE: &str = "--smoke, --only PART[,PART] (provisioning, fjall: the fjall rows of provisioning alone, http, mqtt, tls, views, coap, bootstrap, provision, jetstream: the JetStream rows of provisioning alone, history), --events N, \
     --concurrency C, --rounds R, --publishers P, --messages M (per publisher), --idle N, --qos Q[,Q] (MQTT fan-in: 0,1,2)";
 
 fn args() -> anyhow::Result<Args> {
@@ -143,6 +145,9 @@ async fn main() -> anyhow::Result<()> {
     if part("provisioning") {
         provisioning_part(&args).await?;
     }
+    if part("fjall") && !part("provisioning") {
+        fjall_part(&args).await?;
+    }
     if part("jetstream") && !part("provisioning") {
         jetstream_part(&args).await?;
     }
@@ -184,6 +189,16 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn provisioning_part(args: &Args) -> anyhow::Result<()> {
+    fjall_part(args).await?;
+    jetstream_part(args).await?;
+    let replay =
+        replay_speed::measure(args.events.max(10_000) * if args.smoke { 1 } else { 5 }).await?;
+    println!("{replay}");
+    Ok(())
+}
+
+/// Durable thing.create on the embedded fjall log, against raw fjall appends.
+async fn fjall_part(args: &Args) -> anyhow::Result<()> {
     println!(
         "provisioning: {} thing.create per run, {} in flight, {} rounds",
         args.events, args.concurrency, args.rounds
@@ -219,10 +234,6 @@ async fn provisioning_part(args: &Args) -> anyhow::Result<()> {
         args.concurrency,
         stats::ratio_summary(&ratios_grouped)
     );
-    jetstream_part(args).await?;
-    let replay =
-        replay_speed::measure(args.events.max(10_000) * if args.smoke { 1 } else { 5 }).await?;
-    println!("{replay}");
     Ok(())
 }
 

@@ -114,6 +114,7 @@ async fn append_group(log: &dyn EventLog, events: Vec<(String, Event)>) -> anyho
             stream,
             expected_version: *version,
             command_id: Uuid::new_v4(),
+            retryable: false,
             events: vec![pending],
         };
         log.append(batch).await?;

@@ -27,6 +27,10 @@ pub enum ProjectionError {
     Timeout(u64),
 }
 
+/// Most events applied together while following: a command waiting for its events is woken
+/// once per batch, not once per event before its own.
+const FOLLOW_BATCH: usize = 256;
+
 /// The set of local projections, applied together.
 pub struct Projections {
     list: Vec<Arc<dyn Projection>>,
@@ -82,16 +86,6 @@ impl Projections {
         Applied(vec![self.applied.subscribe()])
     }
 
-    /// Applies one recorded event to every projection.
-    pub fn apply(&self, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
-        let event = decode(recorded)?;
-        for projection in &self.list {
-            projection.apply(recorded, &event);
-        }
-        self.applied.send_replace(recorded.position);
-        Ok(())
-    }
-
     /// Applies decoded events, in position order, to every projection.
     pub fn apply_batch(&self, batch: &[(RecordedEvent, Event)]) {
         let Some((last, _)) = batch.last() else {
@@ -108,8 +102,12 @@ impl Projections {
         let after = *self.applied.borrow();
         let mut subscription = log.subscribe(after).await?;
         loop {
-            let recorded = subscription.next().await?;
-            self.apply(&recorded)?;
+            let recorded = subscription.next_batch(FOLLOW_BATCH).await?;
+            let batch = recorded
+                .into_iter()
+                .map(|r| decode(&r).map(|event| (r, event)))
+                .collect::<Result<Vec<_>, _>>()?;
+            self.apply_batch(&batch);
         }
     }
 

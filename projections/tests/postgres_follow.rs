@@ -57,6 +57,7 @@ async fn two_followers_on_one_database_apply_a_growing_log_once() {
             stream: format!("s-{i}"),
             expected_version: 0,
             command_id: Uuid::new_v4(),
+            retryable: false,
             events: vec![pending],
         };
         log.append(batch).await.unwrap();

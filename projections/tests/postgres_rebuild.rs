@@ -44,6 +44,7 @@ async fn append(log: &dyn EventLog, recorded: &RecordedEvent) {
         stream: format!("s-{}", recorded.position),
         expected_version: 0,
         command_id: Uuid::new_v4(),
+        retryable: false,
         events: vec![pending],
     };
     log.append(batch).await.unwrap();

@@ -73,6 +73,7 @@ async fn copy(to: &dyn EventLog, event: RecordedEvent) -> Result<(), ReplayError
         stream: event.stream.clone(),
         expected_version: event.version - 1,
         command_id: Uuid::new_v5(&MIGRATION, event.id.as_bytes()),
+        retryable: true,
         events: vec![PendingEvent {
             id: event.id,
             kind: event.kind,

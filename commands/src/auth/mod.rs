@@ -7,6 +7,7 @@ mod secrets;
 mod throttle;
 mod tokens;
 mod vault;
+mod verified;
 
 pub use bootstrap_cipher::{BadBootstrapKey, BootstrapCipher, SealFailed};
 pub use hash_pool::{HashError, HashPool};

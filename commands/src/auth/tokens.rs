@@ -15,6 +15,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::verified::VerifiedTokens;
+
 const ISSUER: &str = "ferroflux";
 
 /// How long a mailed password-reset link works (Mainflux's recovery key: 5 minutes).
@@ -69,6 +71,7 @@ pub struct Tokens {
     decoding: DecodingKey,
     validation: Validation,
     ttl: Duration,
+    verified: VerifiedTokens,
 }
 
 impl Tokens {
@@ -82,6 +85,7 @@ impl Tokens {
             decoding: DecodingKey::from_secret(secret),
             validation,
             ttl,
+            verified: VerifiedTokens::default(),
         }
     }
 
@@ -125,12 +129,19 @@ impl Tokens {
 
     /// The user behind a login token; a recovery token is refused.
     pub fn verify(&self, token: &str) -> Result<UserId, TokenError> {
+        if let Some(user) = self.verified.get(token) {
+            return Ok(user);
+        }
         match self.claims(token)? {
             Claims {
                 kind: Kind::Login,
                 sub,
+                exp,
                 ..
-            } => Ok(sub),
+            } => {
+                self.verified.insert(token, sub, exp);
+                Ok(sub)
+            }
             _ => Err(TokenError::Invalid),
         }
     }
@@ -194,8 +205,13 @@ mod tests {
         assert_eq!(tokens(b"one").verify(&unsigned), Err(TokenError::Invalid));
 
         let expired = Tokens::new(b"one", Duration::ZERO).issue(USER);
-        std::thread::sleep(Duration::from_millis(1100));
+        // Verified (and remembered) while valid, refused once expired all the same.
+        let short = Tokens::new(b"one", Duration::from_secs(1));
+        let short_lived = short.issue(USER);
+        assert_eq!(short.verify(&short_lived), Ok(USER));
+        std::thread::sleep(Duration::from_millis(2100));
         assert_eq!(tokens(b"one").verify(&expired), Err(TokenError::Invalid));
+        assert_eq!(short.verify(&short_lived), Err(TokenError::Invalid));
         assert_eq!(tokens(b"one").verify("garbage"), Err(TokenError::Invalid));
     }
 

@@ -56,6 +56,17 @@ pub(super) fn stream_key_version(key: &[u8]) -> Result<u64, LogError> {
     decode_u64(&key[at..], "stream key version")
 }
 
+/// The stream name and version of a stream-index key.
+pub(super) fn split_stream_key(key: &[u8]) -> Result<(&str, u64), LogError> {
+    let version = stream_key_version(key)?;
+    let name = &key[..key.len() - U64];
+    let name = name
+        .strip_suffix(&[0])
+        .and_then(|name| std::str::from_utf8(name).ok())
+        .ok_or_else(|| LogError::Corrupt("stream key without a stream name".into()))?;
+    Ok((name, version))
+}
+
 /// Why a stream name cannot be stored, if it cannot.
 pub(super) fn check_stream(stream: &str) -> Result<(), LogError> {
     if stream.is_empty() {
@@ -163,6 +174,11 @@ mod tests {
         assert!(stream_key("a", 2) < stream_key("a", 256));
         assert!(!stream_key("ab", 1).starts_with(&stream_prefix("a")));
         assert_eq!(stream_key_version(&stream_key("a", 42)), Ok(42));
+        assert_eq!(
+            split_stream_key(&stream_key("thing-1", 7)),
+            Ok(("thing-1", 7))
+        );
+        assert!(split_stream_key(&42u64.to_be_bytes()).is_err());
     }
 
     #[test]

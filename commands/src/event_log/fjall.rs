@@ -78,7 +78,7 @@ impl FjallEventLog {
             head_tx,
             Arc::clone(&counters),
             options.max_group,
-        );
+        )?;
         let (requests, queue) = mpsc::channel();
         let writer = std::thread::Builder::new()
             .name("ff-event-log-writer".into())

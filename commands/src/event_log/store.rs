@@ -5,6 +5,7 @@
 //! memtables only after its fsync, but it tells the world (`head`) a moment later, and
 //! nothing past `head` should be visible to a reader.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use domain::envelope::RecordedEvent;
@@ -56,33 +57,17 @@ impl Store {
         }
     }
 
-    /// Current version of `stream` as stored (0 when it does not exist): the last key of
-    /// its index prefix, so opening a big log does not scan every stream.
-    pub(super) fn stream_version(&self, stream: &str) -> Result<u64, LogError> {
-        match self
-            .streams
-            .prefix(codec::stream_prefix(stream))
-            .next_back()
-        {
-            None => Ok(0),
-            Some(guard) => codec::stream_key_version(&guard.key().map_err(storage_error)?),
+    /// Every stream's stored version, from one pass over the stream index (sorted by stream,
+    /// then version, so a stream's last key holds its version). The writer keeps this in
+    /// memory: a lookup per append in fjall's memtable cost more than the rest of staging.
+    pub(super) fn stream_versions(&self) -> Result<HashMap<Box<str>, u64>, LogError> {
+        let mut versions = HashMap::new();
+        for item in self.streams.iter() {
+            let key = item.key().map_err(storage_error)?;
+            let (stream, version) = codec::split_stream_key(&key)?;
+            versions.insert(stream.into(), version);
         }
-    }
-
-    /// The stored version of `stream`, found cheaply when it is `expected` (the usual case
-    /// for an append): two point reads, which the keyspace's bloom filters answer for a new
-    /// stream without touching its segments, where a reverse prefix scan merges all of them.
-    pub(super) fn version_if(&self, stream: &str, expected: u64) -> Result<u64, LogError> {
-        let has = |version: u64| {
-            self.streams
-                .contains_key(codec::stream_key(stream, version))
-                .map_err(storage_error)
-        };
-        let at_expected = expected == 0 || has(expected)?;
-        if at_expected && !has(expected + 1)? {
-            return Ok(expected);
-        }
-        self.stream_version(stream)
+        Ok(versions)
     }
 
     pub(super) fn find_command(&self, command_id: Uuid) -> Result<Option<Appended>, LogError> {

@@ -42,13 +42,15 @@ pub(super) struct Writer {
     max_group: usize,
     /// Position the next accepted event gets: durable head + 1.
     next_position: u64,
+    /// Every stream's durable version (absent: the stream does not exist).
+    versions: HashMap<Box<str>, u64>,
 }
 
 /// What a group has accepted but not yet made durable: later requests of the same group
 /// validate against it, and it becomes the writer's state only if the commit succeeds.
 struct Staged {
     next_position: u64,
-    versions: HashMap<String, u64>,
+    versions: HashMap<Box<str>, u64>,
     commands: HashMap<Uuid, Appended>,
     batch: OwnedWriteBatch,
 }
@@ -59,15 +61,17 @@ impl Writer {
         head: watch::Sender<u64>,
         counters: Arc<Counters>,
         max_group: usize,
-    ) -> Self {
+    ) -> Result<Self, LogError> {
         let next_position = *head.borrow() + 1;
-        Self {
+        let versions = store.stream_versions()?;
+        Ok(Self {
             store,
             head,
             counters,
             max_group: max_group.max(1),
             next_position,
-        }
+            versions,
+        })
     }
 
     /// Serves requests until every sender is gone, finishing what was queued before that.
@@ -110,6 +114,7 @@ impl Writer {
         let Staged {
             next_position,
             batch,
+            versions,
             ..
         } = staged;
         let committed = if batch.is_empty() {
@@ -120,6 +125,7 @@ impl Writer {
         match committed {
             Ok(()) => {
                 self.next_position = next_position;
+                self.versions.extend(versions);
                 self.counters.groups.fetch_add(1, Ordering::Relaxed);
                 self.counters
                     .appends
@@ -184,18 +190,20 @@ impl Writer {
     fn check(&self, batch: &AppendBatch, staged: &Staged) -> Result<Check, LogError> {
         check_batch(batch)?;
         // Dedupe comes before the version check: a retry finds its stream moved on by itself.
-        if let Some(first) = staged.commands.get(&batch.command_id) {
-            return Ok(Check::Done(duplicate(first.clone())));
+        if batch.retryable {
+            if let Some(first) = staged.commands.get(&batch.command_id) {
+                return Ok(Check::Done(duplicate(first.clone())));
+            }
+            if let Some(first) = self.store.find_command(batch.command_id)? {
+                return Ok(Check::Done(duplicate(first)));
+            }
         }
-        if let Some(first) = self.store.find_command(batch.command_id)? {
-            return Ok(Check::Done(duplicate(first)));
-        }
-        let current = match staged.versions.get(&batch.stream) {
-            Some(version) => *version,
-            None => self
-                .store
-                .version_if(&batch.stream, batch.expected_version)?,
-        };
+        let current = staged
+            .versions
+            .get(batch.stream.as_str())
+            .or_else(|| self.versions.get(batch.stream.as_str()))
+            .copied()
+            .unwrap_or(0);
         if batch.expected_version != current {
             return Err(LogError::Conflict {
                 stream: batch.stream.clone(),
@@ -222,15 +230,18 @@ impl Writer {
                 .batch
                 .insert(&store.streams, stream_key, position_key);
         }
-        let command_key = *command_id.as_bytes();
-        let outcome = codec::encode_appended(&appended);
-        staged.batch.insert(&store.commands, command_key, outcome);
+        if let Some(command_id) = command_id {
+            let outcome = codec::encode_appended(&appended);
+            staged
+                .batch
+                .insert(&store.commands, *command_id.as_bytes(), outcome);
+            staged.commands.insert(command_id, appended.clone());
+        }
 
         staged.next_position = appended.last_position + 1;
         staged
             .versions
-            .insert(appended.stream.clone(), appended.version);
-        staged.commands.insert(command_id, appended.clone());
+            .insert(appended.stream.as_str().into(), appended.version);
         appended
     }
 }
@@ -245,7 +256,8 @@ enum Check {
 /// A batch encoded, ready to stage: its outcome and its events as (version, position, bytes).
 struct Prepared {
     appended: Appended,
-    command_id: Uuid,
+    /// Set when the command is remembered (`AppendBatch::retryable`).
+    command_id: Option<Uuid>,
     rows: Vec<(u64, u64, Vec<u8>)>,
 }
 
@@ -269,7 +281,7 @@ fn prepare(batch: AppendBatch, current: u64, first_position: u64) -> Result<Prep
     };
     Ok(Prepared {
         appended,
-        command_id: batch.command_id,
+        command_id: batch.retryable.then_some(batch.command_id),
         rows,
     })
 }

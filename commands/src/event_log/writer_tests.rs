@@ -20,7 +20,7 @@ fn harness() -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Arc::new(Store::open(dir.path(), 1 << 20).expect("open"));
     let (head_tx, head) = watch::channel(0);
-    let writer = Writer::new(store, head_tx, Arc::new(Counters::default()), 1024);
+    let writer = Writer::new(store, head_tx, Arc::new(Counters::default()), 1024).expect("writer");
     Harness {
         _dir: dir,
         writer,

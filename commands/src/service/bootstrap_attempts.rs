@@ -96,6 +96,7 @@ async fn append(
         stream: stream.clone(),
         expected_version: *version,
         command_id: Uuid::now_v7(),
+        retryable: false,
         events,
     };
     match log.append(batch).await {

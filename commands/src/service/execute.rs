@@ -107,6 +107,7 @@ impl Service {
                 stream: stream.clone(),
                 expected_version: version,
                 command_id: meta.command_id,
+                retryable: meta.client_chosen_id,
                 events: events.iter().map(|e| pending(meta, e)).collect(),
             };
             match self.log.append(batch).await {

@@ -204,6 +204,7 @@ impl Plan {
         // A fresh command id per try: a try the log refused stored nothing to dedupe against.
         self.batches.push(AppendBatch {
             command_id: Uuid::new_v4(),
+            retryable: false,
             stream,
             expected_version,
             events: events.iter().map(|e| pending(meta, e)).collect(),

@@ -47,11 +47,12 @@ impl Service {
                 .unwrap_or_else(|| Uuid::new_v4().to_string());
             check_key(&key)?;
             check_name(thing.name.as_deref())?;
-            prepared.push((thing, self.vault.material(&key), chosen));
+            let material = self.vault.material(&key);
+            prepared.push((thing, material, key, chosen));
         }
         let hashes = prepared
             .iter()
-            .map(|(_, m, _)| format!("key:{}", m.key_hash));
+            .map(|(_, m, _, _)| format!("key:{}", m.key_hash));
         let _claim = self
             .reservations
             .claim(hashes.collect())
@@ -59,12 +60,13 @@ impl Service {
         // Every check happens before the first append, so a refused bulk creates nothing.
         let mut parts = Vec::with_capacity(prepared.len());
         let mut claims = Vec::with_capacity(prepared.len());
+        // Each id, with the key in plain text when this request created the thing.
         let mut ids = Vec::with_capacity(prepared.len());
-        for (n, (thing, key, chosen)) in prepared.into_iter().enumerate() {
+        for (n, (thing, key, plain_key, chosen)) in prepared.into_iter().enumerate() {
             let meta = meta.part(n.to_le_bytes());
             match self.replayed(&meta).await? {
                 // A retried request that already created this one.
-                Some(done) => ids.push(ThingId(id_in_stream(&done.stream)?)),
+                Some(done) => ids.push((ThingId(id_in_stream(&done.stream)?), None)),
                 None if self.authz.identify(&key.key_hash).is_some() => {
                     return Err(ServiceError::conflict(KEY_IN_USE));
                 }
@@ -75,7 +77,7 @@ impl Service {
                     if chosen {
                         claims.push((key.key_hash, id));
                     }
-                    ids.push(id);
+                    ids.push((id, Some(plain_key)));
                     parts.push((meta, id, thing, key));
                 }
             }
@@ -98,19 +100,30 @@ impl Service {
         });
         try_join_all(creates).await?;
         let mut rows = Vec::with_capacity(ids.len());
-        for id in ids {
-            rows.push(self.thing(owner, id).await?);
+        for (id, plain_key) in ids {
+            rows.push(match plain_key {
+                // The key just sealed needs no opening.
+                Some(key) => ThingWithKey {
+                    row: self.thing_row(owner, id).await?,
+                    key,
+                },
+                None => self.thing(owner, id).await?,
+            });
         }
         Ok(rows)
     }
 
     pub async fn thing(&self, owner: UserId, id: ThingId) -> Result<ThingWithKey, ServiceError> {
-        let row = self
+        let row = self.thing_row(owner, id).await?;
+        Ok(self.with_key(row))
+    }
+
+    async fn thing_row(&self, owner: UserId, id: ThingId) -> Result<ThingRow, ServiceError> {
+        Ok(self
             .views
             .thing(owner, id)
             .await?
-            .ok_or(domain::DomainError::NotFound)?;
-        Ok(self.with_key(row))
+            .ok_or(domain::DomainError::NotFound)?)
     }
 
     pub async fn things(

@@ -14,6 +14,11 @@ pub struct AppendBatch {
     /// Idempotency key: a batch whose command id was already appended appends nothing and
     /// answers with the first outcome.
     pub command_id: Uuid,
+    /// False when the command id was made for this one attempt and never left the process
+    /// (no `Idempotency-Key`): no retry can carry it, so the log need not remember it, and
+    /// `find_command` may not know it. Remembering costs a lookup and an index write per
+    /// append.
+    pub retryable: bool,
     pub events: Vec<PendingEvent>,
 }
 
@@ -83,6 +88,13 @@ pub trait EventLog: Send + Sync + 'static {
 pub trait EventSubscription: Send {
     /// The next event; waits for a live append when history is exhausted.
     async fn next(&mut self) -> Result<RecordedEvent, LogError>;
+
+    /// The next event and, up to `max` in all, those that follow it without waiting: a
+    /// follower then announces its progress once per batch, not once per event.
+    async fn next_batch(&mut self, max: usize) -> Result<Vec<RecordedEvent>, LogError> {
+        let _ = max;
+        Ok(vec![self.next().await?])
+    }
 }
 
 /// What every backend refuses in `append_all`: no batch at all, or two batches to one

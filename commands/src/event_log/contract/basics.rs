@@ -220,3 +220,22 @@ pub async fn same_command_id_appends_once<F: LogFactory>(factory: &F) {
     assert_eq!(log.find_command(command.command_id).await, Ok(Some(first)));
     assert_eq!(log.find_command(Uuid::new_v4()).await, Ok(None));
 }
+
+/// A command id no retry can carry (`retryable: false`) is not remembered: appending the
+/// batch again is a new append (refused here, as its stream has moved), and `find_command`
+/// does not know it.
+pub async fn one_off_commands_are_not_remembered<F: LogFactory>(factory: &F) {
+    let log = factory.open("main").await;
+    let one_off = AppendBatch {
+        retryable: false,
+        ..batch("thing-1", 0, 2)
+    };
+    let first = log.append(one_off.clone()).await.expect("first");
+    assert!(!first.duplicate);
+    assert!(matches!(
+        log.append(one_off.clone()).await,
+        Err(LogError::Conflict { actual: 2, .. })
+    ));
+    assert_eq!(log.find_command(one_off.command_id).await, Ok(None));
+    assert_eq!(log.read_stream("thing-1").await.map(|e| e.len()), Ok(2));
+}

@@ -113,8 +113,14 @@ pub async fn concurrent_appends_keep_positions_and_versions_dense<F: LogFactory>
 }
 
 /// Subscribes from `after` once `preload` events exist, then appends 300 more from ten
-/// tasks while reading: every event after `after` must arrive once, in position order.
-async fn subscription_sees_each_event_once<F: LogFactory>(factory: &F, preload: u64, after: u64) {
+/// tasks while reading (`next`, or `next_batch` of at most `batch` when set): every event
+/// after `after` must arrive once, in position order.
+async fn subscription_sees_each_event_once<F: LogFactory>(
+    factory: &F,
+    preload: u64,
+    after: u64,
+    batch: Option<usize>,
+) {
     let log = factory.open("main").await;
     for n in 0..preload {
         append_retrying(&*log, &format!("user-{}", n % 4), 1).await;
@@ -126,13 +132,23 @@ async fn subscription_sees_each_event_once<F: LogFactory>(factory: &F, preload: 
     };
     let total = preload + 10 * events_per_task(20);
 
-    let mut seen = Vec::new();
-    for position in after + 1..=total {
-        let event = patiently("subscription", subscription.next())
-            .await
-            .expect("next");
-        assert_eq!(event.position, position, "in order, no gap, no duplicate");
-        seen.push(event);
+    let mut seen: Vec<RecordedEvent> = Vec::new();
+    while (seen.len() as u64) < total - after {
+        let events = match batch {
+            None => vec![patiently("next", subscription.next()).await.expect("next")],
+            Some(max) => {
+                let events = patiently("next_batch", subscription.next_batch(max))
+                    .await
+                    .expect("next_batch");
+                assert!((1..=max).contains(&events.len()), "{} events", events.len());
+                events
+            }
+        };
+        for event in events {
+            let position = after + seen.len() as u64 + 1;
+            assert_eq!(event.position, position, "in order, no gap, no duplicate");
+            seen.push(event);
+        }
     }
     patiently("writers", writers)
         .await
@@ -143,11 +159,15 @@ async fn subscription_sees_each_event_once<F: LogFactory>(factory: &F, preload: 
 }
 
 pub async fn subscribe_from_zero_during_appends<F: LogFactory>(factory: &F) {
-    subscription_sees_each_event_once(factory, 30, 0).await;
+    subscription_sees_each_event_once(factory, 30, 0, None).await;
 }
 
 pub async fn subscribe_from_the_middle_during_appends<F: LogFactory>(factory: &F) {
-    subscription_sees_each_event_once(factory, 40, 25).await;
+    subscription_sees_each_event_once(factory, 40, 25, None).await;
+}
+
+pub async fn subscribe_in_batches_during_appends<F: LogFactory>(factory: &F) {
+    subscription_sees_each_event_once(factory, 40, 25, Some(7)).await;
 }
 
 pub async fn subscribe_waits_for_the_next_append<F: LogFactory>(factory: &F) {

@@ -55,10 +55,12 @@ macro_rules! event_log_contract_tests {
             conflicts_are_typed_and_write_nothing,
             invalid_appends_are_rejected,
             same_command_id_appends_once,
+            one_off_commands_are_not_remembered,
             concurrent_retries_of_one_command_append_once,
             concurrent_appends_keep_positions_and_versions_dense,
             subscribe_from_zero_during_appends,
             subscribe_from_the_middle_during_appends,
+            subscribe_in_batches_during_appends,
             subscribe_waits_for_the_next_append,
             reopen_keeps_history_and_continues,
             append_all_stores_every_stream_at_consecutive_positions,
@@ -101,6 +103,7 @@ pub fn batch(stream: &str, expected_version: u64, events: u64) -> AppendBatch {
         stream: stream.into(),
         expected_version,
         command_id: Uuid::new_v4(),
+        retryable: true,
         events: (0..events).map(pending).collect(),
     }
 }

@@ -63,13 +63,13 @@ impl JetStreamEventLog {
                     },
                 );
                 let appended = Appended {
-                    stream: batch.stream,
+                    stream: batch.stream.clone(),
                     first_position: last + 1 - count,
                     last_position: last,
                     version,
                     duplicate: false,
                 };
-                self.note_appended(batch.command_id, &appended);
+                self.note_appended(&batch, &appended);
                 Ok(appended)
             }
             None => {
@@ -131,6 +131,9 @@ impl JetStreamEventLog {
         batch: &AppendBatch,
         tip: Tip,
     ) -> Result<Appended, LogError> {
+        if !batch.retryable {
+            return Err(conflict(batch, tip));
+        }
         if let Some(first) = self.own_outcome(batch.command_id) {
             return Ok(Appended {
                 duplicate: true,
@@ -148,11 +151,7 @@ impl JetStreamEventLog {
                 None => self.note_refused(batch.command_id),
             }
         }
-        Err(LogError::Conflict {
-            stream: batch.stream.clone(),
-            expected: batch.expected_version,
-            actual: tip.version,
-        })
+        Err(conflict(batch, tip))
     }
 
     /// Publishes the batch; `Some(last sequence)` once stored, `None` when the tip moved.
@@ -240,6 +239,7 @@ pub(super) fn outgoing(
             version,
             part,
             parts,
+            retryable: batch.retryable,
         };
         let mut headers = stamp.headers();
         if part == 1 {
@@ -252,6 +252,14 @@ pub(super) fn outgoing(
         });
     }
     Ok(messages)
+}
+
+fn conflict(batch: &AppendBatch, tip: Tip) -> LogError {
+    LogError::Conflict {
+        stream: batch.stream.clone(),
+        expected: batch.expected_version,
+        actual: tip.version,
+    }
 }
 
 fn batch_headers(headers: &mut HeaderMap, batch_id: &str, part: u64, parts: u64) {

@@ -63,7 +63,7 @@ impl JetStreamEventLog {
                             sequence: appended.last_position,
                         },
                     );
-                    self.note_appended(batch.command_id, &appended);
+                    self.note_appended(batch, &appended);
                     outcomes.push(appended);
                 }
                 Ok(outcomes)

@@ -7,6 +7,10 @@
 //! a command unindexed forever. Followers on several nodes write the same entries; the first
 //! write wins and the rest are refused, so entries are stored in event order and the last
 //! one is the index's checkpoint.
+//!
+//! Only retryable commands (`AppendBatch::retryable`) are indexed, and besides them the
+//! command whose events cover each multiple of `CHECKPOINT_EVERY`: the checkpoint then moves
+//! on also where no command is retryable, and every node picks the same commands.
 
 use std::time::Duration;
 
@@ -24,6 +28,9 @@ use super::wire::{self, PubReply, Stamp};
 
 /// Most events indexed per round of writes.
 const MAX_CHUNK: usize = 500;
+
+/// Positions between two index entries at most, so a restarted follower re-reads little.
+const CHECKPOINT_EVERY: u64 = 4096;
 
 /// Where the follower is, and what it needs to write.
 pub struct Indexer {
@@ -74,7 +81,10 @@ impl Indexer {
                     into_raw(message.map_err(|e| unavailable("following the event stream", e))?)?;
                 let stamp = Stamp::read(raw.headers.as_ref())?;
                 if stamp.is_last() {
-                    outcomes.push((stamp.command, self.outcome(&raw, stamp)?));
+                    let outcome = self.outcome(&raw, stamp)?;
+                    if stamp.retryable || covers_checkpoint(&outcome) {
+                        outcomes.push((stamp.command, outcome));
+                    }
                 }
                 last = raw.sequence;
             }
@@ -138,6 +148,11 @@ impl Indexer {
     }
 }
 
+/// True when the command's events cover a multiple of `CHECKPOINT_EVERY`.
+fn covers_checkpoint(outcome: &Appended) -> bool {
+    outcome.last_position / CHECKPOINT_EVERY * CHECKPOINT_EVERY >= outcome.first_position
+}
+
 fn raise(at: &mut u64, to: u64) -> bool {
     let raised = to > *at;
     if raised {
@@ -172,5 +187,29 @@ pub async fn lookup(
     match read::last_on(commands, &names.command(command_id)).await? {
         Some(raw) => decode_appended(&raw.payload).map(Some),
         None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(first_position: u64, last_position: u64) -> Appended {
+        Appended {
+            stream: "thing-1".into(),
+            first_position,
+            last_position,
+            version: 1,
+            duplicate: false,
+        }
+    }
+
+    #[test]
+    fn one_command_in_each_checkpoint_span_is_indexed() {
+        assert!(!covers_checkpoint(&outcome(1, 1)));
+        assert!(covers_checkpoint(&outcome(4096, 4096)));
+        assert!(covers_checkpoint(&outcome(4090, 4100)));
+        assert!(!covers_checkpoint(&outcome(4097, 8191)));
+        assert!(covers_checkpoint(&outcome(8191, 8192)));
     }
 }

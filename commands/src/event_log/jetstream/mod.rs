@@ -235,10 +235,14 @@ impl JetStreamEventLog {
         self.seen().appended.get(&command).cloned()
     }
 
-    fn note_appended(&self, command: Uuid, appended: &Appended) {
+    /// Remembers a retryable command's outcome, for a retry through this handle.
+    fn note_appended(&self, batch: &AppendBatch, appended: &Appended) {
+        if !batch.retryable {
+            return;
+        }
         let mut seen = self.seen();
-        seen.refused.remove(&command);
-        seen.appended.insert(command, appended.clone());
+        seen.refused.remove(&batch.command_id);
+        seen.appended.insert(batch.command_id, appended.clone());
     }
 
     fn refused_before(&self, command: Uuid) -> bool {

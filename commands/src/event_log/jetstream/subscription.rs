@@ -9,7 +9,7 @@ use async_nats::jetstream::stream::Stream;
 use async_trait::async_trait;
 use domain::envelope::RecordedEvent;
 use domain::ports::event_log::{EventSubscription, LogError};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use tokio::sync::watch;
 
 use super::read::{self, into_raw};
@@ -74,6 +74,20 @@ impl EventSubscription for JetStreamSubscription {
         let event = wire::decode(&raw.payload, raw.sequence)?;
         self.next = raw.sequence + 1;
         Ok(event)
+    }
+
+    /// `next` is cancel-safe (nothing moves before an event is returned), so the events
+    /// already received are taken by polling it once each.
+    async fn next_batch(&mut self, max: usize) -> Result<Vec<RecordedEvent>, LogError> {
+        let mut batch = vec![self.next().await?];
+        while batch.len() < max {
+            match self.next().now_or_never() {
+                Some(Ok(event)) => batch.push(event),
+                // An error comes back on the next call, after this batch is delivered.
+                Some(Err(_)) | None => break,
+            }
+        }
+        Ok(batch)
     }
 }
 

@@ -18,6 +18,9 @@ pub const COMMAND: &str = "Ff-Command";
 pub const VERSION: &str = "Ff-Version";
 /// `<i>/<n>`: the event is the i-th (from 1) of the n its command appended.
 pub const PART: &str = "Ff-Part";
+/// Present (`1`) when the command may be retried (`AppendBatch::retryable`): the command index
+/// remembers it. Absent on most events, so they cost no index write.
+pub const RETRYABLE: &str = "Ff-Retryable";
 
 /// JetStream's error code for a failed `Nats-Expected-Last-Subject-Sequence` check.
 const WRONG_LAST_SEQUENCE: u64 = 10071;
@@ -29,6 +32,7 @@ pub struct Stamp {
     pub version: u64,
     pub part: u64,
     pub parts: u64,
+    pub retryable: bool,
 }
 
 impl Stamp {
@@ -37,6 +41,9 @@ impl Stamp {
         headers.insert(COMMAND, self.command.simple().to_string().as_str());
         headers.insert(VERSION, self.version.to_string().as_str());
         headers.insert(PART, format!("{}/{}", self.part, self.parts).as_str());
+        if self.retryable {
+            headers.insert(RETRYABLE, "1");
+        }
         headers
     }
 
@@ -55,11 +62,13 @@ impl Stamp {
             .split_once('/')
             .and_then(|(i, n)| Some((i.parse().ok()?, n.parse().ok()?)))
             .ok_or_else(|| corrupt(PART))?;
+        let retryable = headers.and_then(|h| h.get(RETRYABLE)).is_some();
         Ok(Self {
             command,
             version,
             part,
             parts,
+            retryable,
         })
     }
 
@@ -161,9 +170,15 @@ mod tests {
             version: 7,
             part: 2,
             parts: 3,
+            retryable: false,
         };
         assert_eq!(Stamp::read(Some(&stamp.headers())), Ok(stamp));
         assert!(!stamp.is_last());
+        let retryable = Stamp {
+            retryable: true,
+            ..stamp
+        };
+        assert_eq!(Stamp::read(Some(&retryable.headers())), Ok(retryable));
         assert!(matches!(Stamp::read(None), Err(LogError::Corrupt(_))));
     }
 
