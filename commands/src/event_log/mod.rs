@@ -12,6 +12,7 @@ mod codec;
 pub mod contract;
 mod fjall;
 mod jetstream;
+mod recent;
 mod store;
 mod subscription;
 mod writer;

@@ -14,6 +14,7 @@ use fjall::{Database, Keyspace, KeyspaceCreateOptions};
 use uuid::Uuid;
 
 use super::codec::{self, storage_error};
+use super::recent::Recent;
 
 /// Keyspace of the global log: position (u64 BE) → envelope JSON.
 const LOG: &str = "log";
@@ -27,6 +28,8 @@ pub(super) struct Store {
     pub(super) log: Keyspace,
     pub(super) streams: Keyspace,
     pub(super) commands: Keyspace,
+    /// The last groups committed, so a follower that keeps up reads neither fjall nor JSON.
+    pub(super) recent: Recent,
 }
 
 impl Store {
@@ -43,6 +46,7 @@ impl Store {
             log: keyspace(LOG)?,
             streams: keyspace(STREAMS)?,
             commands: keyspace(COMMANDS)?,
+            recent: Recent::default(),
             db,
         })
     }
@@ -86,6 +90,9 @@ impl Store {
         head: u64,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, LogError> {
+        if let Some(events) = self.recent.after(after, head, limit) {
+            return Ok(events);
+        }
         let limit = u64::try_from(limit).unwrap_or(u64::MAX);
         let last = head.min(after.saturating_add(limit));
         if last <= after {

@@ -53,6 +53,8 @@ struct Staged {
     versions: HashMap<Box<str>, u64>,
     commands: HashMap<Uuid, Appended>,
     batch: OwnedWriteBatch,
+    /// The group's events, for `Store::recent` once durable.
+    events: Vec<RecordedEvent>,
 }
 
 impl Writer {
@@ -100,6 +102,7 @@ impl Writer {
                 .db
                 .batch()
                 .durability(Some(PersistMode::SyncData)),
+            events: Vec::new(),
         };
         let (batches, replies): (Vec<_>, Vec<_>) = group
             .into_iter()
@@ -115,6 +118,7 @@ impl Writer {
             next_position,
             batch,
             versions,
+            events,
             ..
         } = staged;
         let committed = if batch.is_empty() {
@@ -126,6 +130,7 @@ impl Writer {
             Ok(()) => {
                 self.next_position = next_position;
                 self.versions.extend(versions);
+                self.store.recent.push(events);
                 self.counters.groups.fetch_add(1, Ordering::Relaxed);
                 self.counters
                     .appends
@@ -220,8 +225,10 @@ impl Writer {
             appended,
             command_id,
             rows,
+            events,
         } = prepared;
         let store = &self.store;
+        staged.events.extend(events);
         for (version, position, json) in rows {
             let position_key = codec::position_key(position);
             staged.batch.insert(&store.log, position_key, json);
@@ -259,17 +266,20 @@ struct Prepared {
     /// Set when the command is remembered (`AppendBatch::retryable`).
     command_id: Option<Uuid>,
     rows: Vec<(u64, u64, Vec<u8>)>,
+    events: Vec<RecordedEvent>,
 }
 
 /// Encodes a batch at `first_position`, on top of stream version `current`.
 fn prepare(batch: AppendBatch, current: u64, first_position: u64) -> Result<Prepared, LogError> {
     let mut rows = Vec::with_capacity(batch.events.len());
+    let mut events = Vec::with_capacity(batch.events.len());
     let mut version = current;
     let mut position = first_position;
     for pending in batch.events {
         version += 1;
         let event = RecordedEvent::record(pending, &batch.stream, version, position);
         rows.push((version, position, codec::encode_event(&event)?));
+        events.push(event);
         position += 1;
     }
     let appended = Appended {
@@ -283,6 +293,7 @@ fn prepare(batch: AppendBatch, current: u64, first_position: u64) -> Result<Prep
         appended,
         command_id: batch.retryable.then_some(batch.command_id),
         rows,
+        events,
     })
 }
 

@@ -4,7 +4,7 @@
 //! (`key_claims`); a generated key needs none. The in-process reservation and the authz
 //! check stay in front of it, the latter for keys set before claims existed.
 
-use domain::ids::{ThingId, UserId};
+use domain::ids::{KeyHash, ThingId, UserId};
 use domain::key_claim::KEY_IN_USE;
 use domain::thing::{self, ThingCommand};
 use domain::values::{Metadata, check_key, check_name};
@@ -52,7 +52,7 @@ impl Service {
         }
         let hashes = prepared
             .iter()
-            .map(|(_, m, _, _)| format!("key:{}", m.key_hash));
+            .map(|(_, m, _, _)| key_reservation(&m.key_hash));
         let _claim = self
             .reservations
             .claim(hashes.collect())
@@ -179,7 +179,7 @@ impl Service {
         let key = self.vault.material(&key);
         let _claim = self
             .reservations
-            .claim(vec![format!("key:{}", key.key_hash)])
+            .claim(vec![key_reservation(&key.key_hash)])
             .ok_or_else(|| ServiceError::conflict(KEY_IN_USE))?;
         if self
             .authz
@@ -232,4 +232,13 @@ fn new_thing_id(meta: &CommandMeta) -> ThingId {
     let derived = Uuid::new_v5(&meta.command_id, b"thing");
     // Shaped as a v4, like every other thing id.
     ThingId(uuid::Builder::from_random_bytes(*derived.as_bytes()).into_uuid())
+}
+
+/// The reservation that keeps a key to one create while it is in flight (built by hand:
+/// `format!` showed in the profile of `POST /things`).
+fn key_reservation(hash: &KeyHash) -> String {
+    let mut name = String::with_capacity(4 + 2 * hash.0.len());
+    name.push_str("key:");
+    name.push_str(&hex::encode(hash.0));
+    name
 }
