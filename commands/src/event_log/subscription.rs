@@ -19,11 +19,6 @@ use super::store::Store;
 /// a slow consumer's memory bounded.
 const BATCH: usize = 256;
 
-/// Events so recent that they are still in fjall's memtable: a follower that keeps up reads
-/// them in place, without the hop to a blocking thread and back (two thread wake-ups for
-/// every group the writer commits).
-const FRESH: u64 = 64;
-
 pub(super) struct FjallSubscription {
     store: Arc<Store>,
     head: watch::Receiver<u64>,
@@ -57,14 +52,17 @@ impl EventSubscription for FjallSubscription {
             let head = *self.head.borrow_and_update();
             if head > self.cursor {
                 let (store, after) = (Arc::clone(&self.store), self.cursor);
-                let batch = if head - after <= FRESH {
-                    store.read_range(after, head, BATCH)?
-                } else {
-                    tokio::task::spawn_blocking(move || store.read_range(after, head, BATCH))
-                        .await
-                        .map_err(|e| {
-                            LogError::Unavailable(format!("subscription read failed: {e}"))
-                        })??
+                // A follower that keeps up finds its events in memory, without the hop to a
+                // blocking thread and back (two thread wake-ups for every group committed).
+                let batch = match store.recent.after(after, head, BATCH) {
+                    Some(events) => events,
+                    None => {
+                        tokio::task::spawn_blocking(move || store.read_range(after, head, BATCH))
+                            .await
+                            .map_err(|e| {
+                                LogError::Unavailable(format!("subscription read failed: {e}"))
+                            })??
+                    }
                 };
                 self.buffer.extend(batch);
                 continue;

@@ -271,6 +271,7 @@ struct Prepared {
 
 /// Encodes a batch at `first_position`, on top of stream version `current`.
 fn prepare(batch: AppendBatch, current: u64, first_position: u64) -> Result<Prepared, LogError> {
+    let command_id = batch.retry_id();
     let mut rows = Vec::with_capacity(batch.events.len());
     let mut events = Vec::with_capacity(batch.events.len());
     let mut version = current;
@@ -291,7 +292,7 @@ fn prepare(batch: AppendBatch, current: u64, first_position: u64) -> Result<Prep
     };
     Ok(Prepared {
         appended,
-        command_id: batch.retryable.then_some(batch.command_id),
+        command_id,
         rows,
         events,
     })

@@ -22,6 +22,13 @@ pub struct AppendBatch {
     pub events: Vec<PendingEvent>,
 }
 
+impl AppendBatch {
+    /// The command id when the log must remember it (`retryable`).
+    pub fn retry_id(&self) -> Option<Uuid> {
+        self.retryable.then_some(self.command_id)
+    }
+}
+
 /// Where an append landed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Appended {

@@ -62,14 +62,15 @@ impl JetStreamEventLog {
                         sequence: last,
                     },
                 );
+                let retry_id = batch.retry_id();
                 let appended = Appended {
-                    stream: batch.stream.clone(),
+                    stream: batch.stream,
                     first_position: last + 1 - count,
                     last_position: last,
                     version,
                     duplicate: false,
                 };
-                self.note_appended(&batch, &appended);
+                self.note_appended(retry_id, &appended);
                 Ok(appended)
             }
             None => {

@@ -63,7 +63,7 @@ impl JetStreamEventLog {
                             sequence: appended.last_position,
                         },
                     );
-                    self.note_appended(batch, &appended);
+                    self.note_appended(batch.retry_id(), &appended);
                     outcomes.push(appended);
                 }
                 Ok(outcomes)

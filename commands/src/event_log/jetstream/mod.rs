@@ -235,14 +235,12 @@ impl JetStreamEventLog {
         self.seen().appended.get(&command).cloned()
     }
 
-    /// Remembers a retryable command's outcome, for a retry through this handle.
-    fn note_appended(&self, batch: &AppendBatch, appended: &Appended) {
-        if !batch.retryable {
-            return;
-        }
+    /// Remembers a retryable command's outcome (`retry_id`), for a retry through this handle.
+    fn note_appended(&self, retry_id: Option<Uuid>, appended: &Appended) {
+        let Some(command) = retry_id else { return };
         let mut seen = self.seen();
-        seen.refused.remove(&batch.command_id);
-        seen.appended.insert(batch.command_id, appended.clone());
+        seen.refused.remove(&command);
+        seen.appended.insert(command, appended.clone());
     }
 
     fn refused_before(&self, command: Uuid) -> bool {
