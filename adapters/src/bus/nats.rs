@@ -85,10 +85,7 @@ impl NatsBus {
             .subscribe(format!("{subjects}>"))
             .await
             .map_err(|e| BusError::Unavailable(format!("cannot subscribe on NATS: {e}")))?;
-        client
-            .flush()
-            .await
-            .map_err(|e| BusError::Unavailable(format!("NATS did not confirm: {e}")))?;
+        confirm_subscribed(&client, prefix).await?;
         let local = MemoryBus::new();
         let refused = Arc::new(AtomicU64::new(0));
         let (outbox, pending) = mpsc::channel(options.outbox);
@@ -151,6 +148,21 @@ impl MessageBus for NatsBus {
 
     fn stats(&self) -> BusStats {
         self.local.stats()
+    }
+}
+
+/// Returns once the server has processed everything this connection sent so far, the
+/// inbound subscription included: a request nobody answers gets the server's own "no
+/// responders" reply, after the earlier commands. (`Client::flush` only empties the client's
+/// write buffer; a message another node published right after it could still be missed.)
+async fn confirm_subscribed(client: &async_nats::Client, prefix: &str) -> Result<(), BusError> {
+    let nobody = format!("{prefix}.ready.{}", uuid::Uuid::new_v4().simple());
+    match client.request(nobody, Bytes::new()).await {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == async_nats::RequestErrorKind::NoResponders => Ok(()),
+        Err(error) => Err(BusError::Unavailable(format!(
+            "NATS did not confirm the subscription: {error}"
+        ))),
     }
 }
 
