@@ -2,6 +2,11 @@
 
 mod cmd;
 
+/// jemalloc, not glibc malloc: the per-request allocations of the HTTP API cost a sixth less
+/// (README, "Where provisioning time goes"). The bench links the same allocator.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use clap::{Parser, Subcommand};
 use cmd::entities::Kind;
 use ferroflux::Config;

@@ -42,6 +42,10 @@ mod stats;
 mod store_probe;
 mod tls_part;
 
+/// The server binary's allocator, so in-process figures are the server's.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use anyhow::ensure;
 
 use crate::mqtt_brokers::Broker;
