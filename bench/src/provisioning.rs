@@ -125,11 +125,20 @@ pub async fn through_http(log: Log, events: u64, concurrency: usize) -> anyhow::
         authorization: format!("Bearer {token}"),
         kind: Kind::CreateThing,
     };
-    let router = f.app.router();
-    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    // The server's own accept loop and limits (header and body timeouts), not axum::serve.
+    let (_routers, router) = tokio::sync::watch::channel(f.app.router());
+    let limits = Config::default().clients.http();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let stopped = async move {
+            let _ = stopped.await;
+        };
+        ferroflux::http_server::serve(&listener, router, limits, None, stopped).await
+    });
     let seconds = load(&target, events, concurrency).await?;
     let rate = events as f64 / seconds;
-    server.abort();
+    let _ = stop.send(());
+    server.await?;
     check(&f, events).await?;
     Ok(rate)
 }
