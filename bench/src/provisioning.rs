@@ -111,7 +111,15 @@ pub async fn through_commands(log: Log, events: u64, concurrency: usize) -> anyh
     Ok(rate)
 }
 
-pub async fn through_http(log: Log, events: u64, concurrency: usize) -> anyhow::Result<f64> {
+/// One HTTP run: requests per second, and the CPU each request took in this process
+/// (server and load generator together; steadier than the rate on a noisy machine, so
+/// small changes show in it first).
+pub struct HttpRun {
+    pub rate: f64,
+    pub cpu_us: f64,
+}
+
+pub async fn through_http(log: Log, events: u64, concurrency: usize) -> anyhow::Result<HttpRun> {
     let f = fixture(log).await?;
     let token = f
         .app
@@ -135,10 +143,14 @@ pub async fn through_http(log: Log, events: u64, concurrency: usize) -> anyhow::
         };
         ferroflux::http_server::serve(&listener, router, limits, None, stopped).await
     });
+    let cpu_before = crate::server::cpu_seconds(std::process::id())?;
     let seconds = load(&target, events, concurrency).await?;
-    let rate = events as f64 / seconds;
+    let cpu = crate::server::cpu_seconds(std::process::id())? - cpu_before;
     let _ = stop.send(());
     server.await?;
     check(&f, events).await?;
-    Ok(rate)
+    Ok(HttpRun {
+        rate: events as f64 / seconds,
+        cpu_us: cpu * 1e6 / events as f64,
+    })
 }

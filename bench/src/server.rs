@@ -78,17 +78,9 @@ impl Server {
         Ok(Server { child, addrs })
     }
 
-    /// utime + stime in seconds (Linux clock ticks are 100 per second).
+    /// utime + stime in seconds.
     pub fn cpu_seconds(&self) -> anyhow::Result<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .context("stat")?
-            .1
-            .split_whitespace()
-            .collect();
-        let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
-        Ok(ticks as f64 / 100.0)
+        cpu_seconds(self.child.id())
     }
 
     /// Resident set size in KiB (VmRSS).
@@ -104,6 +96,19 @@ impl Server {
             .context("VmRSS value")?
             .parse()?)
     }
+}
+
+/// utime + stime of process `pid` in seconds (Linux clock ticks are 100 per second).
+pub fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .context("stat")?
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
+    Ok(ticks as f64 / 100.0)
 }
 
 /// A binary built beside the bench (same profile): `ferroflux`.
