@@ -22,7 +22,6 @@ use projections::feeds::FeedStats;
 use projections::views::postgres::PgViews;
 use projections::{Applied, AuthzCache, CertRegistry, Projection, ProjectionError, Projections};
 use tokio::net::TcpListener;
-use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::Config;
 use crate::config::CoapLimits;
@@ -241,7 +240,7 @@ impl App {
                 tls: self.tls_stats.clone(),
             }))
             .fallback(not_found)
-            .layer(RequestBodyTimeoutLayer::new(self.http_body_timeout));
+            .layer(crate::body_timeout::layer(self.http_body_timeout));
         // Last, so it sees every request: upgrades on channel paths become WebSockets, the
         // rest (the reader's `GET` on the same path among them) go on unchanged.
         adapters::ws::upgrades(router, self.ws.clone())

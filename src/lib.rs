@@ -3,6 +3,7 @@
 //! - `config`: flags and `FF_*` variables, one typed tree.
 //! - `app`: opens the event log, catches the projections up, builds the service, serves.
 //! - `http_server`: the HTTP accept loop, with connection and header-time limits.
+//! - `body_timeout`: request bodies cut when the client stalls (`FF_HTTP_BODY_TIMEOUT`).
 //! - `feeds`: starts the Redis-stream feeds (`FF_FEEDS`).
 //! - `mail`: the mail flags and the mailer they select (SMTP or the log).
 //! - `presence`: the MQTT presence feed over HTTP.
@@ -14,6 +15,7 @@
 //! - `ui`: `/ui/`, the admin web UI, embedded at build time (`build.rs`, `ui/`).
 
 pub mod app;
+mod body_timeout;
 pub mod config;
 pub mod feeds;
 pub mod http_server;

@@ -266,11 +266,13 @@ impl Event {
     /// The event's `data` object, as stored in the envelope.
     pub fn data(&self) -> EventData {
         // The tagged form is exactly `{"type":"<kind>","data":<data>}`: cut the data out of
-        // it rather than going through a `Value` tree.
-        let tagged = serde_json::to_string(self).expect("events serialize");
-        let start = format!(r#"{{"type":"{}","data":"#, self.kind()).len();
-        let data = tagged.get(start..tagged.len() - 1).unwrap_or("null");
-        EventData::from_json(data.to_owned()).expect("a slice of valid JSON at a value boundary")
+        // it in place rather than going through a `Value` tree (every command does this).
+        let mut tagged = serde_json::to_string(self).expect("events serialize");
+        let start = r#"{"type":""#.len() + self.kind().len() + r#"","data":"#.len();
+        debug_assert!(tagged.ends_with('}') && tagged[..start].ends_with(r#""data":"#));
+        tagged.truncate(tagged.len() - 1);
+        tagged.drain(..start);
+        EventData::from_json(tagged).expect("a slice of valid JSON at a value boundary")
     }
 
     /// Reads stored data back, upcasting older schema versions (none exist yet).

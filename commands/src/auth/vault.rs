@@ -5,7 +5,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
-use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::aead::{Aead, AeadInPlace, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use domain::ids::{KeyHash, KeyMaterial, SealedKey};
 use hmac::{Hmac, Mac};
@@ -13,6 +13,9 @@ use rand::RngCore;
 use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
+
+const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
 
 #[derive(Clone)]
 pub struct KeyVault {
@@ -56,20 +59,25 @@ impl KeyVault {
     }
 
     pub fn seal(&self, key: &str) -> SealedKey {
-        let mut nonce = [0u8; 12];
-        rand::rng().fill_bytes(&mut nonce);
+        // nonce ‖ ciphertext ‖ tag, built in one buffer (a create seals on the request path).
+        let mut sealed = Vec::with_capacity(NONCE_LEN + key.len() + TAG_LEN);
+        sealed.resize(NONCE_LEN, 0);
+        rand::rng().fill_bytes(&mut sealed);
+        sealed.extend_from_slice(key.as_bytes());
+        let (nonce, text) = sealed.split_at_mut(NONCE_LEN);
         // Encryption with a fresh nonce and a valid key cannot fail.
-        let sealed = self
+        let tag = self
             .cipher
-            .encrypt(Nonce::from_slice(&nonce), key.as_bytes())
-            .unwrap_or_default();
-        SealedKey(STANDARD_NO_PAD.encode([nonce.as_slice(), &sealed].concat()))
+            .encrypt_in_place_detached(Nonce::from_slice(nonce), b"", text)
+            .expect("ChaCha20-Poly1305 takes any key under 256 GiB");
+        sealed.extend_from_slice(&tag);
+        SealedKey(STANDARD_NO_PAD.encode(&sealed))
     }
 
     /// The plaintext key, or `None` when the seal was made under another master key.
     pub fn open(&self, sealed: &SealedKey) -> Option<String> {
         let bytes = STANDARD_NO_PAD.decode(&sealed.0).ok()?;
-        let (nonce, body) = bytes.split_at_checked(12)?;
+        let (nonce, body) = bytes.split_at_checked(NONCE_LEN)?;
         let plain = self.cipher.decrypt(Nonce::from_slice(nonce), body).ok()?;
         String::from_utf8(plain).ok()
     }
