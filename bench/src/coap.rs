@@ -43,7 +43,6 @@ pub struct Run {
 /// A server under load and where to POST on it.
 pub struct Target {
     pub server: Server,
-    pub addr: String,
     pub path: Vec<String>,
     pub query: String,
     /// ferroflux's base URL, to read its publish counter back.
@@ -132,7 +131,6 @@ pub async fn ferroflux() -> anyhow::Result<Target> {
     let p = provision(&base).await?;
     Ok(Target {
         sockets: sockets(&server.addrs[1]).await?,
-        addr: server.addrs[1].clone(),
         server,
         path: vec!["channels".into(), p.channel, "messages".into()],
         query: format!("auth={}", p.key),
@@ -142,10 +140,26 @@ pub async fn ferroflux() -> anyhow::Result<Target> {
 }
 
 /// libcoap's example server, its resource created by one PUT (it answers POST with 2.04).
+/// Its port is picked free, then bound by another process, so another socket may take it
+/// in between: a server that exits or stays silent is started again on another port.
 pub async fn libcoap() -> anyhow::Result<Target> {
-    let port = free_port()?.to_string();
+    const ATTEMPTS: u32 = 3;
+    for attempt in 1.. {
+        match start_libcoap().await {
+            Ok(target) => return Ok(target),
+            Err(error) if attempt < ATTEMPTS => {
+                eprintln!("coap-server-notls: {error:#}; trying another port");
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    unreachable!("the last attempt returns")
+}
+
+async fn start_libcoap() -> anyhow::Result<Target> {
+    let port = free_udp_and_tcp_port()?.to_string();
     let program = std::path::Path::new("coap-server-notls");
-    let server = Server::spawn(
+    let mut server = Server::spawn(
         program,
         &["-A", "127.0.0.1", "-p", &port, "-d", "4"],
         &[],
@@ -153,36 +167,54 @@ pub async fn libcoap() -> anyhow::Result<Target> {
     )
     .context("coap-server-notls (Debian libcoap3-bin, scripts/install-deps)")?;
     let addr = format!("127.0.0.1:{port}");
-    let target = Target {
-        server,
-        sockets: sockets(&addr).await?,
-        addr,
-        path: [
-            "channels",
-            "00000000-0000-0000-0000-000000000000",
-            "messages",
-        ]
-        .map(String::from)
-        .to_vec(),
-        query: "auth=k".into(),
-        base: None,
-        _data: None,
-    };
+    let path = [
+        "channels",
+        "00000000-0000-0000-0000-000000000000",
+        "messages",
+    ]
+    .map(String::from)
+    .to_vec();
+    let query = "auth=k".to_owned();
     let socket = UdpSocket::bind("127.0.0.1:0").await?;
-    socket.connect(&target.addr).await?;
-    let mut put = datagram(Kind::Con, 0x03, &target.path, &target.query);
+    socket.connect(&addr).await?;
+    let mut put = datagram(Kind::Con, 0x03, &path, &query);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
+        ensure!(
+            !server.has_exited(),
+            "coap-server-notls exited (port {port} taken?)"
+        );
         ensure!(
             Instant::now() < deadline,
             "coap-server-notls does not answer"
         );
         if let Some(code) = exchange(&socket, &mut put, None).await? {
             ensure!(code == 0x41 || code == 0x44, "PUT answered {code:#x}");
-            return Ok(target);
+            break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // The load's sockets only now: opened while the server was still starting, one of
+    // them could take the server's port first.
+    Ok(Target {
+        server,
+        sockets: sockets(&addr).await?,
+        path,
+        query,
+        base: None,
+        _data: None,
+    })
+}
+
+/// A loopback port free right now for both TCP and UDP (libcoap's server takes both).
+fn free_udp_and_tcp_port() -> anyhow::Result<u16> {
+    for _ in 0..20 {
+        let port = free_port()?;
+        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    anyhow::bail!("no loopback port free for both TCP and UDP in 20 tries")
 }
 
 /// A warm-up (a tenth, not counted), then `requests` POSTs of `kind` over `SOCKETS` ports.

@@ -69,13 +69,22 @@ impl Server {
         // and errors on, so a run that goes wrong says why.
         std::thread::spawn(move || {
             for line in lines.map_while(Result::ok) {
-                if line.contains(" WARN ") || line.contains(" ERROR ") {
+                // Ours log WARN and ERROR; libcoap logs ERR, CRIT and EMRG.
+                if [" WARN ", " ERROR ", " ERR ", " CRIT ", " EMRG "]
+                    .iter()
+                    .any(|level| line.contains(level))
+                {
                     eprintln!("server: {line}");
                 }
             }
         });
         let addrs = addrs.into_iter().map(Option::unwrap_or_default).collect();
         Ok(Server { child, addrs })
+    }
+
+    /// Whether the server has already exited (for example, it could not bind its port).
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
     }
 
     /// utime + stime in seconds.
