@@ -144,20 +144,20 @@ pub async fn ferroflux() -> anyhow::Result<Target> {
 /// in between: a server that exits or stays silent is started again on another port.
 pub async fn libcoap() -> anyhow::Result<Target> {
     const ATTEMPTS: u32 = 3;
-    for attempt in 1.. {
+    let mut attempt = 1;
+    loop {
         match start_libcoap().await {
-            Ok(target) => return Ok(target),
             Err(error) if attempt < ATTEMPTS => {
                 eprintln!("coap-server-notls: {error:#}; trying another port");
+                attempt += 1;
             }
-            Err(error) => return Err(error),
+            started => return started,
         }
     }
-    unreachable!("the last attempt returns")
 }
 
 async fn start_libcoap() -> anyhow::Result<Target> {
-    let port = free_udp_and_tcp_port()?.to_string();
+    let port = free_port()?.to_string();
     let program = std::path::Path::new("coap-server-notls");
     let mut server = Server::spawn(
         program,
@@ -204,17 +204,6 @@ async fn start_libcoap() -> anyhow::Result<Target> {
         base: None,
         _data: None,
     })
-}
-
-/// A loopback port free right now for both TCP and UDP (libcoap's server takes both).
-fn free_udp_and_tcp_port() -> anyhow::Result<u16> {
-    for _ in 0..20 {
-        let port = free_port()?;
-        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return Ok(port);
-        }
-    }
-    anyhow::bail!("no loopback port free for both TCP and UDP in 20 tries")
 }
 
 /// A warm-up (a tenth, not counted), then `requests` POSTs of `kind` over `SOCKETS` ports.

@@ -65,11 +65,12 @@ impl KeyVault {
         rand::rng().fill_bytes(&mut sealed);
         sealed.extend_from_slice(key.as_bytes());
         let (nonce, text) = sealed.split_at_mut(NONCE_LEN);
-        // Fails only for texts over 256 GiB; a thing key is at most a few hundred bytes.
+        // Fails only for texts over 256 GiB; what is sealed (thing keys, private keys in PEM)
+        // came in a request body, which the body limit keeps to a few MiB.
         let tag = self
             .cipher
             .encrypt_in_place_detached(Nonce::from_slice(nonce), b"", text)
-            .expect("a thing key is far below ChaCha20-Poly1305's limit");
+            .expect("a request-sized text is far below ChaCha20-Poly1305's limit");
         sealed.extend_from_slice(&tag);
         SealedKey(STANDARD_NO_PAD.encode(&sealed))
     }
