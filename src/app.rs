@@ -26,7 +26,7 @@ use tokio::net::TcpListener;
 use crate::Config;
 use crate::config::CoapLimits;
 use crate::config::masked;
-use crate::http_server::{self, HttpLimits};
+use crate::http_server::{self, HttpLimits, Routes};
 use crate::metrics::{self, CoapCounters, MqttCounters};
 use crate::tls::{TlsAccept, TlsStats};
 
@@ -49,7 +49,6 @@ pub struct App {
     pub max_payload: usize,
     /// Slow and numerous HTTP clients (`FF_HTTP_*`).
     http_limits: HttpLimits,
-    http_body_timeout: Duration,
     mqtt_max_connections: usize,
     /// MQTT limits per session (`FF_MQTT_MAX_INFLIGHT`, `FF_MQTT_MAX_QUEUE`,
     /// `FF_MQTT_MAX_QUEUE_BYTES`), per channel (`FF_MQTT_MAX_RETAINED_BYTES`) and per thing
@@ -170,7 +169,6 @@ impl App {
             pipeline,
             max_payload: config.max_payload,
             http_limits: config.clients.http(),
-            http_body_timeout: config.clients.body_timeout(),
             mqtt_max_connections: config.clients.mqtt_max_connections,
             mqtt_max_inflight: config.mqtt_max_inflight,
             mqtt_max_queue: config.mqtt_max_queue,
@@ -197,7 +195,8 @@ impl App {
         })
     }
 
-    /// The REST API and the HTTP adapter on one listener.
+    /// The REST API and the HTTP adapter on one listener (without WebSocket upgrades and
+    /// body timeouts: the listener adds those, see `routes`).
     pub fn router(&self) -> Router {
         let reader = Readers {
             service: self.service.clone(),
@@ -212,7 +211,7 @@ impl App {
         };
         let (identify, identify_doc) =
             adapters::http::identify::api(self.pipeline.clone()).split_for_parts();
-        let router = commands::http::router(self.service.clone())
+        commands::http::router(self.service.clone())
             .merge(adapters::http::router(adapter))
             .merge(identify)
             .merge(crate::presence::router(
@@ -240,10 +239,14 @@ impl App {
                 tls: self.tls_stats.clone(),
             }))
             .fallback(not_found)
-            .layer(crate::body_timeout::layer(self.http_body_timeout));
-        // Last, so it sees every request: upgrades on channel paths become WebSockets, the
-        // rest (the reader's `GET` on the same path among them) go on unchanged.
-        adapters::ws::upgrades(router, self.ws.clone())
+    }
+
+    /// What the HTTP listeners serve: the router, with WebSocket upgrades on channel paths.
+    pub fn routes(&self) -> Routes {
+        Routes {
+            router: self.router(),
+            websocket: Some(self.ws.clone()),
+        }
     }
 
     /// Starts the MQTT adapter on `addr` (port 0: any free port, see `local_addr`). It runs
@@ -317,8 +320,8 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) {
         let tls = self.tls_accept(tls, self.http_limits.header_timeout);
-        let (_, router) = tokio::sync::watch::channel(self.router());
-        http_server::serve(&listener, router, self.http_limits, Some(tls), shutdown).await;
+        let (_, routes) = tokio::sync::watch::channel(self.routes());
+        http_server::serve(&listener, routes, self.http_limits, Some(tls), shutdown).await;
     }
 
     /// Handshakes on a TLS listener: counted in `/metrics`, device certificates looked up.

@@ -3,24 +3,17 @@
 //! tower-http's `RequestBodyTimeoutLayer` arms its timer before it looks at the body, so
 //! every request, even one whose body arrived with its headers, registered a timer and
 //! woke the timer driver: 2.3 % of the CPU of `POST /things` (perf). This one arms the
-//! timer only when the body is not ready, which is when a stall can begin.
+//! timer only when the body is not ready, which is when a stall can begin. The listener
+//! wraps hyper's body in it directly (`http_server`), not through a router layer: axum
+//! applies a layer to each route and clones it for every request.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
-use axum::extract::Request;
+use axum::body::Bytes;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use tokio::time::Sleep;
-use tower::util::MapRequestLayer;
-
-/// Wraps every request body in a `StallTimeout` of `limit`.
-pub fn layer(limit: Duration) -> MapRequestLayer<impl Fn(Request) -> Request + Clone> {
-    MapRequestLayer::new(move |request: Request| {
-        request.map(|body| Body::new(StallTimeout::new(body, limit)))
-    })
-}
 
 /// The body stalled: nothing came for the whole limit.
 #[derive(Debug, thiserror::Error)]
@@ -28,15 +21,15 @@ pub fn layer(limit: Duration) -> MapRequestLayer<impl Fn(Request) -> Request + C
 pub struct BodyStalled(Duration);
 
 /// A body whose every wait for the next frame is bounded by `limit`.
-pub struct StallTimeout {
-    body: Body,
+pub struct StallTimeout<B> {
+    body: B,
     limit: Duration,
     /// Running while the body is pending; dropped whenever a frame arrives.
     stall: Option<Pin<Box<Sleep>>>,
 }
 
-impl StallTimeout {
-    pub fn new(body: Body, limit: Duration) -> Self {
+impl<B> StallTimeout<B> {
+    pub fn new(body: B, limit: Duration) -> Self {
         Self {
             body,
             limit,
@@ -45,7 +38,11 @@ impl StallTimeout {
     }
 }
 
-impl HttpBody for StallTimeout {
+impl<B> HttpBody for StallTimeout<B>
+where
+    B: HttpBody<Data = Bytes> + Unpin,
+    B::Error: Into<axum::BoxError>,
+{
     type Data = Bytes;
     type Error = axum::BoxError;
 
@@ -80,6 +77,7 @@ impl HttpBody for StallTimeout {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::Body;
     use futures::StreamExt as _;
     use http_body_util::BodyExt;
 

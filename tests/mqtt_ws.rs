@@ -16,11 +16,17 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::net::TcpStream;
 use tokio::process::{Child, ChildStdout, Command};
 
-/// Serves the app's router on a real loopback port (upgrades need a real connection).
-async fn serve(router: axum::Router) -> SocketAddr {
+/// Serves the app's routes on a real loopback port, through the server's own listener
+/// (upgrades need a real connection).
+async fn serve(routes: ferroflux::http_server::Routes) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let limits = ferroflux::Config::default().clients.http();
+    let (_, routes) = tokio::sync::watch::channel(routes);
+    tokio::spawn(async move {
+        let forever = std::future::pending::<()>();
+        ferroflux::http_server::serve(&listener, routes, limits, None, forever).await
+    });
     addr
 }
 
@@ -60,7 +66,7 @@ async fn line(lines: &mut Lines<BufReader<ChildStdout>>) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paho_over_websocket_subscribes_and_publishes_like_any_mqtt_client() {
     let w = World::start().await;
-    let http = serve(w.t.app.router()).await;
+    let http = serve(w.t.app.routes()).await;
     let topic = |sub: &str| w.topic(&w.ch, sub);
 
     let mut subscriber = paho(http, &w.a, &["sub", &topic("#"), "2"]);
@@ -105,7 +111,7 @@ async fn paho_over_websocket_subscribes_and_publishes_like_any_mqtt_client() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_key_over_websocket_gets_the_same_connack() {
     let w = World::start().await;
-    let http = serve(w.t.app.router()).await;
+    let http = serve(w.t.app.routes()).await;
     let impostor = mqtt_support::Thing {
         id: w.a.id.clone(),
         key: w.b.key.clone(),
@@ -140,7 +146,7 @@ async fn handshake(http: SocketAddr) -> (TcpStream, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_handshake_names_mqtt_and_a_text_frame_ends_the_connection() {
     let w = World::start().await;
-    let http = serve(w.t.app.router()).await;
+    let http = serve(w.t.app.routes()).await;
     let (mut tcp, head) = handshake(http).await;
     assert!(head.starts_with("http/1.1 101"), "{head}");
     assert!(head.contains("sec-websocket-protocol: mqtt\r\n"), "{head}");
@@ -163,7 +169,7 @@ async fn the_handshake_names_mqtt_and_a_text_frame_ends_the_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_mqtt_listener_the_upgrade_is_unavailable() {
     let t = common::TestApp::start().await;
-    let http = serve(t.app.router()).await;
+    let http = serve(t.app.routes()).await;
     let (_, head) = handshake(http).await;
     assert!(head.starts_with("http/1.1 503"), "{head}");
 }

@@ -134,14 +134,14 @@ pub async fn through_http(log: Log, events: u64, concurrency: usize) -> anyhow::
         kind: Kind::CreateThing,
     };
     // The server's own accept loop and limits (header and body timeouts), not axum::serve.
-    let (_routers, router) = tokio::sync::watch::channel(f.app.router());
+    let (_routes, routes) = tokio::sync::watch::channel(f.app.routes());
     let limits = Config::default().clients.http();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         let stopped = async move {
             let _ = stopped.await;
         };
-        ferroflux::http_server::serve(&listener, router, limits, None, stopped).await
+        ferroflux::http_server::serve(&listener, routes, limits, None, stopped).await
     });
     let cpu_before = crate::server::cpu_seconds(std::process::id())?;
     let seconds = load(&target, events, concurrency).await?;

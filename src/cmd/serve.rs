@@ -28,7 +28,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     let certs = super::tls_listeners::load(&config)?;
     let (stopping, mut stop_seen) = watch::channel(false);
-    let (routers, current_router) = watch::channel(not_ready_router());
+    let (routes, current_routes) = watch::channel(http_server::Routes::plain(not_ready_router()));
     let http = match config.http_addr.addr() {
         Some(addr) => {
             let listener = app::bind(addr, "HTTP", "FF_HTTP_ADDR").await?;
@@ -38,14 +38,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             );
             let (limits, stop) = (config.clients.http(), until_stopped(stopping.subscribe()));
             let serving = tokio::spawn(async move {
-                http_server::serve(&listener, current_router, limits, None, stop).await
+                http_server::serve(&listener, current_routes, limits, None, stop).await
             });
             Some((local, serving))
         }
         None => None,
     };
     let app = App::open(&config).await?;
-    let _ = routers.send(app.router());
+    let _ = routes.send(app.routes());
     if let Some((local, _)) = &http {
         tracing::info!(
             "HTTP API listening on http://{local} (REST, /health, /ready, /metrics, /openapi.json; WebSocket at /channels/{{id}}/messages, MQTT over WebSocket at /mqtt)"

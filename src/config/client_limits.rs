@@ -115,11 +115,8 @@ impl ClientLimits {
         HttpLimits {
             header_timeout: Duration::from_secs(self.http_header_timeout),
             max_connections: self.http_max_connections,
+            body_timeout: Duration::from_secs(self.http_body_timeout),
         }
-    }
-
-    pub fn body_timeout(&self) -> Duration {
-        Duration::from_secs(self.http_body_timeout)
     }
 
     /// The command service's settings these limits set; the rest stay as given.

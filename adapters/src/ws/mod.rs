@@ -4,12 +4,12 @@
 //! (every frame is a publish) and reads the `MessageBus` (the socket gets the channel's
 //! messages from every protocol) and the `RevocationFeed`.
 //!
-//! The same path without an `Upgrade: websocket` header is the reader API's, so the
-//! adapter sits in front of the router as a middleware (`upgrades`) that takes the
-//! upgrades on channel paths and lets every other request through.
+//! The same path without an `Upgrade: websocket` header is the reader API's, so the HTTP
+//! listener asks `wants_websocket` of each request before the router sees it, and gives the
+//! upgrades on channel paths to `accept`.
 //!
 //! Layout:
-//! - this file: `WsConfig`, `WsAdapter` and `upgrades`.
+//! - this file: `WsConfig`, `WsAdapter`, `wants_websocket` and `accept`.
 //! - `path`: the path → channel, subscription filter, publish subtopic.
 //! - `handshake`: key and content type, authorization and the session cap, before the
 //!   upgrade (400, 401, 403, 503).
@@ -27,14 +27,12 @@ mod stats;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header::UPGRADE;
-use axum::middleware::Next;
-use axum::response::Response;
 use tokio::sync::{Semaphore, watch};
 
 pub use frames::close_code;
+pub use handshake::accept;
 pub use stats::{WsStats, WsStatsSnapshot};
 
 use crate::pipeline::Pipeline;
@@ -104,23 +102,9 @@ impl WsAdapter {
     }
 }
 
-/// `router` with WebSocket upgrades on channel paths (`/channels/…`, `/ws/…`) served by
-/// the adapter; every other request, the reader's `GET` on the same path among them, goes
-/// to `router` unchanged. Add it after the router's own routes and fallback.
-pub fn upgrades(router: Router, adapter: WsAdapter) -> Router {
-    router.layer(axum::middleware::from_fn_with_state(adapter, dispatch))
-}
-
-async fn dispatch(State(adapter): State<WsAdapter>, request: Request, next: Next) -> Response {
-    match wants_websocket(&request) {
-        true => handshake::accept(adapter, request).await,
-        false => next.run(request).await,
-    }
-}
-
 /// An `Upgrade: websocket` request on a path of this adapter. One header lookup for any
-/// other request, so the middleware costs the REST API nothing to speak of.
-fn wants_websocket(request: &Request) -> bool {
+/// other request, so asking costs the REST API nothing to speak of.
+pub fn wants_websocket(request: &Request) -> bool {
     let upgrade = request.headers().get(UPGRADE).map(|v| v.as_bytes());
     let Some(upgrade) = upgrade else {
         return false;
