@@ -13,7 +13,6 @@ mod reader;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::post;
 
 pub use docs::{THING_KEY, openapi};
@@ -36,7 +35,6 @@ pub struct HttpAdapter {
 
 /// The publishing and reading routes; merge them into the server's router.
 pub fn router(adapter: HttpAdapter) -> Router {
-    let limit = adapter.max_payload;
     let state = Arc::new(adapter);
     let mut router = Router::new().route(
         "/channels/{id}/messages",
@@ -52,7 +50,8 @@ pub fn router(adapter: HttpAdapter) -> Router {
     ] {
         router = router.route(path, post(publish::publish));
     }
-    router.layer(DefaultBodyLimit::max(limit)).with_state(state)
+    // No body-limit layer: `publish` reads at most `max_payload` itself.
+    router.with_state(state)
 }
 
 /// What follows `scheme` (say `"thing "`, matched without regard to case) in an

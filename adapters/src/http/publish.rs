@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use std::convert::Infallible;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, Uri};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use super::{AdapterError, ErrorBody, HttpAdapter, after_scheme};
 use crate::device_certificate::DeviceCertificate;
@@ -31,9 +31,9 @@ use crate::subtopic::{TopicError, parse_publish_topic};
 pub async fn publish(
     State(adapter): State<Arc<HttpAdapter>>,
     head: Head,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<StatusCode, AdapterError> {
-    let payload = body.map_err(|e| AdapterError(e.status(), e.body_text()))?;
+    let payload = read_payload(body, adapter.max_payload).await?;
     // The raw path: Mainflux unescapes subtopics itself, so axum's decoded params won't do.
     let path = head.uri.path();
     let topic = path.strip_prefix("/http").unwrap_or(path);
@@ -64,6 +64,23 @@ pub async fn publish(
     };
     adapter.pipeline.publish(key, inbound)?;
     Ok(StatusCode::ACCEPTED)
+}
+
+/// The whole body, at most `limit` bytes: 413 over it, 400 when it breaks off. Read here
+/// rather than through axum's `DefaultBodyLimit` layer: axum applies a layer to each route
+/// and clones the layered route for every request.
+async fn read_payload(body: Body, limit: usize) -> Result<Bytes, AdapterError> {
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<LengthLimitError>() => Err(AdapterError(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("payload over the limit of {limit} bytes (FF_MAX_PAYLOAD)"),
+        )),
+        Err(e) => Err(AdapterError(
+            StatusCode::BAD_REQUEST,
+            format!("failed to read the request body: {e}"),
+        )),
+    }
 }
 
 /// `Authorization: Thing <key>`, or the whole header as the key, as Mainflux 0.10–0.12
