@@ -9,7 +9,7 @@ use adapters::http::{Credential, HttpAdapter, ReadDenied, ReaderAuth};
 use adapters::mqtt::websocket::{self, MqttTarget};
 use adapters::mqtt::{MqttAdapter, MqttConfig, PresenceFeed, RevocationFeed};
 use adapters::pipeline::{KeyHasher, Pipeline, PublishError};
-use adapters::telemetry::{FjallTelemetryStore, TelemetryStore};
+use adapters::telemetry::TelemetryStore;
 use adapters::writer::{self, WriterStats};
 use adapters::ws::WsAdapter;
 use anyhow::{Context, bail};
@@ -143,16 +143,16 @@ impl App {
         let hasher = Arc::new(VaultHasher(service.vault().clone()));
         let bus = config.bus.open().await?;
         let pipeline = Pipeline::new(authz_for_pipeline.clone(), hasher, bus.clone());
-        let telemetry: Arc<dyn TelemetryStore> = Arc::new(
-            FjallTelemetryStore::open(&config.data_dir.join("telemetry"))
-                .context("cannot open the telemetry store")?,
-        );
+        let telemetry = config
+            .telemetry
+            .open(&config.data_dir.join("telemetry"))
+            .await?;
         let writer_stats = Arc::new(WriterStats::default());
         if config.no_store {
             tracing::info!("FF_NO_STORE: messages are delivered, not stored");
         } else {
             let (store, stats) = (telemetry.clone(), writer_stats.clone());
-            let subscription = writer::subscribe(bus.as_ref()).await?;
+            let subscription = writer::subscribe(bus.as_ref(), telemetry.as_ref()).await?;
             tokio::spawn(async move {
                 if let Err(error) = writer::run(subscription, bus, store, stats).await {
                     tracing::error!(%error, "telemetry writer stopped: messages are no longer stored");

@@ -16,6 +16,7 @@ mod event_log;
 mod feeds;
 mod listen;
 mod mqtt_timers;
+mod telemetry;
 mod tls;
 mod websocket;
 
@@ -28,6 +29,7 @@ pub use feeds::FeedsConfig;
 pub use listen::ListenAddr;
 pub use mqtt_timers::MqttTimers;
 pub use projections::masked_url as masked;
+pub use telemetry::TelemetryConfig;
 pub use tls::TlsConfig;
 pub use websocket::WebSocketConfig;
 
@@ -117,6 +119,9 @@ pub struct Config {
     /// Where messages go: this process, or NATS shared with the other nodes.
     #[command(flatten)]
     pub bus: BusConfig,
+    /// Where messages are stored: fjall in the data dir, or PostgreSQL.
+    #[command(flatten)]
+    pub telemetry: TelemetryConfig,
     #[command(flatten)]
     pub clients: ClientLimits,
     /// CoAP observer caps and retransmission.
@@ -165,6 +170,7 @@ impl Default for Config {
             instance: String::new(),
             log: EventLogConfig::default(),
             bus: BusConfig::default(),
+            telemetry: TelemetryConfig::default(),
             views: crate::views::MEMORY.into(),
             clients: ClientLimits::default(),
             coap: CoapLimits::default(),
@@ -189,6 +195,7 @@ impl Config {
         self.coap.check()?;
         self.log.backend()?;
         self.bus.check()?;
+        self.telemetry.check()?;
         self.bootstrap_cipher()?;
         if self.log.is_shared() && (self.jwt_secret.is_none() || self.master_key.is_none()) {
             anyhow::bail!(
@@ -303,6 +310,7 @@ impl Config {
         .into_iter()
         .chain(self.log.render())
         .chain(self.bus.render())
+        .chain(self.telemetry.render())
         .chain(self.clients.render())
         .chain(self.coap.render())
         .chain(self.mail.render())

@@ -66,6 +66,34 @@ async fn an_excluded_protocol_from_another_node_is_delivered() {
     assert_eq!((got.protocol, got.created), (Protocol::Mqtt, 1));
 }
 
+/// A writer to a store every node shares subscribes `local_only`: it gets this node's
+/// messages, and none relayed from another node (that node's writer stores those).
+#[tokio::test]
+async fn a_local_only_subscription_gets_no_other_nodes_messages() {
+    let prefix = NatsFactory::default().0;
+    let (one, two) = (
+        node(&nats_url(), &prefix).await,
+        node(&nats_url(), &prefix).await,
+    );
+    let chan = channel();
+    let mut local_only = two
+        .subscribe(ChannelFilter::all().local_only(), 8)
+        .await
+        .expect("subscribe");
+    let mut everything = two
+        .subscribe(ChannelFilter::all(), 8)
+        .await
+        .expect("subscribe");
+    one.publish(message(chan, thing(), None, 1))
+        .expect("publish");
+    assert_eq!(receive("relayed", &mut *everything).await.created, 1);
+    two.publish(message(chan, thing(), None, 2))
+        .expect("publish");
+    assert_eq!(receive("own", &mut *everything).await.created, 2);
+    assert_eq!(receive("own", &mut *local_only).await.created, 2);
+    assert_quiet("relayed to a local-only subscription", &mut *local_only).await;
+}
+
 /// Another prefix is another cluster; a body that is no message is dropped and counted,
 /// and the bus goes on.
 #[tokio::test]

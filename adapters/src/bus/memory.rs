@@ -54,6 +54,7 @@ struct Subscriber {
     id: u64,
     subtopic: Option<SubtopicFilter>,
     except_protocol: Option<Protocol>,
+    local_only: bool,
     queue: mpsc::Sender<Arc<Message>>,
     /// Set once, by the publish that found the queue full; shared with the subscription so
     /// it can tell `Lagged` from `Closed`.
@@ -81,7 +82,11 @@ enum Origin {
 
 impl Subscriber {
     fn wants(&self, message: &Message, origin: Origin) -> bool {
-        (origin == Origin::Remote || self.except_protocol != Some(message.protocol))
+        let origin_wanted = match origin {
+            Origin::Local => self.except_protocol != Some(message.protocol),
+            Origin::Remote => !self.local_only,
+        };
+        origin_wanted
             && self
                 .subtopic
                 .as_ref()
@@ -190,6 +195,7 @@ impl MessageBus for MemoryBus {
             id,
             subtopic: filter.subtopic,
             except_protocol: filter.except_protocol,
+            local_only: filter.local_only,
             queue,
             lagged: Arc::clone(&lagged),
         };

@@ -44,6 +44,9 @@ pub struct ChannelFilter {
     /// that delivers its own protocol's messages itself (MQTT) takes only the others, and
     /// every message from another node, which no local adapter has delivered.
     pub except_protocol: Option<Protocol>,
+    /// Only messages accepted at this node, none from other nodes: a telemetry writer
+    /// whose store every node shares saves only these, so each message is stored once.
+    pub local_only: bool,
 }
 
 impl ChannelFilter {
@@ -63,6 +66,13 @@ impl ChannelFilter {
     pub fn except(self, protocol: Protocol) -> Self {
         Self {
             except_protocol: Some(protocol),
+            ..self
+        }
+    }
+
+    pub fn local_only(self) -> Self {
+        Self {
+            local_only: true,
             ..self
         }
     }

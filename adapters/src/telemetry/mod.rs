@@ -6,6 +6,7 @@
 //! - `query`: `ReadQuery`, the reader's filters and paging, parsed from a raw query string.
 //! - `fjall`, `codec`, `value_codec`, `counts`: `FjallTelemetryStore`, the embedded backend,
 //!   its key and value layouts, and its per-channel record counts.
+//! - `postgres`: `PgTelemetryStore`, Mainflux's `messages` table, shared by several nodes.
 //! - `memory`: `MemoryTelemetryStore`, the in-memory double for tests of code above the port.
 //! - `contract`: the backend-agnostic suite (`telemetry_contract_tests!`) every backend passes.
 //!
@@ -18,6 +19,7 @@ pub mod contract;
 mod counts;
 mod fjall;
 mod memory;
+mod postgres;
 mod query;
 #[cfg(test)]
 mod query_tests;
@@ -30,6 +32,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::fjall::{Durability, FjallTelemetryOptions, FjallTelemetryStore};
 pub use self::memory::MemoryTelemetryStore;
+pub use self::postgres::PgTelemetryStore;
 pub use self::query::{Comparator, DEFAULT_LIMIT, MAX_LIMIT, QueryError, ReadQuery};
 pub use self::record::{MAX_TIME, TelemetryRecord};
 
@@ -80,8 +83,8 @@ pub enum TelemetryError {
     Corrupt(String),
 }
 
-/// The port. Backends: fjall (embedded) here; PostgreSQL and InfluxDB later, each running
-/// the same contract suite.
+/// The port. Backends: fjall (embedded, one per node) and PostgreSQL (one for all nodes),
+/// both running the same contract suite.
 #[async_trait]
 pub trait TelemetryStore: Send + Sync + 'static {
     /// Stores every record of `records`, or none of them (one batch, one transaction).
@@ -93,4 +96,11 @@ pub trait TelemetryStore: Send + Sync + 'static {
     /// the latest first), skipping `offset` matches and keeping at most `limit`.
     async fn read(&self, channel: ChannelId, query: &ReadQuery)
     -> Result<ReadPage, TelemetryError>;
+
+    /// Whether other nodes write to this same store. Then each node's writer saves only
+    /// the messages published on that node; otherwise a message relayed to every node
+    /// would be stored once per node.
+    fn shared(&self) -> bool {
+        false
+    }
 }

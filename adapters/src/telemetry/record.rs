@@ -100,6 +100,8 @@ impl TelemetryRecord {
 
     /// Why this record cannot be stored, if it cannot. Every backend refuses the same
     /// records, so a writer can filter with this before `save` and keep the good ones.
+    /// Text may not hold U+0000 (PostgreSQL's text cannot): a SenML record naming one is
+    /// stored as the opaque message instead, payload intact.
     ///
     /// Negative times are refused rather than clamped: SenML relative times are resolved
     /// against reception time before they get here, so a negative time is a bug upstream,
@@ -126,7 +128,7 @@ impl TelemetryRecord {
                 )));
             }
         }
-        let bytes: usize = [
+        let texts = [
             self.subtopic.as_deref(),
             Some(&*self.protocol),
             self.name.as_deref(),
@@ -134,12 +136,18 @@ impl TelemetryRecord {
             self.string_value.as_deref(),
             self.data_value.as_deref(),
             self.content_type.as_deref(),
-        ]
-        .into_iter()
-        .flatten()
-        .map(str::len)
-        .chain(self.payload.as_ref().map(Bytes::len))
-        .sum();
+        ];
+        if texts.iter().flatten().any(|text| text.contains('\0')) {
+            return Err(TelemetryError::Invalid(
+                "a text field holds U+0000, which PostgreSQL text cannot store".into(),
+            ));
+        }
+        let bytes: usize = texts
+            .into_iter()
+            .flatten()
+            .map(str::len)
+            .chain(self.payload.as_ref().map(Bytes::len))
+            .sum();
         if bytes > MAX_RECORD_BYTES {
             return Err(TelemetryError::Invalid(format!(
                 "{bytes} bytes of text and payload, more than {MAX_RECORD_BYTES}"
@@ -263,5 +271,10 @@ mod tests {
             ..record()
         };
         assert_eq!(edge.check(), Ok(()));
+        let nul = TelemetryRecord {
+            name: Some("temp\0".into()),
+            ..record()
+        };
+        assert!(matches!(nul.check(), Err(TelemetryError::Invalid(_))));
     }
 }

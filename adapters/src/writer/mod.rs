@@ -50,10 +50,19 @@ pub struct WriterStats {
     pub unstorable: AtomicU64,
 }
 
-/// Subscribes to every channel. Call it before anything may publish, then hand the
-/// subscription to `run`: a message published in between would reach no writer.
-pub async fn subscribe(bus: &dyn MessageBus) -> Result<Box<dyn BusSubscription>, BusError> {
-    bus.subscribe(ChannelFilter::all(), QUEUE).await
+/// Subscribes to every channel: to the messages of every node, or only to this node's when
+/// `store` is shared by all nodes (each node stores what it accepted). Call it before
+/// anything may publish, then hand the subscription to `run`: a message published in
+/// between would reach no writer.
+pub async fn subscribe(
+    bus: &dyn MessageBus,
+    store: &dyn TelemetryStore,
+) -> Result<Box<dyn BusSubscription>, BusError> {
+    let filter = match store.shared() {
+        true => ChannelFilter::all().local_only(),
+        false => ChannelFilter::all(),
+    };
+    bus.subscribe(filter, QUEUE).await
 }
 
 /// Stores what `subscription` receives; resubscribes after falling behind; runs until the
@@ -77,7 +86,7 @@ pub async fn run(
                 tracing::warn!(
                     "telemetry writer fell behind the bus and lost messages; resubscribing"
                 );
-                subscription = subscribe(bus.as_ref()).await?;
+                subscription = subscribe(bus.as_ref(), store.as_ref()).await?;
             }
             other => return Err(other),
         }

@@ -45,7 +45,7 @@ impl TelemetryStore for Batches {
 async fn start(store: Arc<Batches>) -> (Arc<dyn MessageBus>, Arc<WriterStats>) {
     let bus: Arc<dyn MessageBus> = Arc::new(MemoryBus::new());
     let stats = Arc::new(WriterStats::default());
-    let subscription = subscribe(bus.as_ref()).await.unwrap();
+    let subscription = subscribe(bus.as_ref(), store.as_ref()).await.unwrap();
     tokio::spawn(run(subscription, bus.clone(), store, stats.clone()));
     (bus, stats)
 }
@@ -132,7 +132,7 @@ async fn a_pack_the_store_refuses_is_kept_opaque_and_loses_no_other_message() {
     let store = Arc::new(MemoryTelemetryStore::new());
     let bus: Arc<dyn MessageBus> = Arc::new(MemoryBus::new());
     let stats = Arc::new(WriterStats::default());
-    let subscription = subscribe(bus.as_ref()).await.unwrap();
+    let subscription = subscribe(bus.as_ref(), store.as_ref()).await.unwrap();
     tokio::spawn(run(subscription, bus.clone(), store.clone(), stats.clone()));
     let (channel, thing) = (channel(), thing());
     bus.publish(message(channel, thing, None, 1)).unwrap();

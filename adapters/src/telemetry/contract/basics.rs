@@ -218,6 +218,10 @@ pub async fn invalid_records_are_refused_whole<F: StoreFactory>(factory: &F) {
             update_time: Some(f64::NEG_INFINITY),
             ..good.clone()
         },
+        TelemetryRecord {
+            string_value: Some("nul \0 inside".into()),
+            ..good.clone()
+        },
     ];
     for bad in bad {
         let outcome = store.save(vec![good.clone(), bad.clone()]).await;

@@ -1,0 +1,107 @@
+//! The telemetry contract suite against PostgreSQL (`FF_TELEMETRY=postgres://…`), one
+//! fresh database per test; plus what only a shared table promises.
+
+use std::sync::Arc;
+
+use adapters::telemetry::contract::{StoreFactory, channel, measurement, read, save, values};
+use adapters::telemetry::{PgTelemetryStore, TelemetryError, TelemetryStore};
+use async_trait::async_trait;
+use projections::views::postgres::ScratchDatabase;
+use tokio::sync::OnceCell;
+
+/// A database per test, created on first open; each store name is a handle on it (a
+/// "restart" is a new pool on the same database).
+#[derive(Default)]
+struct PgFactory(OnceCell<ScratchDatabase>);
+
+impl PgFactory {
+    async fn database(&self) -> &ScratchDatabase {
+        self.0
+            .get_or_init(|| async {
+                let server = commands::test_services::postgres_url();
+                ScratchDatabase::create(&server, "ff_telemetry")
+                    .await
+                    .expect("test database")
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl StoreFactory for PgFactory {
+    async fn open(&self, _name: &str) -> Arc<dyn TelemetryStore> {
+        let url = &self.database().await.url;
+        let store = PgTelemetryStore::connect(url).await;
+        Arc::new(store.unwrap_or_else(|e| panic!("telemetry on {url}: {e}")))
+    }
+}
+
+mod postgres {
+    adapters::telemetry_contract_tests!(super::PgFactory::default());
+}
+
+/// Two nodes' handles on one table read alike, and a second migration run (the second
+/// node's start) changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_nodes_share_one_table() {
+    let factory = PgFactory::default();
+    let (one, two) = (factory.open("one").await, factory.open("two").await);
+    assert!(one.shared(), "a PostgreSQL store is shared by every node");
+    let ch = channel();
+    save(&*one, vec![measurement(ch, 1.0, 1.0)]).await;
+    save(&*two, vec![measurement(ch, 2.0, 2.0)]).await;
+    assert_eq!(values(&read(&*one, ch, "").await), [2.0, 1.0]);
+    assert_eq!(read(&*two, ch, "").await, read(&*one, ch, "").await);
+}
+
+/// The query views and the telemetry may live in one database: each keeps its own
+/// migrations table.
+#[tokio::test(flavor = "multi_thread")]
+async fn views_and_telemetry_share_a_database() {
+    let factory = PgFactory::default();
+    let url = factory.database().await.url.clone();
+    projections::views::postgres::PgViews::connect(&url)
+        .await
+        .expect("views migrate first");
+    let store = factory.open("after views").await;
+    let ch = channel();
+    save(&*store, vec![measurement(ch, 1.0, 1.0)]).await;
+    projections::views::postgres::PgViews::connect(&url)
+        .await
+        .expect("views migrate again after telemetry");
+    assert_eq!(read(&*store, ch, "").await.total, 1);
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_unavailable_at_connect() {
+    let outcome = PgTelemetryStore::connect("postgres://ff@127.0.0.1:1/none").await;
+    assert!(
+        matches!(outcome, Err(TelemetryError::Unavailable(_))),
+        "got {:?}",
+        outcome.err()
+    );
+}
+
+#[path = "../adapters/tests/telemetry_model/mod.rs"]
+mod telemetry_model;
+
+/// PostgreSQL's `WHERE` clauses against the model's `ReadQuery::matches`: one database
+/// for the whole run, two fresh channels per case.
+#[test]
+fn postgres_reads_what_the_model_reads() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    use telemetry_model::{batches, on_channels, query, reads_what_the_model_reads};
+
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let factory = PgFactory::default();
+    let store = runtime.block_on(factory.open("model"));
+    let cases = (batches(), prop::collection::vec(query(), 1..6));
+    TestRunner::new(Config::with_cases(48))
+        .run(&cases, |(batches, queries)| {
+            let channels = [channel(), channel()];
+            let batches = on_channels(batches, channels);
+            reads_what_the_model_reads(&runtime, &*store, channels, &batches, &queries)
+        })
+        .expect("PostgreSQL reads what the model reads");
+}
