@@ -264,7 +264,7 @@ fn feed_counters(feeds: &FeedStats) -> [(&'static str, &'static str, &'static st
     ]
 }
 
-fn writer_counters(writer: &WriterStats) -> [(&'static str, &'static str, u64); 6] {
+fn writer_counters(writer: &WriterStats) -> [(&'static str, &'static str, u64); 7] {
     use std::sync::atomic::Ordering::Relaxed;
     [
         (
@@ -289,8 +289,13 @@ fn writer_counters(writer: &WriterStats) -> [(&'static str, &'static str, u64); 
         ),
         (
             "telemetry_failed_batches_total",
-            "Batches dropped after every save attempt failed.",
+            "Batches dropped: refused by the store, or failing for another reason than an outage.",
             writer.failed_batches.load(Relaxed),
+        ),
+        (
+            "telemetry_save_retries_total",
+            "Saves attempted again after a failure, mostly while the store was unavailable.",
+            writer.save_retries.load(Relaxed),
         ),
         (
             "telemetry_unstorable_total",

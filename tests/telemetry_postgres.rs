@@ -105,3 +105,58 @@ fn postgres_reads_what_the_model_reads() {
         })
         .expect("PostgreSQL reads what the model reads");
 }
+
+mod relay_support;
+
+/// The database going away under a running writer: what the bus delivers meanwhile waits
+/// in the writer's queue and is saved once PostgreSQL is reachable again, all of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_writer_outlasts_a_database_outage_and_loses_nothing() {
+    use adapters::bus::contract::{message, thing};
+    use adapters::bus::{MemoryBus, MessageBus};
+    use adapters::writer::{self, WriterStats};
+    use relay_support::{Relay, through, upstream};
+    use std::sync::atomic::Ordering::Relaxed;
+    use std::time::Duration;
+
+    let factory = PgFactory::default();
+    let url = factory.database().await.url.clone();
+    let relay = Relay::start(upstream(&url)).await;
+    let store: Arc<dyn TelemetryStore> = Arc::new(
+        PgTelemetryStore::connect(&through(&url, relay.addr))
+            .await
+            .expect("connect through the relay"),
+    );
+    let bus: Arc<dyn MessageBus> = Arc::new(MemoryBus::new());
+    let stats = Arc::new(WriterStats::default());
+    let subscription = writer::subscribe(&*bus, &*store).await.expect("subscribe");
+    tokio::spawn(writer::run(subscription, bus.clone(), store, stats.clone()));
+    let (ch, publisher) = (channel(), thing());
+    let reader = factory.open("reader").await;
+    let stored = |want: u64| {
+        let reader = reader.clone();
+        async move {
+            for _ in 0..600 {
+                if read(&*reader, ch, "").await.total == want {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("{want} records never stored");
+        }
+    };
+    bus.publish(message(ch, publisher, None, 0))
+        .expect("publish");
+    stored(1).await;
+    relay.cut();
+    for n in 1..=5 {
+        bus.publish(message(ch, publisher, None, n))
+            .expect("publish");
+    }
+    // Longer than any fixed budget of quick retries.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(stats.save_retries.load(Relaxed) > 0, "{stats:?}");
+    relay.restore();
+    stored(6).await;
+    assert_eq!(stats.failed_batches.load(Relaxed), 0, "{stats:?}");
+}

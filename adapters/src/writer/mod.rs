@@ -32,7 +32,10 @@ pub const MAX_BATCH: usize = 1024;
 /// PUBACK) never waited for the store, and a crash loses at most this much more of what
 /// the bus had accepted but the store had not yet written.
 pub const LINGER: Duration = Duration::from_millis(2);
+/// Attempts at a save that fails for another reason than an outage (a corrupt store).
 const SAVE_ATTEMPTS: u32 = 3;
+/// The longest wait between two attempts while the store is unavailable.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// What the writer has done, for metrics and tests.
 #[derive(Debug, Default)]
@@ -44,8 +47,10 @@ pub struct WriterStats {
     pub invalid_senml: AtomicU64,
     /// Times the writer fell behind the bus and lost messages (it resubscribes).
     pub lagged: AtomicU64,
-    /// Batches dropped after every save attempt failed.
+    /// Batches dropped: refused by the store, or failing for another reason than an outage.
     pub failed_batches: AtomicU64,
+    /// Save attempts repeated after a failure (mostly while the store was unavailable).
+    pub save_retries: AtomicU64,
     /// Messages no store can keep, even opaque (a payload over `MAX_RECORD_BYTES`).
     pub unstorable: AtomicU64,
 }
@@ -139,33 +144,50 @@ fn take_ready(
     None
 }
 
-/// Saves the records of `batch`, retrying a failed save with records built anew from the
-/// messages (so the first attempt needs no copy of them).
+/// Saves the records of `batch`. While the store is unavailable (a database restarting, a
+/// network cut) it retries, backing off up to `MAX_BACKOFF`, for as long as the outage
+/// lasts: the bus queue (`QUEUE` messages) holds what arrives meanwhile, and only once it
+/// overflows does the writer lag and lose messages (counted). Any other failure is retried
+/// `SAVE_ATTEMPTS` times, then the batch is dropped (counted). Records are built anew for
+/// each attempt, so the first one needs no copy of them.
 async fn save(store: &dyn TelemetryStore, batch: &[Arc<Message>], stats: &WriterStats) {
     let mut records = records_of_batch(batch, stats);
     let count = records.len() as u64;
-    for attempt in 1..=SAVE_ATTEMPTS {
-        match store.save(records).await {
+    let mut attempt = 1u32;
+    loop {
+        let error = match store.save(records).await {
             Ok(()) => {
                 stats.records.fetch_add(count, Ordering::Relaxed);
+                if attempt > 1 {
+                    tracing::info!(attempt, "telemetry store is back; saving again");
+                }
                 return;
             }
-            // A refused record would be refused again: only outages are worth a retry.
-            Err(error)
-                if attempt < SAVE_ATTEMPTS && !matches!(error, TelemetryError::Invalid(_)) =>
-            {
-                tracing::warn!(%error, attempt, "saving telemetry failed; retrying");
-                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
-                // Invalid SenML was counted on the first build already.
-                records = records_of_batch(batch, &WriterStats::default());
-            }
-            Err(error) => {
-                tracing::error!(%error, records = count, "telemetry batch dropped");
-                break;
-            }
+            Err(error) => error,
+        };
+        let outage = matches!(error, TelemetryError::Unavailable(_));
+        // A refused record would be refused again: it is not worth a retry.
+        if matches!(error, TelemetryError::Invalid(_)) || (!outage && attempt >= SAVE_ATTEMPTS) {
+            tracing::error!(%error, records = count, "telemetry batch dropped");
+            stats.failed_batches.fetch_add(1, Ordering::Relaxed);
+            return;
         }
+        // The first failure, then every power of two: an outage is named without a flood.
+        if attempt.is_power_of_two() {
+            tracing::warn!(%error, attempt, "saving telemetry failed; retrying");
+        }
+        stats.save_retries.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(backoff(attempt)).await;
+        attempt += 1;
+        // Invalid SenML was counted on the first build already.
+        records = records_of_batch(batch, &WriterStats::default());
     }
-    stats.failed_batches.fetch_add(1, Ordering::Relaxed);
+}
+
+/// 100 ms, 200 ms, 400 ms, … up to `MAX_BACKOFF`.
+fn backoff(attempt: u32) -> Duration {
+    let millis = 100u64.saturating_mul(1 << attempt.min(16).saturating_sub(1));
+    Duration::from_millis(millis).min(MAX_BACKOFF)
 }
 
 fn records_of_batch(batch: &[Arc<Message>], stats: &WriterStats) -> Vec<TelemetryRecord> {

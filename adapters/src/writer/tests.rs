@@ -1,5 +1,5 @@
 //! The writer's batching: a backlog is saved in full batches, a trickle after `LINGER`,
-//! and a failed save is retried with the same records.
+//! a failed save is retried with the same records, for as long as the store is unavailable.
 
 use std::sync::Mutex;
 
@@ -100,6 +100,25 @@ async fn a_failed_save_is_retried_with_the_same_records() {
     saved(&stats, 3).await;
     assert_eq!(*store.sizes.lock().unwrap(), [3]);
     assert_eq!(stats.failed_batches.load(Ordering::Relaxed), 0);
+}
+
+/// Four failures back off 100 + 200 + 400 + 800 ms: an outage that outlasts a fixed
+/// number of quick retries still loses nothing.
+#[tokio::test]
+async fn an_unavailable_store_is_retried_until_it_is_back() {
+    let store = Arc::new(Batches {
+        failures: Mutex::new(4),
+        ..Batches::default()
+    });
+    let (bus, stats) = start(store.clone()).await;
+    let (channel, thing) = (channel(), thing());
+    for n in 0..3 {
+        bus.publish(message(channel, thing, None, n)).unwrap();
+    }
+    saved(&stats, 3).await;
+    assert_eq!(*store.sizes.lock().unwrap(), [3]);
+    assert_eq!(stats.failed_batches.load(Ordering::Relaxed), 0);
+    assert_eq!(stats.save_retries.load(Ordering::Relaxed), 4);
 }
 
 #[tokio::test]
