@@ -179,7 +179,7 @@ pub async fn provision(base: &str) -> anyhow::Result<Provisioned> {
 }
 
 /// Waits until `expected` messages are saved: none lost, nothing left to count.
-async fn all_saved(store: &Store, expected: u64) -> anyhow::Result<()> {
+pub async fn all_saved(store: &Store, expected: u64) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let saved = store.saved().await?;

@@ -14,6 +14,7 @@
 //! - coap: CoAP publish, NON and CON, vs libcoap's `coap-server-notls` as a sink.
 //! - bootstrap: device fetches vs `GET /things/{id}` on the same server, per CPU-second;
 //! - provision: `ferroflux provision --from` 10,000 devices, wall time and events/s.
+//! - telemetry: HTTP publish until stored in PostgreSQL (`FF_TELEMETRY`) vs `COPY`.
 //!
 //! `--smoke` runs tiny counts and checks correctness only (CI), never speed.
 
@@ -40,6 +41,7 @@ mod replay_speed;
 mod server;
 mod stats;
 mod store_probe;
+mod telemetry_postgres;
 mod tls_part;
 
 /// The server binary's allocator, so in-process figures are the server's.
@@ -64,7 +66,7 @@ pub(crate) struct Args {
     qos: Vec<u8>,
 }
 
-const PARTS: [&str; 11] = [
+const PARTS: [&str; 12] = [
     "provisioning",
     "fjall",
     "http",
@@ -76,8 +78,9 @@ const PARTS: [&str; 11] = [
     "provision",
     "jetstream",
     "history",
+    "telemetry",
 ];
-const USAGE: &str = "--smoke, --only PART[,PART] (provisioning, fjall: the fjall rows of provisioning alone, http, mqtt, tls, views, coap, bootstrap, provision, jetstream: the JetStream rows of provisioning alone, history), --events N, \
+const USAGE: &str = "--smoke, --only PART[,PART] (provisioning, fjall: the fjall rows of provisioning alone, http, mqtt, tls, views, coap, bootstrap, provision, jetstream: the JetStream rows of provisioning alone, history, telemetry: PostgreSQL telemetry), --events N, \
     --concurrency C, --rounds R, --publishers P, --messages M (per publisher), --idle N, --qos Q[,Q] (MQTT fan-in: 0,1,2)";
 
 fn args() -> anyhow::Result<Args> {
@@ -187,6 +190,10 @@ async fn main() -> anyhow::Result<()> {
     if part("coap") {
         let requests = args.events * if args.smoke { 1 } else { 5 };
         coap::part(requests, args.rounds, args.smoke).await?;
+    }
+    if part("telemetry") {
+        let concurrency = args.concurrency.min(64);
+        telemetry_postgres::part(args.events, concurrency, args.rounds).await?;
     }
     println!("smoke: 1 passed, 0 failed");
     Ok(())

@@ -35,7 +35,7 @@ pub const LINGER: Duration = Duration::from_millis(2);
 /// Attempts at a save that fails for another reason than an outage (a corrupt store).
 const SAVE_ATTEMPTS: u32 = 3;
 /// The longest wait between two attempts while the store is unavailable.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// What the writer has done, for metrics and tests.
 #[derive(Debug, Default)]

@@ -1,0 +1,128 @@
+//! Telemetry in PostgreSQL (`FF_TELEMETRY`): messages published over HTTP (keep-alive
+//! connections, ~90 B opaque JSON bodies) until every one is a row of `messages`, against
+//! PostgreSQL's own fastest ingest of the same rows from this process: `COPY … FROM STDIN`,
+//! 1,024 rows per COPY (the writer's largest batch), one connection, `synchronous_commit =
+//! off` as ferroflux's. Same server, same run, fresh databases; rows per wall-clock second.
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use adapters::telemetry::PgTelemetryStore;
+use anyhow::ensure;
+use projections::views::postgres::ScratchDatabase;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection};
+use uuid::Uuid;
+
+use crate::http_load::{Kind, Target, load};
+use crate::http_publish::{HTTP, all_saved, provision};
+use crate::server::{Server, sibling};
+use crate::stats;
+use crate::store_probe::Store;
+
+/// The writer's largest batch (`adapters::writer::MAX_BATCH`).
+const ROWS_PER_COPY: u64 = 1024;
+
+pub async fn part(requests: u64, concurrency: usize, rounds: usize) -> anyhow::Result<()> {
+    println!(
+        "Telemetry in PostgreSQL: {requests} messages (+10 % warm-up, not timed) published over \
+         HTTP on {concurrency} connections until all are rows of `messages` (FF_TELEMETRY), \
+         against COPY of the same rows from this process, {ROWS_PER_COPY} per COPY, {rounds} \
+         rounds; rows per wall-clock second."
+    );
+    let mut ratios = Vec::new();
+    for round in 1..=rounds {
+        let copy = copy_rows(requests).await?;
+        let ours = ferroflux(requests, concurrency).await?;
+        println!(
+            "round {round}: COPY {copy:>7.0} rows/s | ferroflux HTTP → messages {ours:>7.0} rows/s"
+        );
+        ratios.push(ours / copy);
+    }
+    println!(
+        "telemetry in PostgreSQL, HTTP publish to stored row vs COPY: {}",
+        stats::ratio_summary(&ratios)
+    );
+    Ok(())
+}
+
+/// A fresh database with ferroflux's `messages` table (its own migration).
+async fn fresh_table() -> anyhow::Result<ScratchDatabase> {
+    let server = commands::test_services::postgres_url();
+    let database = ScratchDatabase::create(&server, "ff_bench").await?;
+    PgTelemetryStore::connect(&database.url).await?;
+    Ok(database)
+}
+
+/// COPYs `rows` rows shaped as ferroflux stores the bench's messages (channel, publisher,
+/// protocol, time, a 90-byte payload); rows per second.
+async fn copy_rows(rows: u64) -> anyhow::Result<f64> {
+    let database = fresh_table().await?;
+    let options: PgConnectOptions = database.url.parse()?;
+    let mut db =
+        PgConnection::connect_with(&options.options([("synchronous_commit", "off")])).await?;
+    let (channel, publisher) = (Uuid::new_v4(), Uuid::new_v4());
+    let payload: String = format!("{{\"worker\":1,\"n\":1,\"pad\":\"{}\"}}", "x".repeat(60))
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let started = Instant::now();
+    let mut written = 0;
+    while written < rows {
+        let batch = (rows - written).min(ROWS_PER_COPY);
+        let mut text = String::with_capacity(batch as usize * 300);
+        for n in written..written + batch {
+            let time = 1.7e9 + n as f64 * 1e-3;
+            writeln!(text, "{channel}\t{publisher}\thttp\t{time}\t\\\\x{payload}")?;
+        }
+        let mut copy = db
+            .copy_in_raw("COPY messages (channel, publisher, protocol, time, payload) FROM STDIN")
+            .await?;
+        copy.send(text.as_bytes()).await?;
+        ensure!(copy.finish().await? == batch, "COPY wrote a partial batch");
+        written += batch;
+    }
+    Ok(rows as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Ferroflux storing in a fresh database: from the first measured request until the writer
+/// has saved the last message; the reader then serves every one of them.
+async fn ferroflux(requests: u64, concurrency: usize) -> anyhow::Result<f64> {
+    let database = fresh_table().await?;
+    let dir = tempfile::tempdir()?;
+    let env = [
+        ("FF_DATA_DIR", dir.path().display().to_string()),
+        ("FF_HTTP_ADDR", "127.0.0.1:0".into()),
+        ("FF_MQTT_ADDR", "127.0.0.1:0".into()),
+        ("FF_COAP_ADDR", "127.0.0.1:0".into()),
+        ("FF_TELEMETRY", database.url.clone()),
+    ];
+    let server = Server::spawn(&sibling("ferroflux")?, &["serve"], &env, &[HTTP])?;
+    let base = format!("http://{}", server.addrs[0]);
+    let p = provision(&base).await?;
+    let target = Target {
+        addr: server.addrs[0].clone(),
+        path: format!("/channels/{}/messages", p.channel),
+        authorization: format!("Thing {}", p.key),
+        kind: Kind::Publish,
+    };
+    let store = Store {
+        base,
+        channel: p.channel,
+        token: p.token,
+    };
+    let warm_up = requests / 10;
+    load(&target, warm_up, concurrency).await?;
+    all_saved(&store, warm_up).await?;
+    let started = Instant::now();
+    load(&target, requests, concurrency).await?;
+    all_saved(&store, warm_up + requests).await?;
+    let rate = requests as f64 / started.elapsed().as_secs_f64();
+    let readable = store.readable().await?;
+    ensure!(
+        readable == warm_up + requests,
+        "the reader serves {readable} of {} messages",
+        warm_up + requests
+    );
+    Ok(rate)
+}
