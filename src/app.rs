@@ -4,13 +4,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use adapters::bus::MessageBus;
 use adapters::coap::{CoapAdapter, CoapConfig};
 use adapters::http::{Credential, HttpAdapter, ReadDenied, ReaderAuth};
 use adapters::mqtt::websocket::{self, MqttTarget};
 use adapters::mqtt::{MqttAdapter, MqttConfig, PresenceFeed, RevocationFeed};
 use adapters::pipeline::{KeyHasher, Pipeline, PublishError};
 use adapters::telemetry::TelemetryStore;
-use adapters::writer::{self, WriterStats};
+use adapters::writer::{self, RecordSink, WriterStats};
 use adapters::ws::WsAdapter;
 use anyhow::{Context, bail};
 use axum::Router;
@@ -61,6 +62,8 @@ pub struct App {
     mqtt_timers: crate::config::MqttTimers,
     pub telemetry: Arc<dyn TelemetryStore>,
     pub writer_stats: Arc<WriterStats>,
+    /// The InfluxDB export's writer, when `FF_INFLUX_URL` is set.
+    pub influx_stats: Option<Arc<WriterStats>>,
     authz: Arc<AuthzCache>,
     /// Issued device certificates and the revoked set, checked at every TLS handshake.
     certs: Arc<CertRegistry>,
@@ -148,16 +151,22 @@ impl App {
             .open(&config.data_dir.join("telemetry"))
             .await?;
         let writer_stats = Arc::new(WriterStats::default());
+        let mut influx_stats = None;
         if config.no_store {
             tracing::info!("FF_NO_STORE: messages are delivered, not stored");
         } else {
-            let (store, stats) = (telemetry.clone(), writer_stats.clone());
-            let subscription = writer::subscribe(bus.as_ref(), telemetry.as_ref()).await?;
-            tokio::spawn(async move {
-                if let Err(error) = writer::run(subscription, bus, store, stats).await {
-                    tracing::error!(%error, "telemetry writer stopped: messages are no longer stored");
-                }
-            });
+            start_writer(
+                &bus,
+                telemetry.clone(),
+                writer_stats.clone(),
+                "telemetry writer",
+            )
+            .await?;
+            if let Some(export) = config.influx.open().await? {
+                let stats = Arc::new(WriterStats::default());
+                start_writer(&bus, Arc::new(export), stats.clone(), "InfluxDB export").await?;
+                influx_stats = Some(stats);
+            }
         }
         let ws = WsAdapter::new(
             pipeline.clone(),
@@ -178,6 +187,7 @@ impl App {
             mqtt_timers: config.mqtt_timers.clone(),
             telemetry,
             writer_stats,
+            influx_stats,
             authz: authz_for_pipeline,
             certs,
             revocations,
@@ -231,6 +241,7 @@ impl App {
             .merge(metrics::router(metrics::Sources {
                 bus: self.pipeline.bus().clone(),
                 writer: self.writer_stats.clone(),
+                influx: self.influx_stats.clone(),
                 mqtt: self.mqtt_counters.clone(),
                 coap: self.coap_counters.clone(),
                 ws: self.ws.stats(),
@@ -457,5 +468,22 @@ fn ensure_writable(config: &Config) -> anyhow::Result<()> {
         );
     }
     let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+/// Subscribes a writer for `sink` to the bus now (before anything may publish) and runs it.
+async fn start_writer<S: RecordSink + ?Sized>(
+    bus: &Arc<dyn MessageBus>,
+    sink: Arc<S>,
+    stats: Arc<WriterStats>,
+    what: &'static str,
+) -> anyhow::Result<()> {
+    let subscription = writer::subscribe(bus.as_ref(), sink.as_ref()).await?;
+    let bus = bus.clone();
+    tokio::spawn(async move {
+        if let Err(error) = writer::run(subscription, bus, sink, stats).await {
+            tracing::error!(%error, "{what} stopped: messages are no longer saved");
+        }
+    });
     Ok(())
 }

@@ -14,6 +14,7 @@ mod client_limits;
 mod coap;
 mod event_log;
 mod feeds;
+mod influx;
 mod listen;
 mod mqtt_timers;
 mod telemetry;
@@ -26,6 +27,7 @@ pub use client_limits::{ClientLimits, open_files_limit};
 pub use coap::CoapLimits;
 pub use event_log::{EventLogBackend, EventLogConfig};
 pub use feeds::FeedsConfig;
+pub use influx::InfluxConfig;
 pub use listen::ListenAddr;
 pub use mqtt_timers::MqttTimers;
 pub use projections::masked_url as masked;
@@ -122,6 +124,9 @@ pub struct Config {
     /// Where messages are stored: fjall in the data dir, or PostgreSQL.
     #[command(flatten)]
     pub telemetry: TelemetryConfig,
+    /// An InfluxDB v2 that every message is also written to.
+    #[command(flatten)]
+    pub influx: InfluxConfig,
     #[command(flatten)]
     pub clients: ClientLimits,
     /// CoAP observer caps and retransmission.
@@ -171,6 +176,7 @@ impl Default for Config {
             log: EventLogConfig::default(),
             bus: BusConfig::default(),
             telemetry: TelemetryConfig::default(),
+            influx: InfluxConfig::default(),
             views: crate::views::MEMORY.into(),
             clients: ClientLimits::default(),
             coap: CoapLimits::default(),
@@ -196,6 +202,7 @@ impl Config {
         self.log.backend()?;
         self.bus.check()?;
         self.telemetry.check()?;
+        self.influx.check()?;
         self.bootstrap_cipher()?;
         if self.log.is_shared() && (self.jwt_secret.is_none() || self.master_key.is_none()) {
             anyhow::bail!(
@@ -311,6 +318,7 @@ impl Config {
         .chain(self.log.render())
         .chain(self.bus.render())
         .chain(self.telemetry.render())
+        .chain(self.influx.render())
         .chain(self.clients.render())
         .chain(self.coap.render())
         .chain(self.mail.render())

@@ -39,6 +39,8 @@ pub struct Sources {
     pub service: Arc<Service>,
     /// The Redis feeds' counters, when `FF_FEEDS` is set.
     pub feeds: Option<Arc<FeedStats>>,
+    /// The InfluxDB export's writer, when `FF_INFLUX_URL` is set.
+    pub influx: Option<Arc<WriterStats>>,
     pub tls: Arc<TlsStats>,
 }
 
@@ -125,6 +127,11 @@ fn exposition(sources: &Sources) -> String {
     }
     for (name, kind, help, value) in ws_counters(&sources.ws.snapshot()) {
         metric(name, kind, help, value);
+    }
+    if let Some(influx) = &sources.influx {
+        for (name, help, value) in influx_counters(influx) {
+            metric(name, "counter", help, value);
+        }
     }
     if let Some(feeds) = &sources.feeds {
         for (name, kind, help, value) in feed_counters(feeds) {
@@ -301,6 +308,32 @@ fn writer_counters(writer: &WriterStats) -> [(&'static str, &'static str, u64); 
             "telemetry_unstorable_total",
             "Messages no store keeps, even opaque (payload too large).",
             writer.unstorable.load(Relaxed),
+        ),
+    ]
+}
+
+fn influx_counters(export: &WriterStats) -> [(&'static str, &'static str, u64); 4] {
+    use std::sync::atomic::Ordering::Relaxed;
+    [
+        (
+            "influx_records_written_total",
+            "Records written to InfluxDB.",
+            export.records.load(Relaxed),
+        ),
+        (
+            "influx_failed_batches_total",
+            "Batches InfluxDB refused (400, 413, 422).",
+            export.failed_batches.load(Relaxed),
+        ),
+        (
+            "influx_save_retries_total",
+            "Writes attempted again, mostly while InfluxDB was unavailable.",
+            export.save_retries.load(Relaxed),
+        ),
+        (
+            "influx_lagged_total",
+            "Times the export fell behind the bus and lost messages.",
+            export.lagged.load(Relaxed),
         ),
     ]
 }

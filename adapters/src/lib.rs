@@ -14,8 +14,10 @@
 //!   adapter.
 //! - `revocation`: key changes, disconnects and removals that end live sessions, for every
 //!   protocol.
+//! - `influx`: the InfluxDB v2 export, a second writer's line-protocol sink.
 //! - `senml`: RFC 8428 SenML (JSON and CBOR) normalized into one record per measurement.
-//! - `telemetry`: the telemetry store port, its fjall backend, and the reader's query.
+//! - `telemetry`: the telemetry store port, its fjall and PostgreSQL backends, and the
+//!   reader's query.
 //! - `writer`: bus → SenML normalizer → telemetry store, in batches.
 //! - `ws`: the WebSocket adapter (publish and subscribe on `/channels/{id}/messages`).
 
@@ -24,6 +26,7 @@ pub mod coap;
 pub mod device_certificate;
 pub mod feeds;
 pub mod http;
+pub mod influx;
 pub mod message;
 pub mod message_properties;
 pub mod mqtt;

@@ -25,6 +25,11 @@ pub fn redis_url() -> String {
     url("FF_TEST_REDIS_URL")
 }
 
+/// VictoriaMetrics: InfluxDB's v2 write API, and `/api/v1/export` to read points back.
+pub fn influx_url() -> String {
+    url("FF_TEST_INFLUX_URL")
+}
+
 fn url(var: &str) -> String {
     if let Ok(url) = std::env::var(var) {
         return url;

@@ -20,6 +20,28 @@ use crate::bus::{BusError, BusSubscription, ChannelFilter, MessageBus};
 use crate::message::Message;
 use crate::telemetry::{TelemetryError, TelemetryRecord, TelemetryStore};
 
+/// What a writer saves into: a telemetry store, which the reader reads, or an export that
+/// only takes records (InfluxDB). Every telemetry store is one.
+#[async_trait::async_trait]
+pub trait RecordSink: Send + Sync + 'static {
+    /// Stores every record of `records` or none of them; `TelemetryStore::save`'s errors.
+    async fn save(&self, records: Vec<TelemetryRecord>) -> Result<(), TelemetryError>;
+
+    /// Whether every node writes to this same sink, each saving only what it accepted.
+    fn shared(&self) -> bool;
+}
+
+#[async_trait::async_trait]
+impl<T: TelemetryStore + ?Sized> RecordSink for T {
+    async fn save(&self, records: Vec<TelemetryRecord>) -> Result<(), TelemetryError> {
+        TelemetryStore::save(self, records).await
+    }
+
+    fn shared(&self) -> bool {
+        TelemetryStore::shared(self)
+    }
+}
+
 /// Queue between the bus and the writer: large, so bursts are absorbed while a batch saves.
 pub const QUEUE: usize = 65_536;
 /// Most messages saved in one batch.
@@ -59,9 +81,9 @@ pub struct WriterStats {
 /// `store` is shared by all nodes (each node stores what it accepted). Call it before
 /// anything may publish, then hand the subscription to `run`: a message published in
 /// between would reach no writer.
-pub async fn subscribe(
+pub async fn subscribe<S: RecordSink + ?Sized>(
     bus: &dyn MessageBus,
-    store: &dyn TelemetryStore,
+    store: &S,
 ) -> Result<Box<dyn BusSubscription>, BusError> {
     let filter = match store.shared() {
         true => ChannelFilter::all().local_only(),
@@ -72,10 +94,10 @@ pub async fn subscribe(
 
 /// Stores what `subscription` receives; resubscribes after falling behind; runs until the
 /// bus closes.
-pub async fn run(
+pub async fn run<S: RecordSink + ?Sized>(
     mut subscription: Box<dyn BusSubscription>,
     bus: Arc<dyn MessageBus>,
-    store: Arc<dyn TelemetryStore>,
+    store: Arc<S>,
     stats: Arc<WriterStats>,
 ) -> Result<(), BusError> {
     loop {
@@ -99,9 +121,9 @@ pub async fn run(
 }
 
 /// Saves batches until the subscription ends; returns why it ended.
-async fn drain(
+async fn drain<S: RecordSink + ?Sized>(
     subscription: &mut (dyn BusSubscription + '_),
-    store: &dyn TelemetryStore,
+    store: &S,
     stats: &WriterStats,
 ) -> BusError {
     // Reused, so a batch costs no allocation of its own once the first one has grown it.
@@ -150,7 +172,7 @@ fn take_ready(
 /// overflows does the writer lag and lose messages (counted). Any other failure is retried
 /// `SAVE_ATTEMPTS` times, then the batch is dropped (counted). Records are built anew for
 /// each attempt, so the first one needs no copy of them.
-async fn save(store: &dyn TelemetryStore, batch: &[Arc<Message>], stats: &WriterStats) {
+async fn save<S: RecordSink + ?Sized>(store: &S, batch: &[Arc<Message>], stats: &WriterStats) {
     let mut records = records_of_batch(batch, stats);
     let count = records.len() as u64;
     let mut attempt = 1u32;
