@@ -10,7 +10,7 @@ use adapters::influx::{InfluxExport, InfluxOptions};
 use adapters::telemetry::TelemetryRecord;
 use adapters::writer::RecordSink;
 use domain::ids::{ChannelId, ThingId};
-use process::{Server, ferroflux};
+use process::{Server, assert_refused_at_start, config_output};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -192,34 +192,18 @@ fn a_bad_or_unreachable_influx_url_stops_the_start_with_one_line() {
         "http://127.0.0.1:1",
         "https://user:secret@influx.example.com",
     ] {
-        let output = ferroflux(dir.path())
-            .env("FF_INFLUX_URL", url)
-            .arg("serve")
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(!output.status.success(), "{stderr}");
-        let errors: Vec<_> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
-        assert_eq!(errors.len(), 1, "{stderr}");
-        assert!(errors[0].contains("FF_INFLUX_URL"), "{stderr}");
-        assert!(
-            !stderr.contains("secret") && !stderr.contains("panicked"),
-            "{stderr}"
-        );
+        assert_refused_at_start(dir.path(), "FF_INFLUX_URL", url, "secret");
     }
 }
 
 #[test]
 fn config_masks_the_influx_token() {
     let dir = tempfile::tempdir().unwrap();
-    let output = ferroflux(dir.path())
-        .env("FF_INFLUX_URL", "http://influx.example.com:8086")
-        .env("FF_INFLUX_TOKEN", "hunter2")
-        .arg("config")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}");
+    let env = [
+        ("FF_INFLUX_URL", "http://influx.example.com:8086"),
+        ("FF_INFLUX_TOKEN", "hunter2"),
+    ];
+    let stdout = config_output(dir.path(), &env, &[]);
     assert!(
         stdout.contains("FF_INFLUX_URL=http://influx.example.com:8086"),
         "{stdout}"

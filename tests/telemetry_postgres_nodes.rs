@@ -8,7 +8,7 @@ mod process;
 use std::time::Duration;
 
 use cluster_support::*;
-use process::{Server, ferroflux};
+use process::{Server, assert_refused_at_start, config_output};
 use projections::views::postgres::ScratchDatabase;
 use serde_json::json;
 use sqlx::{Connection, PgConnection, Row};
@@ -159,45 +159,20 @@ fn a_bad_or_unreachable_telemetry_database_stops_the_start_with_one_line() {
         "postgres://ff:secret@127.0.0.1:1/telemetry",
         "influx://ff:secret@127.0.0.1/telemetry",
     ] {
-        let output = ferroflux(dir.path())
-            .env("FF_TELEMETRY", url)
-            .arg("serve")
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(!output.status.success(), "{stderr}");
-        let errors: Vec<_> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
-        assert_eq!(errors.len(), 1, "{stderr}");
-        assert!(errors[0].contains("FF_TELEMETRY"), "{stderr}");
-        assert!(
-            !stderr.contains("secret") && !stderr.contains("panicked"),
-            "{stderr}"
-        );
+        assert_refused_at_start(dir.path(), "FF_TELEMETRY", url, "secret");
     }
 }
 
 #[test]
 fn config_shows_the_telemetry_url_with_the_password_masked() {
     let dir = tempfile::tempdir().unwrap();
-    let output = ferroflux(dir.path())
-        .env(
-            "FF_TELEMETRY",
-            "postgres://ff:hunter2@db.example.com/telemetry",
-        )
-        .arg("config")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}");
+    let url = "postgres://ff:hunter2@db.example.com/telemetry";
+    let stdout = config_output(dir.path(), &[("FF_TELEMETRY", url)], &[]);
     assert!(
         stdout.contains("FF_TELEMETRY=postgres://ff:****@db.example.com/telemetry"),
         "{stdout}"
     );
     assert!(!stdout.contains("hunter2"), "{stdout}");
-    let default = ferroflux(dir.path())
-        .env_remove("FF_TELEMETRY")
-        .arg("config")
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&default.stdout).contains("FF_TELEMETRY=fjall"));
+    let default = config_output(dir.path(), &[], &["FF_TELEMETRY"]);
+    assert!(default.contains("FF_TELEMETRY=fjall"), "{default}");
 }

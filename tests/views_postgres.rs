@@ -6,7 +6,7 @@ mod process;
 
 use axum::http::StatusCode;
 use common::{TestApp, req};
-use process::{Server, ferroflux};
+use process::{Server, assert_refused_at_start, config_output, ferroflux};
 use projections::views::postgres::ScratchDatabase;
 use serde_json::{Value, json};
 
@@ -205,45 +205,20 @@ fn an_unreachable_views_database_stops_the_start_with_one_line() {
         "postgres://ff:secret@127.0.0.1:1/views",
         "mysql://ff@127.0.0.1/views",
     ] {
-        let output = ferroflux(dir.path())
-            .env("FF_VIEWS", url)
-            .arg("serve")
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(!output.status.success(), "{stderr}");
-        let errors: Vec<_> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
-        assert_eq!(errors.len(), 1, "{stderr}");
-        assert!(errors[0].contains("FF_VIEWS"), "{stderr}");
-        assert!(
-            !stderr.contains("secret") && !stderr.contains("panicked"),
-            "{stderr}"
-        );
+        assert_refused_at_start(dir.path(), "FF_VIEWS", url, "secret");
     }
 }
 
 #[test]
 fn config_shows_the_views_url_with_the_password_masked() {
     let dir = tempfile::tempdir().unwrap();
-    let output = ferroflux(dir.path())
-        .env(
-            "FF_VIEWS",
-            "postgres://ff:hunter2@db.example.com:5432/views",
-        )
-        .arg("config")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}");
+    let url = "postgres://ff:hunter2@db.example.com:5432/views";
+    let stdout = config_output(dir.path(), &[("FF_VIEWS", url)], &[]);
     assert!(
         stdout.contains("FF_VIEWS=postgres://ff:****@db.example.com:5432/views"),
         "{stdout}"
     );
     assert!(!stdout.contains("hunter2"), "{stdout}");
-    let default = ferroflux(dir.path())
-        .env_remove("FF_VIEWS")
-        .arg("config")
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&default.stdout).contains("FF_VIEWS=memory"));
+    let default = config_output(dir.path(), &[], &["FF_VIEWS"]);
+    assert!(default.contains("FF_VIEWS=memory"), "{default}");
 }

@@ -1,14 +1,18 @@
-//! Telemetry in PostgreSQL (`FF_TELEMETRY`): messages published over HTTP (keep-alive
-//! connections, ~90 B opaque JSON bodies) until every one is a row of `messages`, against
-//! PostgreSQL's own fastest ingest of the same rows from this process: `COPY … FROM STDIN`,
-//! 1,024 rows per COPY (the writer's largest batch), one connection, `synchronous_commit =
-//! off` as ferroflux's. Same server, same run, fresh databases; rows per wall-clock second.
+//! Telemetry in PostgreSQL (`FF_TELEMETRY`), two comparisons in each round, same servers,
+//! fresh databases, rows per wall-clock second:
+//! - the store's `save` alone, 1,024 records per batch as the writer saves them, against
+//!   PostgreSQL's own fastest ingest of the same rows from this process: `COPY … FROM STDIN`,
+//!   1,024 rows per COPY, one connection, `synchronous_commit = off` as ferroflux's;
+//! - messages published over HTTP (keep-alive connections, ~90 B opaque JSON bodies) until
+//!   every one is stored, into PostgreSQL against into the default fjall store.
 
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use adapters::telemetry::PgTelemetryStore;
+use adapters::telemetry::{PgTelemetryStore, TelemetryRecord, TelemetryStore};
 use anyhow::ensure;
+use bytes::Bytes;
+use domain::ids::{ChannelId, ThingId};
 use projections::views::postgres::ScratchDatabase;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
@@ -25,23 +29,31 @@ const ROWS_PER_COPY: u64 = 1024;
 
 pub async fn part(requests: u64, concurrency: usize, rounds: usize) -> anyhow::Result<()> {
     println!(
-        "Telemetry in PostgreSQL: {requests} messages (+10 % warm-up, not timed) published over \
-         HTTP on {concurrency} connections until all are rows of `messages` (FF_TELEMETRY), \
-         against COPY of the same rows from this process, {ROWS_PER_COPY} per COPY, {rounds} \
-         rounds; rows per wall-clock second."
+        "Telemetry in PostgreSQL, {rounds} rounds, rows per wall-clock second: {requests} rows \
+         saved by the store, {ROWS_PER_COPY} per batch, against COPY of the same rows from this \
+         process, {ROWS_PER_COPY} per COPY; {requests} messages (+10 % warm-up, not timed) \
+         published over HTTP on {concurrency} connections until all are stored, in PostgreSQL \
+         (FF_TELEMETRY) against in fjall (the default)."
     );
     let mut ratios = Vec::new();
     for round in 1..=rounds {
         let copy = copy_rows(requests).await?;
-        let ours = ferroflux(requests, concurrency).await?;
+        let store = store_rows(requests).await?;
+        let database = fresh_table().await?;
+        let postgres = ferroflux(requests, concurrency, Some(&database.url)).await?;
+        let fjall = ferroflux(requests, concurrency, None).await?;
         println!(
-            "round {round}: COPY {copy:>7.0} rows/s | ferroflux HTTP → messages {ours:>7.0} rows/s"
+            "round {round}: COPY {copy:>7.0} | store's save {store:>7.0} | HTTP until stored: \
+             PostgreSQL {postgres:>7.0}, fjall {fjall:>7.0}"
         );
-        ratios.push(ours / copy);
+        ratios.push((store / copy, postgres / fjall));
     }
+    let (saves, http): (Vec<f64>, Vec<f64>) = ratios.into_iter().unzip();
     println!(
-        "telemetry in PostgreSQL, HTTP publish to stored row vs COPY: {}",
-        stats::ratio_summary(&ratios)
+        "telemetry in PostgreSQL: the store's save vs COPY {}; HTTP publish until stored, \
+         PostgreSQL vs fjall {}",
+        stats::ratio_summary(&saves),
+        stats::ratio_summary(&http)
     );
     Ok(())
 }
@@ -85,17 +97,47 @@ async fn copy_rows(rows: u64) -> anyhow::Result<f64> {
     Ok(rows as f64 / started.elapsed().as_secs_f64())
 }
 
-/// Ferroflux storing in a fresh database: from the first measured request until the writer
-/// has saved the last message; the reader then serves every one of them.
-async fn ferroflux(requests: u64, concurrency: usize) -> anyhow::Result<f64> {
+/// `PgTelemetryStore::save` of the same rows, 1,024 per batch, one batch at a time as the
+/// writer saves them: the store without HTTP, SenML or the bus in front.
+async fn store_rows(rows: u64) -> anyhow::Result<f64> {
     let database = fresh_table().await?;
+    let store = PgTelemetryStore::connect(&database.url).await?;
+    let (channel, publisher) = (ChannelId(Uuid::new_v4()), ThingId(Uuid::new_v4()));
+    let payload = Bytes::from(format!(
+        "{{\"worker\":1,\"n\":1,\"pad\":\"{}\"}}",
+        "x".repeat(60)
+    ));
+    let started = Instant::now();
+    let mut written = 0;
+    while written < rows {
+        let batch = (rows - written).min(ROWS_PER_COPY);
+        let records = (written..written + batch)
+            .map(|n| TelemetryRecord {
+                payload: Some(payload.clone()),
+                ..TelemetryRecord::new(channel, publisher, "http", 1.7e9 + n as f64 * 1e-3)
+            })
+            .collect();
+        TelemetryStore::save(&store, records).await?;
+        written += batch;
+    }
+    Ok(rows as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Ferroflux storing in `postgres` (fjall in its data dir when `None`): from the first
+/// measured request until the writer has saved the last message; the reader then serves
+/// every one of them.
+async fn ferroflux(
+    requests: u64,
+    concurrency: usize,
+    postgres: Option<&str>,
+) -> anyhow::Result<f64> {
     let dir = tempfile::tempdir()?;
     let env = [
         ("FF_DATA_DIR", dir.path().display().to_string()),
         ("FF_HTTP_ADDR", "127.0.0.1:0".into()),
         ("FF_MQTT_ADDR", "127.0.0.1:0".into()),
         ("FF_COAP_ADDR", "127.0.0.1:0".into()),
-        ("FF_TELEMETRY", database.url.clone()),
+        ("FF_TELEMETRY", postgres.unwrap_or("fjall").into()),
     ];
     let server = Server::spawn(&sibling("ferroflux")?, &["serve"], &env, &[HTTP])?;
     let base = format!("http://{}", server.addrs[0]);

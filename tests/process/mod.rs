@@ -23,6 +23,41 @@ pub fn ferroflux(data_dir: &Path) -> Command {
     command
 }
 
+/// `serve` with `var=value` stops at once: a non-zero exit and exactly one `error:` line,
+/// naming `var`, with neither `secret` nor a panic anywhere in what it printed.
+pub fn assert_refused_at_start(data_dir: &Path, var: &str, value: &str, secret: &str) {
+    let output = ferroflux(data_dir)
+        .env(var, value)
+        .arg("serve")
+        .output()
+        .expect("run ferroflux serve");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    let errors: Vec<_> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains(var), "{stderr}");
+    assert!(
+        !stderr.contains(secret) && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}
+
+/// What `ferroflux config` prints with `env` set (and `unset` removed), after it succeeded.
+pub fn config_output(data_dir: &Path, env: &[(&str, &str)], unset: &[&str]) -> String {
+    let mut command = ferroflux(data_dir);
+    command.envs(env.iter().copied());
+    for var in unset {
+        command.env_remove(var);
+    }
+    let output = command
+        .arg("config")
+        .output()
+        .expect("run ferroflux config");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{stdout}");
+    stdout
+}
+
 /// A server process and the lines it has logged so far.
 pub struct Server {
     pub child: Child,
