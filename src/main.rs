@@ -33,7 +33,8 @@ enum Command {
     Events(cmd::events::EventsArgs),
     /// Rebuild projections from the event log.
     Replay(cmd::replay::ReplayArgs),
-    /// Copy the embedded event log into NATS JetStream (grow into several nodes).
+    /// Copy the embedded event log into NATS JetStream and the telemetry into PostgreSQL
+    /// (grow into several nodes).
     Migrate(cmd::migrate::MigrateArgs),
     /// Provision devices from a CSV through a running server's `POST /mapping`.
     Provision(cmd::provision::ProvisionArgs),

@@ -11,6 +11,23 @@ impl Bar {
             ProgressStyle::with_template("{bar:40} {pos}/{len} events  {per_sec}  eta {eta}")?;
         Ok(Self(ProgressBar::new(0).with_style(style)))
     }
+
+    /// Telemetry records copied of all, rate and time left; starts at `done`.
+    pub fn records(total: u64, done: u64) -> anyhow::Result<Self> {
+        let style =
+            ProgressStyle::with_template("{bar:40} {pos}/{len} records  {per_sec}  eta {eta}")?;
+        let bar = ProgressBar::new(total).with_style(style);
+        bar.set_position(done);
+        Ok(Self(bar))
+    }
+
+    pub fn set(&self, done: u64) {
+        self.0.set_position(done);
+    }
+
+    pub fn done(&self) {
+        self.0.finish();
+    }
 }
 
 impl replay::Progress for Bar {

@@ -60,6 +60,11 @@ impl TelemetryConfig {
         self.backend().map(|_| ())
     }
 
+    /// Whether the setting names a PostgreSQL database.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.backend(), Ok(Backend::Postgres(_)))
+    }
+
     /// Opens the store; `telemetry_dir` is where fjall keeps it by default. An unreachable
     /// database is one line naming `FF_TELEMETRY` (password masked).
     pub async fn open(&self, telemetry_dir: &Path) -> anyhow::Result<Arc<dyn TelemetryStore>> {

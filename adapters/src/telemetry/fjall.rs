@@ -8,6 +8,7 @@
 //! the query's time bounds, on a blocking thread; without any filter it stops at the end of
 //! its page and takes `total` from the count.
 
+use std::ops::Bound;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -15,6 +16,7 @@ use async_trait::async_trait;
 use domain::ids::ChannelId;
 use fjall::config::FilterPolicy;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
+use uuid::Uuid;
 
 use super::codec::{self, storage_error};
 use super::counts::{self, Counts};
@@ -27,6 +29,8 @@ const RECORDS: &str = "records";
 const META: &str = "meta";
 /// `meta` key of the next sequence number (u64 BE).
 const NEXT_SEQ: &[u8] = b"next_seq";
+/// `meta` key of this store's id (16 bytes): names it as the source of a copy.
+const STORE_ID: &[u8] = b"store_id";
 
 /// When `save` returns, how safe are its records?
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -70,6 +74,14 @@ impl Default for FjallTelemetryOptions {
 /// The telemetry of one fjall database directory, owned by this process (fjall locks it).
 pub struct FjallTelemetryStore {
     inner: Arc<Inner>,
+    id: Uuid,
+}
+
+/// Records in key order (channel, time, arrival), as `FjallTelemetryStore::export_after`
+/// hands them out, and the key of the last one: where the next call goes on.
+pub struct ExportBatch {
+    pub records: Vec<TelemetryRecord>,
+    pub last_key: Option<Vec<u8>>,
 }
 
 struct Inner {
@@ -120,7 +132,9 @@ impl FjallTelemetryStore {
             Some(bytes) => codec::be_u64(&bytes, "next sequence")?,
         };
         let counts = counts::load(&db, &records, &meta)?;
+        let id = store_id(&db, &meta)?;
         Ok(Self {
+            id,
             inner: Arc::new(Inner {
                 db,
                 records,
@@ -129,6 +143,65 @@ impl FjallTelemetryStore {
                 written: Mutex::new(Written { next_seq, counts }),
             }),
         })
+    }
+}
+
+/// The store's id, made and kept the first time a store is opened without one.
+fn store_id(db: &Database, meta: &Keyspace) -> Result<Uuid, TelemetryError> {
+    if let Some(bytes) = meta.get(STORE_ID).map_err(storage_error)? {
+        return Uuid::from_slice(&bytes).map_err(|_| TelemetryError::Corrupt("store id".into()));
+    }
+    let id = Uuid::new_v4();
+    let mut batch = db.batch();
+    batch.insert(meta, STORE_ID, &id.as_bytes()[..]);
+    batch.commit().map_err(storage_error)?;
+    Ok(id)
+}
+
+impl FjallTelemetryStore {
+    /// This store's id, the same across restarts: `ferroflux migrate` keeps, per source
+    /// store, how far it has copied.
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+
+    /// Every record stored, from the per-channel counts.
+    pub fn record_count(&self) -> u64 {
+        let written = self
+            .inner
+            .written
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        written.counts.values().sum()
+    }
+
+    /// At most `max` records after the key `after` (from the first when `None`), in key
+    /// order: per channel oldest first, ties in arrival order, so a copy saved in this order
+    /// keeps the reader's order. Blocking: call it off the async workers for big stores.
+    pub fn export_after(
+        &self,
+        after: Option<&[u8]>,
+        max: usize,
+    ) -> Result<ExportBatch, TelemetryError> {
+        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut batch = ExportBatch {
+            records: Vec::with_capacity(max.min(4096)),
+            last_key: None,
+        };
+        for guard in self
+            .inner
+            .records
+            .range::<&[u8], _>((start, Bound::Unbounded))
+        {
+            if batch.records.len() >= max {
+                break;
+            }
+            let (key, value) = guard.into_inner().map_err(storage_error)?;
+            let channel = codec::key_channel(&key)?;
+            batch.records.push(decode_record(channel, &value)?);
+            batch.last_key = Some(key.to_vec());
+        }
+        Ok(batch)
     }
 }
 

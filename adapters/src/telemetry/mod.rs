@@ -30,9 +30,9 @@ use async_trait::async_trait;
 use domain::ids::ChannelId;
 use serde::{Deserialize, Serialize};
 
-pub use self::fjall::{Durability, FjallTelemetryOptions, FjallTelemetryStore};
+pub use self::fjall::{Durability, ExportBatch, FjallTelemetryOptions, FjallTelemetryStore};
 pub use self::memory::MemoryTelemetryStore;
-pub use self::postgres::PgTelemetryStore;
+pub use self::postgres::{ImportPosition, PgTelemetryStore};
 pub use self::query::{Comparator, DEFAULT_LIMIT, MAX_LIMIT, QueryError, ReadQuery};
 pub use self::record::{MAX_TIME, TelemetryRecord};
 

@@ -4,11 +4,13 @@
 //! - `mod`: connect and migrate, and `save`: one batch is one `INSERT … SELECT FROM UNNEST`,
 //!   so it is one statement, all or nothing, in arrival order.
 //! - `read`: the reader's filters as a `WHERE` clause, a page and its total in one query.
+//! - `import`: a copy of another store, each batch with its position in one transaction.
 //!
 //! Commits do not wait for the WAL flush (`synchronous_commit = off`), as the fjall store
 //! writes buffered: publishers were acknowledged before the writer saved anything, and a
 //! database crash loses at most its last fraction of a second, not a consistent state.
 
+mod import;
 mod read;
 
 use std::time::Duration;
@@ -16,7 +18,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use domain::ids::ChannelId;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::{Connection, PgConnection, PgExecutor, PgPool};
+
+pub use import::ImportPosition;
 
 use super::{ReadPage, ReadQuery, TelemetryError, TelemetryRecord, TelemetryStore};
 
@@ -78,30 +82,7 @@ impl TelemetryStore for PgTelemetryStore {
         for record in &records {
             record.check()?;
         }
-        if records.is_empty() {
-            return Ok(());
-        }
-        let c = Columns::of(&records);
-        sqlx::query(INSERT)
-            .bind(c.channel)
-            .bind(c.subtopic)
-            .bind(c.publisher)
-            .bind(c.protocol)
-            .bind(c.name)
-            .bind(c.unit)
-            .bind(c.value)
-            .bind(c.string_value)
-            .bind(c.bool_value)
-            .bind(c.data_value)
-            .bind(c.sum)
-            .bind(c.time)
-            .bind(c.update_time)
-            .bind(c.payload)
-            .bind(c.content_type)
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        insert(&self.pool, &records).await
     }
 
     async fn read(
@@ -116,6 +97,37 @@ impl TelemetryStore for PgTelemetryStore {
     fn shared(&self) -> bool {
         true
     }
+}
+
+/// One statement for a whole batch, in arrival order; records checked by the caller.
+async fn insert<'e>(
+    executor: impl PgExecutor<'e>,
+    records: &[TelemetryRecord],
+) -> Result<(), TelemetryError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let c = Columns::of(records);
+    sqlx::query(INSERT)
+        .bind(c.channel)
+        .bind(c.subtopic)
+        .bind(c.publisher)
+        .bind(c.protocol)
+        .bind(c.name)
+        .bind(c.unit)
+        .bind(c.value)
+        .bind(c.string_value)
+        .bind(c.bool_value)
+        .bind(c.data_value)
+        .bind(c.sum)
+        .bind(c.time)
+        .bind(c.update_time)
+        .bind(c.payload)
+        .bind(c.content_type)
+        .execute(executor)
+        .await
+        .map_err(unavailable)?;
+    Ok(())
 }
 
 /// A batch turned inside out: one array per column, the shape `UNNEST` takes.
