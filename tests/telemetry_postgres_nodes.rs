@@ -4,6 +4,7 @@
 
 mod cluster_support;
 mod process;
+mod relay_support;
 
 use std::time::Duration;
 
@@ -108,6 +109,34 @@ async fn published_senml_is_read_back_and_sits_in_the_messages_table() {
     );
     // Nothing lives in the data dir's telemetry store instead.
     assert!(!dir.path().join("telemetry").exists());
+}
+
+/// The database going away: the reader answers 503 (not 500), and reads again once it is
+/// back; a message published meanwhile is stored then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_is_503_for_the_reader_and_loses_no_message() {
+    use relay_support::{Relay, through, upstream};
+
+    let database = fresh_database().await;
+    let relay = Relay::start(upstream(&database.url)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let telemetry = through(&database.url, relay.addr);
+    let server = Server::start_with(dir.path(), &[("FF_TELEMETRY", telemetry.as_str())]);
+    let (_, channel, key) = provision(&server.base).await;
+    let reader = format!("{}/channels/{channel}/messages", server.base);
+    let auth = format!("Thing {key}");
+    assert_eq!(send(&server.base, &channel, &key, "before", 1.0).await, 202);
+    read_total(&server.base, &channel, &key, 1).await;
+    relay.cut();
+    let (status, body, _) = call("GET", reader.clone(), Some(&auth), None).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(
+        body["error"],
+        "the telemetry store is unavailable; retry later"
+    );
+    assert_eq!(send(&server.base, &channel, &key, "during", 2.0).await, 202);
+    relay.restore();
+    read_total(&server.base, &channel, &key, 2).await;
 }
 
 /// Each node stores the messages it accepted, none relayed from the other: every message

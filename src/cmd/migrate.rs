@@ -13,7 +13,8 @@ use ferroflux::config::{EventLogConfig, TelemetryConfig, masked};
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
-    /// The data dir whose fjall event log is copied (the server must be stopped).
+    /// The data dir whose fjall event log and telemetry are copied (the server must be
+    /// stopped).
     #[arg(long, env = "FF_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
     /// The JetStream log to copy the event log into: `nats://host:port`.

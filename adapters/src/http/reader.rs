@@ -54,7 +54,8 @@ pub trait ReaderAuth: Send + Sync + 'static {
     params(("id" = uuid::Uuid, Path, description = "the channel"), ReadParams),
     responses((status = 200, body = ReadPage), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody, description = "the id is not a UUID")))]
+        (status = 404, body = ErrorBody, description = "the id is not a UUID"),
+        (status = 503, body = ErrorBody, description = "the telemetry store is unreachable (a database outage); retry later")))]
 pub async fn read(
     State(adapter): State<Arc<HttpAdapter>>,
     Path(channel): Path<String>,
@@ -83,6 +84,13 @@ pub async fn read(
     match adapter.store.read(channel, &query).await {
         Ok(page) => Ok(Json(page)),
         Err(TelemetryError::Query(e)) => Err(bad_request(e.to_string())),
+        Err(TelemetryError::Unavailable(reason)) => {
+            tracing::warn!(%reason, "reading telemetry failed: the store is unavailable");
+            Err(AdapterError(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the telemetry store is unavailable; retry later".into(),
+            ))
+        }
         Err(error) => {
             tracing::error!(%error, "reading telemetry failed");
             Err(AdapterError(
