@@ -75,7 +75,7 @@ pub enum TelemetryError {
     #[error(transparent)]
     Query(#[from] QueryError),
     /// Storage failed or is closed: nothing of a save was acknowledged, a read has no
-    /// answer. Retry later; the reader answers 500.
+    /// answer. Retry later; the reader answers 503.
     #[error("telemetry store unavailable: {0}")]
     Unavailable(String),
     /// Stored bytes do not read back: operator attention needed.
