@@ -25,3 +25,10 @@ CREATE TABLE messages (
 
 -- Every read is one channel, newest first, ties latest first.
 CREATE INDEX messages_channel_time ON messages (channel, time DESC, seq DESC);
+
+-- Records per channel, kept by the statement that inserts them: a read without filters
+-- takes its `total` from here instead of counting the channel's rows.
+CREATE TABLE message_counts (
+    channel uuid PRIMARY KEY,
+    records bigint NOT NULL CHECK (records >= 0)
+);

@@ -1,8 +1,9 @@
 //! Telemetry in PostgreSQL (`FF_TELEMETRY=postgres://…`): Mainflux's `messages` table
 //! (`adapters/migrations/telemetry`), shared by every node that names the same database.
 //!
-//! - `mod`: connect and migrate, and `save`: one batch is one `INSERT … SELECT FROM UNNEST`,
-//!   so it is one statement, all or nothing, in arrival order.
+//! - `mod`: connect and migrate, and `save`: one batch is one `INSERT … SELECT FROM UNNEST`
+//!   that also moves the channels' counts, so it is one statement, all or nothing, in
+//!   arrival order.
 //! - `read`: the reader's filters as a `WHERE` clause, a page and its total in one query.
 //! - `import`: a copy of another store, each batch with its position in one transaction.
 //!
@@ -30,8 +31,12 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Its own migrations table, so the query views' migrations can share the database.
 const MIGRATIONS_TABLE: &str = "_telemetry_migrations";
 
-const INSERT: &str = "INSERT INTO messages (channel, subtopic, publisher, protocol, name, unit, \
-     value, string_value, bool_value, data_value, sum, time, update_time, payload, content_type) \
+/// The batch in arrival order, and each channel's count moved by as many rows, in one
+/// statement. Counts are locked in channel order, so two nodes writing the same channels at
+/// once wait for each other instead of deadlocking.
+const INSERT: &str = "WITH inserted AS (INSERT INTO messages (channel, subtopic, publisher, \
+     protocol, name, unit, value, string_value, bool_value, data_value, sum, time, update_time, \
+     payload, content_type) \
      SELECT channel, subtopic, publisher, protocol, name, unit, value, string_value, bool_value, \
      data_value, sum, time, update_time, payload, content_type \
      FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], \
@@ -39,7 +44,10 @@ const INSERT: &str = "INSERT INTO messages (channel, subtopic, publisher, protoc
      $13::float8[], $14::bytea[], $15::text[]) WITH ORDINALITY AS r(channel, subtopic, \
      publisher, protocol, name, unit, value, string_value, bool_value, data_value, sum, time, \
      update_time, payload, content_type, arrival) \
-     ORDER BY arrival";
+     ORDER BY arrival RETURNING channel) \
+     INSERT INTO message_counts (channel, records) \
+     SELECT channel, count(*) FROM inserted GROUP BY channel ORDER BY channel \
+     ON CONFLICT (channel) DO UPDATE SET records = message_counts.records + EXCLUDED.records";
 
 /// The `messages` table of one database, through a small pool.
 pub struct PgTelemetryStore {

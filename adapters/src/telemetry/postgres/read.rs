@@ -1,5 +1,7 @@
-//! One read: the query's filters as a `WHERE` clause with bound values, the page and the
-//! total of all matches in one round trip (a second only when the page is past the end).
+//! One read: the query's filters as a `WHERE` clause with bound values; the page and the
+//! total of all matches in one statement, so one snapshot. Without any filter the total is
+//! the channel's count (`message_counts`); with filters it is counted, as Mainflux's
+//! `COUNT(*)`. The page itself is an index scan that stops at its end.
 
 use std::borrow::Cow;
 
@@ -20,7 +22,9 @@ pub(super) async fn page(
     channel: ChannelId,
     query: &ReadQuery,
 ) -> Result<ReadPage, TelemetryError> {
-    let mut sql = QueryBuilder::new(format!("SELECT count(*) OVER () AS total, {COLUMNS}"));
+    let mut sql = QueryBuilder::new("SELECT ");
+    total(&mut sql, channel, query);
+    sql.push(format!(" AS total, {COLUMNS}"));
     matching(&mut sql, channel, query);
     sql.push(" ORDER BY time DESC, seq DESC LIMIT ")
         .push_bind(query.limit as i64)
@@ -49,12 +53,26 @@ async fn count(
     channel: ChannelId,
     query: &ReadQuery,
 ) -> Result<i64, TelemetryError> {
-    let mut sql = QueryBuilder::new("SELECT count(*)");
-    matching(&mut sql, channel, query);
+    let mut sql = QueryBuilder::new("SELECT ");
+    total(&mut sql, channel, query);
     sql.build_query_scalar()
         .fetch_one(pool)
         .await
         .map_err(unavailable)
+}
+
+/// A scalar subquery for the query's total: the channel's count without filters, else a
+/// count of the matching rows.
+fn total(sql: &mut QueryBuilder<Postgres>, channel: ChannelId, query: &ReadQuery) {
+    if query.from.is_none() && query.to.is_none() && !query.filters_beyond_time() {
+        sql.push("COALESCE((SELECT records FROM message_counts WHERE channel = ")
+            .push_bind(channel.0)
+            .push("), 0)");
+    } else {
+        sql.push("(SELECT count(*)");
+        matching(sql, channel, query);
+        sql.push(")");
+    }
 }
 
 /// ` FROM messages WHERE …`: the channel and every filter the query sets, as
