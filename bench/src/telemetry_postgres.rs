@@ -7,7 +7,7 @@
 //!   every one is stored, into PostgreSQL against into the default fjall store.
 
 use std::fmt::Write as _;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use adapters::telemetry::{PgTelemetryStore, TelemetryRecord, TelemetryStore};
 use anyhow::ensure;
@@ -44,9 +44,14 @@ pub async fn part(requests: u64, concurrency: usize, rounds: usize) -> anyhow::R
         let fjall = ferroflux(requests, concurrency, None).await?;
         println!(
             "round {round}: COPY {copy:>7.0} | store's save {store:>7.0} | HTTP until stored: \
-             PostgreSQL {postgres:>7.0}, fjall {fjall:>7.0}"
+             PostgreSQL {:>7.0}, fjall {:>7.0} | first page with its total: PostgreSQL {}, \
+             fjall {}",
+            postgres.rate,
+            fjall.rate,
+            postgres.reads(),
+            fjall.reads()
         );
-        ratios.push((store / copy, postgres / fjall));
+        ratios.push((store / copy, postgres.rate / fjall.rate));
     }
     let (saves, http): (Vec<f64>, Vec<f64>) = ratios.into_iter().unzip();
     println!(
@@ -123,6 +128,24 @@ async fn store_rows(rows: u64) -> anyhow::Result<f64> {
     Ok(rows as f64 / started.elapsed().as_secs_f64())
 }
 
+/// Messages stored per second, and how long the reader then took for a first page with
+/// the total of everything stored: unfiltered, then with a time filter that keeps all.
+struct Stored {
+    rate: f64,
+    read: Duration,
+    read_filtered: Duration,
+}
+
+impl Stored {
+    fn reads(&self) -> String {
+        format!(
+            "{:.1} ms ({:.1} ms with a time filter)",
+            self.read.as_secs_f64() * 1e3,
+            self.read_filtered.as_secs_f64() * 1e3
+        )
+    }
+}
+
 /// Ferroflux storing in `postgres` (fjall in its data dir when `None`): from the first
 /// measured request until the writer has saved the last message; the reader then serves
 /// every one of them.
@@ -130,7 +153,7 @@ async fn ferroflux(
     requests: u64,
     concurrency: usize,
     postgres: Option<&str>,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<Stored> {
     let dir = tempfile::tempdir()?;
     let env = [
         ("FF_DATA_DIR", dir.path().display().to_string()),
@@ -160,11 +183,19 @@ async fn ferroflux(
     load(&target, requests, concurrency).await?;
     all_saved(&store, warm_up + requests).await?;
     let rate = requests as f64 / started.elapsed().as_secs_f64();
+    let started = Instant::now();
     let readable = store.readable().await?;
+    let read = started.elapsed();
+    let walked = store.readable_walked().await?;
+    let read_filtered = started.elapsed() - read;
     ensure!(
-        readable == warm_up + requests,
-        "the reader serves {readable} of {} messages",
+        readable == warm_up + requests && walked == readable,
+        "the reader serves {readable} (counted) and {walked} (with a filter) of {} messages",
         warm_up + requests
     );
-    Ok(rate)
+    Ok(Stored {
+        rate,
+        read,
+        read_filtered,
+    })
 }
