@@ -102,6 +102,30 @@ async fn views_and_telemetry_share_a_database() {
     assert_eq!(read(&*store, ch, "").await.total, 1);
 }
 
+/// A statement PostgreSQL refuses (here a constraint an operator added) fails as
+/// `Invalid`, which the writer drops and counts, not as an outage it would retry forever.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_the_database_refuses_is_invalid_not_an_outage() {
+    use sqlx::{Connection, PgConnection};
+
+    let factory = PgFactory::default();
+    let store = factory.open("main").await;
+    let url = factory.database().await.url.clone();
+    let mut db = PgConnection::connect(&url).await.expect("connect");
+    sqlx::query("ALTER TABLE messages ADD CONSTRAINT non_negative CHECK (value >= 0)")
+        .execute(&mut db)
+        .await
+        .expect("add a constraint");
+    let ch = channel();
+    let outcome = store.save(vec![measurement(ch, 1.0, -1.0)]).await;
+    assert!(
+        matches!(outcome, Err(TelemetryError::Invalid(_))),
+        "got {outcome:?}"
+    );
+    save(&*store, vec![measurement(ch, 1.0, 1.0)]).await;
+    assert_eq!(values(&read(&*store, ch, "").await), [1.0]);
+}
+
 #[tokio::test]
 async fn an_unreachable_database_is_unavailable_at_connect() {
     let outcome = PgTelemetryStore::connect("postgres://ff@127.0.0.1:1/none").await;

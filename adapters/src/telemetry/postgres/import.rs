@@ -4,7 +4,7 @@
 
 use uuid::Uuid;
 
-use super::{PgTelemetryStore, insert, unavailable};
+use super::{PgTelemetryStore, insert, save_error, unavailable};
 use crate::telemetry::{TelemetryError, TelemetryRecord};
 
 /// Where a copy from one source got to: the source's key of the last record copied, and how
@@ -56,7 +56,7 @@ impl PgTelemetryStore {
         .bind(records.len() as i64)
         .execute(&mut *tx)
         .await
-        .map_err(unavailable)?;
-        tx.commit().await.map_err(unavailable)
+        .map_err(save_error)?;
+        tx.commit().await.map_err(save_error)
     }
 }

@@ -134,7 +134,7 @@ async fn insert<'e>(
         .bind(c.content_type)
         .execute(executor)
         .await
-        .map_err(unavailable)?;
+        .map_err(save_error)?;
     Ok(())
 }
 
@@ -184,4 +184,23 @@ impl<'a> Columns<'a> {
 
 fn unavailable(error: sqlx::Error) -> TelemetryError {
     TelemetryError::Unavailable(error.to_string())
+}
+
+/// Why an insert failed, told apart by SQLSTATE class: a lost connection, a rolled-back
+/// transaction, a server short of resources or being shut down passes (`Unavailable`: the
+/// writer retries); any other refusal of the statement (a batch over a limit, say) would be
+/// refused again (`Invalid`: the writer drops the batch and counts it, instead of retrying
+/// it forever while everything behind it waits).
+fn save_error(error: sqlx::Error) -> TelemetryError {
+    const PASSING: [&str; 5] = ["08", "40", "53", "57", "58"];
+    let refused = match &error {
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| !PASSING.iter().any(|class| code.starts_with(class))),
+        _ => false,
+    };
+    match refused {
+        true => TelemetryError::Invalid(format!("PostgreSQL refused the batch: {error}")),
+        false => unavailable(error),
+    }
 }
