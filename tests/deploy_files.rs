@@ -85,7 +85,7 @@ fn the_compose_file_parses_with_every_part_of_the_cluster() {
 import sys, yaml
 doc = yaml.safe_load(open(sys.argv[1]))
 services = set(doc["services"])
-want = {"nats1", "nats2", "nats3", "postgres", "redis", "ferroflux1", "ferroflux2", "proxy"}
+want = {"nats1", "nats2", "nats3", "postgres", "redis", "influxdb", "ferroflux1", "ferroflux2", "proxy"}
 missing = want - services
 assert not missing, f"missing services: {missing}"
 for node in ("ferroflux1", "ferroflux2"):
