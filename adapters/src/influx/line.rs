@@ -95,15 +95,21 @@ fn tag(out: &mut String, key: &str, value: &str) {
     }
 }
 
-/// `key="text"`, with `"` and `\` escaped.
+/// `key="text"`, with `"` and `\` escaped. Line protocol has no escape for a line break
+/// inside a value either: one becomes a space here, in the export only (the telemetry store
+/// keeps the text as it was), rather than splitting the line and failing the whole batch.
 fn text_field(out: &mut String, key: &str, text: &str) {
     out.push_str(key);
     out.push_str("=\"");
     for c in text.chars() {
-        if matches!(c, '"' | '\\') {
-            out.push('\\');
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
         }
-        out.push(c);
     }
     out.push('"');
 }
@@ -149,6 +155,32 @@ mod tests {
              protocol=\"mqtt\",unit=\"Cel\",updateTime=\"30\",value=21.5,sum=3 \
              1700000000500000000\n"
         );
+    }
+
+    proptest::proptest! {
+        /// Whatever the text, line breaks included, every record is one line of `messages`
+        /// ending with its timestamp.
+        #[test]
+        fn any_text_makes_one_line_per_record(
+            texts in proptest::collection::vec("(?s).*", 4),
+            count in 1..4usize,
+        ) {
+            let with_text = TelemetryRecord {
+                subtopic: Some(texts[0].as_str().into()),
+                name: Some(texts[1].clone()),
+                unit: Some(texts[2].clone()),
+                string_value: Some(texts[3].clone()),
+                ..record()
+            };
+            let mut out = String::new();
+            encode(&vec![with_text; count], &mut out);
+            let lines: Vec<&str> = out.split('\n').filter(|line| !line.is_empty()).collect();
+            proptest::prop_assert_eq!(lines.len(), count, "{}", out);
+            for line in lines {
+                proptest::prop_assert!(line.starts_with("messages,channel="), "{}", line);
+                proptest::prop_assert!(line.ends_with(" 1700000000500000000"), "{}", line);
+            }
+        }
     }
 
     #[test]
