@@ -2,6 +2,7 @@
 //! handler that only answers 202, each a separate process so its CPU time is its own
 //! (utime + stime from /proc). Loss is checked by reading the stored messages back.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
@@ -61,27 +62,9 @@ pub const HTTP: &str = "listening on http://";
 /// process, read back until all are there (its CPU counted until then).
 pub async fn ferroflux(requests: u64, concurrency: usize, store: bool) -> anyhow::Result<Run> {
     let dir = tempfile::tempdir()?;
-    let env = [
-        ("FF_DATA_DIR", dir.path().display().to_string()),
-        ("FF_HTTP_ADDR", "127.0.0.1:0".into()),
-        ("FF_MQTT_ADDR", "127.0.0.1:0".into()),
-        ("FF_COAP_ADDR", "127.0.0.1:0".into()),
-        ("FF_NO_STORE", (!store).to_string()),
-    ];
-    let server = Server::spawn(&sibling("ferroflux")?, &["serve"], &env, &[HTTP])?;
-    let base = format!("http://{}", server.addrs[0]);
-    let p = provision(&base).await?;
-    let target = Target {
-        addr: server.addrs[0].clone(),
-        path: format!("/channels/{}/messages", p.channel),
-        authorization: format!("Thing {}", p.key),
-        kind: Kind::Publish,
-    };
-    let store = store.then_some(Store {
-        base,
-        channel: p.channel,
-        token: p.token,
-    });
+    let no_store = ("FF_NO_STORE", (!store).to_string());
+    let (server, target, stored) = publishing(dir.path(), no_store).await?;
+    let store = store.then_some(stored);
     let mut run = measure(&server, &target, requests, concurrency, store.as_ref()).await?;
     if let Some(store) = &store {
         let accepted = requests + requests / 10;
@@ -96,6 +79,36 @@ pub async fn ferroflux(requests: u64, concurrency: usize, store: bool) -> anyhow
         );
     }
     Ok(run)
+}
+
+/// A ferroflux server on ephemeral ports, data in `data_dir`, with one more setting; where
+/// to publish on it, and how to ask what it stored.
+pub async fn publishing(
+    data_dir: &Path,
+    setting: (&str, String),
+) -> anyhow::Result<(Server, Target, Store)> {
+    let env = [
+        ("FF_DATA_DIR", data_dir.display().to_string()),
+        ("FF_HTTP_ADDR", "127.0.0.1:0".into()),
+        ("FF_MQTT_ADDR", "127.0.0.1:0".into()),
+        ("FF_COAP_ADDR", "127.0.0.1:0".into()),
+        setting,
+    ];
+    let server = Server::spawn(&sibling("ferroflux")?, &["serve"], &env, &[HTTP])?;
+    let base = format!("http://{}", server.addrs[0]);
+    let p = provision(&base).await?;
+    let target = Target {
+        addr: server.addrs[0].clone(),
+        path: format!("/channels/{}/messages", p.channel),
+        authorization: format!("Thing {}", p.key),
+        kind: Kind::Publish,
+    };
+    let store = Store {
+        base,
+        channel: p.channel,
+        token: p.token,
+    };
+    Ok((server, target, store))
 }
 
 /// A warm-up (a tenth of `requests`, not counted), then the measured run. With a store, CPU

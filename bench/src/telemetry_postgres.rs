@@ -18,11 +18,9 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
-use crate::http_load::{Kind, Target, load};
-use crate::http_publish::{HTTP, all_saved, provision};
-use crate::server::{Server, sibling};
+use crate::http_load::load;
+use crate::http_publish::{all_saved, publishing};
 use crate::stats;
-use crate::store_probe::Store;
 
 /// The writer's largest batch (`adapters::writer::MAX_BATCH`).
 const ROWS_PER_COPY: u64 = 1024;
@@ -155,27 +153,9 @@ async fn ferroflux(
     postgres: Option<&str>,
 ) -> anyhow::Result<Stored> {
     let dir = tempfile::tempdir()?;
-    let env = [
-        ("FF_DATA_DIR", dir.path().display().to_string()),
-        ("FF_HTTP_ADDR", "127.0.0.1:0".into()),
-        ("FF_MQTT_ADDR", "127.0.0.1:0".into()),
-        ("FF_COAP_ADDR", "127.0.0.1:0".into()),
-        ("FF_TELEMETRY", postgres.unwrap_or("fjall").into()),
-    ];
-    let server = Server::spawn(&sibling("ferroflux")?, &["serve"], &env, &[HTTP])?;
-    let base = format!("http://{}", server.addrs[0]);
-    let p = provision(&base).await?;
-    let target = Target {
-        addr: server.addrs[0].clone(),
-        path: format!("/channels/{}/messages", p.channel),
-        authorization: format!("Thing {}", p.key),
-        kind: Kind::Publish,
-    };
-    let store = Store {
-        base,
-        channel: p.channel,
-        token: p.token,
-    };
+    let telemetry = ("FF_TELEMETRY", postgres.unwrap_or("fjall").to_owned());
+    // The server stops when `_server` is dropped, after the reads below.
+    let (_server, target, store) = publishing(dir.path(), telemetry).await?;
     let warm_up = requests / 10;
     load(&target, warm_up, concurrency).await?;
     all_saved(&store, warm_up).await?;
