@@ -210,4 +210,6 @@ fn config_masks_the_influx_token() {
     );
     assert!(stdout.contains("FF_INFLUX_TOKEN=****"), "{stdout}");
     assert!(!stdout.contains("hunter2"), "{stdout}");
+    // Set but empty is off: the configuration is valid.
+    config_output(dir.path(), &[("FF_INFLUX_URL", "")], &[]);
 }

@@ -24,7 +24,9 @@ pub struct InfluxConfig {
 
 impl InfluxConfig {
     fn url(&self) -> anyhow::Result<Option<&str>> {
-        let Some(url) = self.influx_url.as_deref().map(str::trim) else {
+        // Set but empty (`FF_INFLUX_URL=` in an env file) is off, like unset.
+        let url = self.influx_url.as_deref().map(str::trim);
+        let Some(url) = url.filter(|url| !url.is_empty()) else {
             return Ok(None);
         };
         if !url.starts_with("http://") {
